@@ -1,0 +1,5 @@
+"""``python -m gepa`` runs the CLI."""
+
+from gepa.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""``gepa.optimize``: the whole loop from Python, on any model, evaluator or custom system.
+
+    import gepa
+    result = gepa.optimize({"system": "Classify.", "user": "{{text}}"}, train, val,
+                           task_model="openai/gpt-4.1-mini", reflection_model="openai/gpt-4.1",
+                           evaluator=gepa.evaluators.Exact(expected="label"),
+                           config=gepa.OptimizerConfig(max_metric_calls=200))
+    print(result.best.components)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gepa.core.candidate import Candidate
+from gepa.core.config import OptimizerConfig
+from gepa.core.engine import Optimizer
+from gepa.core.events import Callback
+from gepa.core.pareto import frontier
+from gepa.core.state import RunState
+from gepa.core.types import Evaluator, Example, Proposer, System
+from gepa.lm.base import LanguageModel
+from gepa.lm.cache import ResponseCache
+from gepa.lm.client import ModelClient
+from gepa.lm.ledger import Usage, UsageLedger
+from gepa.lm.open import open_backend
+from gepa.proposer.reflective import ReflectiveProposer
+from gepa.system import PromptSystem
+
+ModelLike = str | LanguageModel | ModelClient
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What a run found: the best candidate, every candidate with lineage and scores, the front, and usage."""
+
+    best: Candidate
+    best_score: float
+    candidates: list[Candidate]
+    val_scores: list[list[float]]
+    frontier: list[Candidate]
+    metric_calls: int
+    usage: Usage
+    state: RunState
+
+
+def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[Example]:
+    return [row if isinstance(row, Example) else Example(id=f"{split}/{i}", fields=dict(row))
+            for i, row in enumerate(rows)]
+
+
+def _client(model: ModelLike, role: str, ledger: UsageLedger, cache: ResponseCache | None,
+            params: Mapping[str, Any]) -> ModelClient:
+    if isinstance(model, ModelClient):
+        return model
+    backend = open_backend(model) if isinstance(model, str) else model
+    return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params)
+
+
+def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
+             valset: Sequence[Example | Mapping[str, Any]], *, task_model: ModelLike | System,
+             reflection_model: ModelLike | Proposer, evaluator: Evaluator,
+             config: OptimizerConfig = OptimizerConfig(), callbacks: Sequence[Callback] = (),
+             cache_dir: str | Path | None = None, use_cache: bool = True,
+             task_params: Mapping[str, Any] | None = None,
+             reflection_params: Mapping[str, Any] | None = None) -> RunResult:
+    """Run GEPA and return the result. ``task_model`` may be a ``System`` (any pipeline), and
+    ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component."""
+    ledger = UsageLedger()
+    cache = ResponseCache(cache_dir) if use_cache else None
+    if isinstance(task_model, System) and not isinstance(task_model, ModelClient):
+        system: System = task_model
+    else:
+        client = _client(task_model, "task", ledger, cache, task_params or {"temperature": 0})
+        system = PromptSystem(client)
+    if isinstance(reflection_model, Proposer):
+        proposer: Proposer = reflection_model
+    else:
+        proposer = ReflectiveProposer(_client(reflection_model, "reflection", ledger, cache,
+                                              reflection_params or {"temperature": 0.7, "max_tokens": 512}))
+    seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
+    optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
+                          trainset=_examples("train", trainset), valset=_examples("val", valset),
+                          config=config, callbacks=callbacks, spent_usd=ledger.spent_usd)
+    state = optimizer.run(seed)
+    best = state.best_index()
+    return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
+                     candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
+                     frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
+                     metric_calls=state.metric_calls, usage=ledger.total(), state=state)

@@ -1,0 +1,47 @@
+"""Scoring a candidate on examples: one rollout per example, failures turned into data.
+
+A system or evaluator error on one example becomes score 0 with the error as feedback (the reflector
+can learn from it). Systemic errors (bad key, unknown model, misconfigured evaluator) propagate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+from gepa.core.candidate import Candidate
+from gepa.core.types import Evaluator, Example, Rollout, System
+from gepa.errors import EvaluatorError, SystemicModelError, UserError
+
+FATAL = (SystemicModelError, UserError, EvaluatorError)
+
+
+def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example) -> Rollout:
+    """Run and score ``candidate`` on ``example``; never raises for a per-example failure."""
+    try:
+        output = system.run(candidate, example)
+    except FATAL:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a per-example failure is data for the reflector
+        message = f"{type(exc).__name__}: {exc}"
+        return Rollout(example_id=example.id, output="", score=0.0, error=message,
+                       feedback=f"The system failed on this example: {message}")
+    try:
+        result = evaluator(example, output.text)
+        score = float(result.score)
+    except FATAL:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
+        message = f"{type(exc).__name__}: {exc}"
+        return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
+                       error=message, feedback=f"The evaluator failed on this output: {message}")
+    score = 0.0 if math.isnan(score) else min(1.0, max(0.0, score))
+    return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
+                   trace=output.trace)
+
+
+def rollouts(pool: Executor, system: System, evaluator: Evaluator, candidate: Candidate,
+             examples: Sequence[Example]) -> list[Rollout]:
+    """Concurrent rollouts, returned in the order of ``examples``."""
+    return list(pool.map(lambda e: rollout(system, evaluator, candidate, e), examples))

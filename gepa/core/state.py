@@ -1,0 +1,126 @@
+"""Everything a run knows, as plain data that round-trips through JSON (no pickle).
+
+Saved after every iteration, so a killed run resumes exactly where the last finished iteration left it:
+the random generator's state and the minibatch sampler are part of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gepa.core.candidate import Candidate
+from gepa.core.types import Rollout
+
+SCHEMA_VERSION = 1
+
+
+class StateFormatError(ValueError):
+    """The state data is not a gepa run state this version can read."""
+
+
+@dataclass(kw_only=True)
+class RunState:
+    """The pool, its validation scores, every rollout paid for, and the loop's position."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    val_scores: list[list[float]] = field(default_factory=list)
+    found_at: list[dict[str, float]] = field(default_factory=list)
+    rollouts: dict[str, dict[str, Rollout]] = field(default_factory=dict)
+    iteration: int = 0
+    metric_calls: int = 0
+    rng_state: Any = None
+    sampler_order: list[int] = field(default_factory=list)
+    sampler_position: int = 0
+    next_component: dict[str, int] = field(default_factory=dict)
+    merges_due: int = 0
+    merges_done: int = 0
+    merge_attempts: list[list[str]] = field(default_factory=list)
+    stale_iterations: int = 0
+    idle_iterations: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+    stop_reason: str = ""
+
+    def score_matrix(self) -> NDArray[np.float64]:
+        """Candidates x validation examples."""
+        return np.array(self.val_scores, dtype=np.float64).reshape(len(self.candidates), -1)
+
+    def mean_scores(self) -> list[float]:
+        return [float(np.mean(row)) if row else 0.0 for row in self.val_scores]
+
+    def best_index(self) -> int:
+        """The candidate with the highest mean validation score (the earliest on ties)."""
+        means = self.mean_scores()
+        return max(range(len(means)), key=lambda i: (means[i], -i))
+
+    def index_of(self, candidate_id: str) -> int:
+        for i, candidate in enumerate(self.candidates):
+            if candidate.id == candidate_id:
+                return i
+        raise KeyError(candidate_id)
+
+    def bump(self, counter: str) -> None:
+        self.counts[counter] = self.counts.get(counter, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "candidates": [
+                {**c.to_dict(), "val_scores": s, "found_at": f}
+                for c, s, f in zip(self.candidates, self.val_scores, self.found_at, strict=True)
+            ],
+            "rollouts": {cid: {eid: r.to_dict() for eid, r in per.items()} for cid, per in self.rollouts.items()},
+            "iteration": self.iteration, "metric_calls": self.metric_calls,
+            "rng_state": _rng_to_json(self.rng_state),
+            "sampler": {"order": self.sampler_order, "position": self.sampler_position},
+            "next_component": self.next_component,
+            "merges": {"due": self.merges_due, "done": self.merges_done, "attempts": self.merge_attempts},
+            "stale_iterations": self.stale_iterations,
+            "idle_iterations": self.idle_iterations, "counts": self.counts,
+            "finished": self.finished, "stop_reason": self.stop_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
+        version = data.get("schema_version") if isinstance(data, Mapping) else None
+        if version != SCHEMA_VERSION:
+            raise StateFormatError(f"unknown state schema_version {version!r} (this gepa reads {SCHEMA_VERSION})")
+        try:
+            records = data["candidates"]
+            return cls(
+                candidates=[Candidate.from_dict(r) for r in records],
+                val_scores=[[float(x) for x in r["val_scores"]] for r in records],
+                found_at=[dict(r["found_at"]) for r in records],
+                rollouts={cid: {eid: Rollout.from_dict(r) for eid, r in per.items()}
+                          for cid, per in data["rollouts"].items()},
+                iteration=int(data["iteration"]), metric_calls=int(data["metric_calls"]),
+                rng_state=_rng_from_json(data["rng_state"]),
+                sampler_order=list(data["sampler"]["order"]), sampler_position=int(data["sampler"]["position"]),
+                next_component=dict(data["next_component"]),
+                merges_due=int(data["merges"]["due"]), merges_done=int(data["merges"]["done"]),
+                merge_attempts=[list(a) for a in data["merges"]["attempts"]],
+                stale_iterations=int(data["stale_iterations"]),
+                idle_iterations=int(data["idle_iterations"]), counts=dict(data["counts"]),
+                finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateFormatError(f"state is missing or has a malformed field: {exc}") from exc
+
+
+def _rng_to_json(state: Any) -> Any:
+    if state is None:
+        return None
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _rng_from_json(data: Any) -> Any:
+    if data is None:
+        return None
+    version, internal, gauss = data
+    return (version, tuple(internal), gauss)

@@ -1,0 +1,90 @@
+"""Records the engine passes around, and the small Protocols through which everything plugs in.
+
+Extension points (each a one-method Protocol):
+- ``System``: turns a candidate and one example into an output (a prompt + model call, or a whole pipeline).
+- ``Evaluator``: scores one output in [0, 1] and says in words what went wrong.
+- ``Proposer``: rewrites one component from the parent and the minibatch rollouts (the reflector).
+- ``Callback``: receives every ``Event``; must not raise (failures are isolated by the engine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from gepa.core.candidate import Candidate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Example:
+    """One labelled example. ``id`` is unique within a run (e.g. ``val/7``); ``fields`` fill placeholders."""
+
+    id: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalResult:
+    """A score in [0, 1] plus feedback text that tells the reflector what went wrong (or right)."""
+
+    score: float
+    feedback: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemOutput:
+    """What a ``System`` produced: the text to score and a JSON-able trace (e.g. the rendered messages)."""
+
+    text: str
+    trace: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rollout:
+    """One scored run of a candidate on one example. ``error`` is set when the system or evaluator failed."""
+
+    example_id: str
+    output: str
+    score: float
+    feedback: str
+    trace: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"example_id": self.example_id, "output": self.output, "score": self.score,
+                "feedback": self.feedback, "trace": dict(self.trace), "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
+        return cls(example_id=data["example_id"], output=data["output"], score=float(data["score"]),
+                   feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"))
+
+
+@runtime_checkable
+class System(Protocol):
+    """Maps a candidate + example to an output. Raise on failure; the engine records it as score 0.
+
+    Raise ``gepa.errors.SystemicModelError`` for failures every call would repeat (bad key): they stop the run.
+    Must be thread-safe: the engine calls it concurrently.
+    """
+
+    def run(self, candidate: Candidate, example: Example) -> SystemOutput: ...
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Scores ``output`` for ``example``: a score in [0, 1] and feedback. Must be thread-safe and deterministic."""
+
+    def __call__(self, example: Example, output: str) -> EvalResult: ...
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """Returns new text for ``component`` of ``candidate``, learning from ``rollouts`` (with their examples).
+
+    It need not check placeholders: the engine rejects a text that drops, renames or invents one.
+    """
+
+    def propose(self, candidate: Candidate, component: str,
+                rollouts: Sequence[tuple[Example, Rollout]]) -> str: ...

@@ -1,0 +1,69 @@
+"""The one exception tree of gepa.
+
+    GepaError                 anything gepa raises on purpose
+    ├── UserError             the user can fix it (CLI exit code 2, no traceback)
+    │   ├── TaskSpecError     a task file is malformed or names something missing (.path, .line, .field)
+    │   ├── RegistryError     a prompt registry entry is missing or invalid
+    │   └── RunStateError     a run directory is missing, truncated or corrupt
+    ├── ModelCallError        a model call failed (.model, .status_code)
+    │   ├── SystemicModelError  no point continuing: bad key, unknown model, missing extra
+    │   └── TransientModelError rate limit, 5xx, timeout after retries ran out
+    └── EvaluatorError        an evaluator is misconfigured (not: failed on one example)
+
+Per-example failures are data, not exceptions: the engine turns them into score 0 plus feedback.
+Only ``SystemicModelError`` and ``UserError`` stop a run.
+"""
+
+from __future__ import annotations
+
+
+class GepaError(Exception):
+    """Base of every error gepa raises on purpose."""
+
+
+class UserError(GepaError):
+    """Something the user can fix; the CLI prints it without a traceback and exits with code 2."""
+
+
+class TaskSpecError(UserError):
+    """A task file is invalid. Carries where: ``path``, ``line`` (1-based) and ``field``."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 column: int | None = None, field: str | None = None) -> None:
+        self.path, self.line, self.column, self.field = path, line, column, field
+        where = path or ""
+        if path and line is not None:
+            where = f"{path}:{line}" + (f":{column}" if column is not None else "")
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class RegistryError(UserError):
+    """A prompt registry entry is missing, ambiguous or hand-edited into an invalid state."""
+
+
+class RunStateError(UserError):
+    """A run directory cannot be read back: missing, truncated or from an unknown format."""
+
+
+class EvaluatorError(GepaError):
+    """An evaluator is misconfigured (bad regex, unimportable function); not a per-example failure."""
+
+
+class ModelCallError(GepaError):
+    """A model call failed. ``model`` and ``status_code`` say which and how."""
+
+    def __init__(self, message: str, *, model: str = "", status_code: int | None = None) -> None:
+        self.model, self.status_code = model, status_code
+        super().__init__(message)
+
+
+class SystemicModelError(ModelCallError):
+    """A failure that every further call would repeat (bad key, unknown model): stop the run."""
+
+
+class TransientModelError(ModelCallError):
+    """Rate limit, server error, timeout or connection error that outlived its retries."""
+
+
+class ModelConfigError(SystemicModelError, UserError):
+    """A model cannot be used as configured: missing API key, unknown model, optional extra not installed."""

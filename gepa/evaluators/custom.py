@@ -1,0 +1,133 @@
+"""Evaluators the user supplies or that need a model: a Python function, an LLM judge, a weighted mix."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gepa.core.candidate import render
+from gepa.core.types import EvalResult, Evaluator, Example
+from gepa.errors import EvaluatorError
+
+
+def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
+    """``package.module:function`` or ``path/to/file.py:function`` (relative to the task file)."""
+    target, _, attr = reference.rpartition(":")
+    if not target or not attr:
+        raise EvaluatorError(f"python evaluator: {reference!r} must look like 'module:function' or 'file.py:function'")
+    try:
+        if target.endswith(".py"):
+            path = (base_dir / target).resolve()
+            spec = importlib.util.spec_from_file_location(f"gepa_user_{path.stem}", path)
+            if spec is None or spec.loader is None or not path.is_file():
+                raise EvaluatorError(f"python evaluator: no file {str(path)!r}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+    except EvaluatorError:
+        raise
+    except Exception as exc:
+        raise EvaluatorError(f"python evaluator: cannot import {target!r}: {type(exc).__name__}: {exc}") from exc
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise EvaluatorError(f"python evaluator: {target!r} has no function {attr!r}")
+    return function  # type: ignore[no-any-return]
+
+
+def as_result(value: Any) -> EvalResult:
+    """Accept what a user function naturally returns: a number, (score, feedback), a dict or an EvalResult."""
+    if isinstance(value, EvalResult):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return EvalResult(score=float(value[0]), feedback=str(value[1]))
+    if isinstance(value, Mapping):
+        return EvalResult(score=float(value["score"]), feedback=str(value.get("feedback", "")))
+    return EvalResult(score=float(value), feedback="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonEvaluator:
+    """Calls ``function(example_fields: dict, output: str)``."""
+
+    function: Callable[..., Any]
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        return as_result(self.function(dict(example.fields), output))
+
+
+class Completes(Protocol):
+    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
+
+
+JUDGE_PROMPT = """You grade an answer against a rubric.
+
+Rubric:
+{{rubric}}
+
+Input:
+{{input}}
+
+Reference answer (may be empty):
+{{expected}}
+
+Answer to grade:
+{{output}}
+
+Reply with JSON only: {"score": <a number from 0 to 10>, "reason": "<one sentence on what is wrong or right>"}"""
+
+
+def parse_judgement(text: str) -> tuple[float, str]:
+    """Score in [0, 1] and reason from a judge reply (JSON, or 'score: N' as a fallback)."""
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if match:
+        try:
+            data = json.loads(match.group(0))
+            return min(1.0, max(0.0, float(data["score"]) / 10.0)), str(data.get("reason", ""))
+        except (ValueError, KeyError, TypeError):
+            pass
+    number = re.search(r"score\D{0,5}(\d+(?:\.\d+)?)", text, re.IGNORECASE)
+    if number:
+        return min(1.0, float(number.group(1)) / 10.0), text.strip()
+    raise ValueError(f"the judge's reply has no score: {text[:200]!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMJudge:
+    """An LLM scores the output against ``rubric``; its reason becomes the feedback."""
+
+    rubric: str
+    client: Completes
+    input_fields: tuple[str, ...] = ()
+    expected: str | None = None
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        fields = example.fields
+        shown = self.input_fields or tuple(k for k in fields if k != self.expected)
+        prompt = render(JUDGE_PROMPT, {
+            "rubric": self.rubric, "output": output,
+            "input": "\n".join(f"{k}: {fields[k]}" for k in shown),
+            "expected": str(fields.get(self.expected, "")) if self.expected else "",
+        })
+        reply = self.client.complete([{"role": "user", "content": prompt}], {"temperature": 0})
+        score, reason = parse_judgement(reply.text)
+        return EvalResult(score=score, feedback=f"Judge: {reason}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Weighted:
+    """Weighted mean of several evaluators; the feedback lists each part's."""
+
+    parts: Sequence[tuple[Evaluator, float]]
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        total = sum(w for _, w in self.parts) or 1.0
+        results = [(e(example, output), w) for e, w in self.parts]
+        score = sum(r.score * w for r, w in results) / total
+        return EvalResult(score=score, feedback=" ".join(r.feedback for r, _ in results if r.feedback))

@@ -1,0 +1,161 @@
+"""Deterministic checks of an output against the example's expected field: exact, contains, regex,
+numeric and JSON. Each gives feedback that quotes what was expected and what came out."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gepa.core.types import EvalResult, Example
+from gepa.errors import EvaluatorError
+
+NORMALIZERS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "strip": str.strip,
+    "strip_punctuation": lambda s: s.translate(str.maketrans("", "", string.punctuation)),
+    "collapse_whitespace": lambda s: " ".join(s.split()),
+}
+
+
+def normalize(text: str, steps: Sequence[str]) -> str:
+    for step in steps:
+        text = NORMALIZERS[step](text)
+    return text
+
+
+def clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def expected_values(example: Example, key: str) -> list[str]:
+    """The expected answer(s): a field may hold one value or a list of acceptable ones."""
+    value = example.fields[key]
+    values = value if isinstance(value, list) else [value]
+    return [v if isinstance(v, str) else json.dumps(v) for v in values]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exact:
+    expected: str
+    normalize: tuple[str, ...] = ("strip",)
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        wanted = expected_values(example, self.expected)
+        got = normalize(output, self.normalize)
+        if any(got == normalize(w, self.normalize) for w in wanted):
+            return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.")
+        return EvalResult(score=0.0, feedback=(
+            f"Wrong. Expected exactly {wanted[0]!r} but the output was {clip(output)!r}. "
+            "The whole output must be the answer and nothing else."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contains:
+    expected: str
+    normalize: tuple[str, ...] = ("lower",)
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        wanted = expected_values(example, self.expected)
+        got = normalize(output, self.normalize)
+        if any(normalize(w, self.normalize) in got for w in wanted):
+            return EvalResult(score=1.0, feedback=f"Correct: the output contains {wanted[0]!r}.")
+        return EvalResult(score=0.0, feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Regex:
+    pattern: str
+    flags: int = re.IGNORECASE
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern, self.flags)
+        except re.error as exc:
+            raise EvaluatorError(f"regex evaluator: invalid pattern {self.pattern!r}: {exc}") from exc
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        pattern = self.pattern
+        for name, value in example.fields.items():  # {field} in a pattern refers to the example
+            pattern = pattern.replace("{" + name + "}", re.escape(str(value)))
+        if re.search(pattern, output, self.flags):
+            return EvalResult(score=1.0, feedback="Correct: the output matches the required pattern.")
+        return EvalResult(score=0.0, feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}.")
+
+
+_NUMBER = re.compile(r"-?\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|-?\.\d+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Numeric:
+    """The last number in the output must equal the expected one within ``tolerance`` (absolute)."""
+
+    expected: str
+    tolerance: float = 1e-6
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        want = float(str(example.fields[self.expected]).replace(",", ""))
+        numbers = _NUMBER.findall(output)
+        if not numbers:
+            return EvalResult(score=0.0, feedback=f"Wrong. Expected the number {want:g} but the output has no number: {clip(output)!r}.")
+        got = float(numbers[-1].replace(",", ""))
+        if abs(got - want) <= self.tolerance:
+            return EvalResult(score=1.0, feedback=f"Correct: {got:g}.")
+        return EvalResult(score=0.0, feedback=f"Wrong. The final number was {got:g} but the answer is {want:g}. End the answer with the final number.")
+
+
+def extract_json(output: str) -> Any:
+    """Parse JSON from the whole output, a fenced block, or the first {...} / [...] span."""
+    candidates = [output.strip()]
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", output, re.DOTALL)
+    if fenced:
+        candidates.append(fenced.group(1).strip())
+    span = re.search(r"[\[{].*[\]}]", output, re.DOTALL)
+    if span:
+        candidates.append(span.group(0))
+    for text in candidates:
+        try:
+            return json.loads(text)
+        except ValueError:
+            continue
+    raise ValueError("no JSON value found")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonOutput:
+    """The output must parse as JSON, satisfy ``schema`` (optional), and match ``fields`` against the example.
+
+    Score: the fraction of checks passed (parse, schema, each field), so partial answers guide the reflector.
+    ``fields`` maps a JSON key of the output to the example field holding its expected value.
+    """
+
+    schema: Mapping[str, Any] | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    normalize: tuple[str, ...] = ("strip", "lower")
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        try:
+            value = extract_json(output)
+        except ValueError:
+            return EvalResult(score=0.0, feedback=f"The output is not valid JSON: {clip(output)!r}. Output only a JSON object.")
+        checks, problems = 1, []
+        if self.schema is not None:
+            import jsonschema
+
+            checks += 1
+            errors = sorted(jsonschema.Draft202012Validator(self.schema).iter_errors(value), key=str)
+            if errors:
+                problems.append("schema: " + "; ".join(e.message for e in errors[:3]))
+        for key, source in self.fields.items():
+            checks += 1
+            got = value.get(key) if isinstance(value, dict) else None
+            want = example.fields[source]
+            if got is None or normalize(str(got), self.normalize) != normalize(str(want), self.normalize):
+                problems.append(f"field {key!r} should be {want!r} but was {got!r}")
+        score = (checks - len(problems)) / checks
+        if not problems:
+            return EvalResult(score=1.0, feedback="Correct: valid JSON with every expected field.")
+        return EvalResult(score=score, feedback="Valid JSON, but " + "; ".join(problems) + ".")

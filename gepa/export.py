@@ -1,0 +1,84 @@
+"""Export a run's best candidate into the prompt registry, optionally promoting an alias only if it wins."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gepa.core.candidate import Candidate
+from gepa.errors import RunStateError, UserError
+from gepa.registry import PromptRegistry, PromptVersion
+from gepa.runs import RunDir
+
+Scorer = Callable[[Candidate], float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportResult:
+    version: PromptVersion
+    created: bool
+    alias: str | None
+    promoted: bool
+    reason: str
+
+
+def best_of(run_dir: RunDir) -> tuple[Candidate, dict[str, Any]]:
+    """The run's best candidate and what is known about it (scores, models, task)."""
+    state = run_dir.load_state()
+    if not state.candidates:
+        raise RunStateError(f"{run_dir.root}: the run has no scored candidate yet")
+    best = state.best_index()
+    config, summary = run_dir.config(), run_dir.summary() or {}
+    test = (summary.get("best") or {}).get("test") if summary.get("best", {}).get("id") == state.candidates[best].id else None
+    task = config.get("task", {})
+    meta = {"source_run": str(run_dir.root), "task": task.get("name"), "task_path": config.get("task_path"),
+            "model": config.get("overrides", {}).get("model") or task.get("model"),
+            "reflection_model": config.get("overrides", {}).get("reflection_model") or task.get("reflection_model"),
+            "val_score": state.mean_scores()[best], "test_score": test}
+    return state.candidates[best], meta
+
+
+def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,
+               promote_if_better: bool = False, scorer: Scorer | None = None) -> ExportResult:
+    """Register the best candidate; with ``promote_if_better``, move ``alias`` only if it beats the incumbent
+    on the task's test split (scoring either side whose test score is unknown)."""
+    candidate, meta = best_of(run_dir)
+    if promote_if_better and not alias:
+        raise UserError("--promote-if-better needs --alias (the alias to move if the new version wins)")
+    if not promote_if_better:
+        version, created = registry.publish(name, candidate.components, meta, alias=alias)
+        return ExportResult(version=version, created=created, alias=alias, promoted=alias is not None,
+                            reason=f"alias {alias!r} set" if alias else "")
+    version, created = registry.publish(name, candidate.components, meta)
+    assert alias is not None
+    try:
+        incumbent: PromptVersion | None = registry.get(f"{name}@{alias}")
+    except UserError:
+        incumbent = None
+    if incumbent is None:
+        registry.promote(name, version.version, alias)
+        return ExportResult(version=version, created=created, alias=alias, promoted=True,
+                            reason=f"no version had alias {alias!r}; it now points at v{version.version}")
+    if incumbent.version == version.version:
+        return ExportResult(version=version, created=created, alias=alias, promoted=False,
+                            reason=f"{alias!r} already points at this content (v{version.version})")
+    new_score = _known_or_scored(version.meta.get("test_score"), version, scorer)
+    old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent, scorer)
+    if new_score > old_score:
+        registry.promote(name, version.version, alias)
+        return ExportResult(version=version, created=created, alias=alias, promoted=True,
+                            reason=f"v{version.version} test {new_score:.3f} beats v{incumbent.version} "
+                                   f"test {old_score:.3f}")
+    return ExportResult(version=version, created=created, alias=alias, promoted=False,
+                        reason=f"v{version.version} test {new_score:.3f} does not beat v{incumbent.version} "
+                               f"test {old_score:.3f}; {alias!r} stays on v{incumbent.version}")
+
+
+def _known_or_scored(known: Any, version: PromptVersion, scorer: Scorer | None) -> float:
+    if isinstance(known, (int, float)) and not math.isnan(float(known)):
+        return float(known)
+    if scorer is None:
+        raise UserError(f"{version.ref} has no test score and no task to score it on")
+    return scorer(version.candidate())

@@ -1,0 +1,48 @@
+"""What a model backend is: ``complete(messages, params) -> Completion``.
+
+``ALLOW_MODEL_CALLS`` is the guard tests switch off so no test reaches a paid provider by accident;
+only backends that leave the machine (litellm) check it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict
+
+from gepa.errors import ModelConfigError
+
+ALLOW_MODEL_CALLS = os.environ.get("GEPA_ALLOW_MODEL_CALLS", "1") != "0"
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A model's answer with its token counts. ``cost_usd`` is None when the price is unknown."""
+
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    cached: bool = False
+
+
+class LanguageModel(Protocol):
+    """A backend. ``name`` identifies it in cache keys and accounting; ``complete`` may raise
+    ``gepa.errors.ModelCallError`` subclasses (transient ones are retried by ``ModelClient``)."""
+
+    name: str
+
+    def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion: ...
+
+
+def check_allow_model_calls(model: str) -> None:
+    """Refuse a call that would leave the machine while the guard is off (as in the test suite)."""
+    if not ALLOW_MODEL_CALLS:
+        raise ModelConfigError(f"model calls to {model!r} are disabled (GEPA_ALLOW_MODEL_CALLS=0 or a test guard)",
+                               model=model)

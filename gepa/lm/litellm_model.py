@@ -1,0 +1,126 @@
+"""Any provider through litellm (OpenAI, Anthropic, Ollama, vLLM, any OpenAI-compatible server).
+
+litellm is imported lazily (it costs seconds) with its price map read from the package, never the
+network. Provider errors are mapped here to gepa's errors: auth and unknown-model failures are systemic,
+429 / 5xx / timeouts / connection errors are transient (``ModelClient`` retries them), other 4xx fail at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
+from gepa.lm.base import Completion, Message, check_allow_model_calls
+
+Prices = Mapping[str, float]  # {"input_per_mtok": ..., "output_per_mtok": ...}
+
+
+def import_litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+def missing_keys(model: str, api_base: str | None = None) -> list[str]:
+    """Environment variables litellm needs for ``model`` that are not set (none when ``api_base`` is given)."""
+    if api_base:
+        return []
+    try:
+        report = import_litellm().validate_environment(model=model)
+    except Exception:  # noqa: BLE001 - unknown provider: the call itself will say so
+        return []
+    return [str(k) for k in report.get("missing_keys", [])]
+
+
+class LiteLLMModel:
+    """A litellm model string; ``api_base`` for self-hosted servers, ``api_key_env`` to pick the key's variable."""
+
+    def __init__(self, model: str, *, api_base: str | None = None, api_key_env: str | None = None,
+                 timeout: float = 60.0, prices: Prices | None = None) -> None:
+        self.name, self.api_base, self.api_key_env = model, api_base, api_key_env
+        self.timeout, self.prices = timeout, prices
+
+    def check_credentials(self) -> None:
+        """Fail before any work when a key is missing, naming the variable to set."""
+        if self.api_key_env and not os.environ.get(self.api_key_env):
+            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
+                                   f"{self.api_key_env}", model=self.name)
+        missing = [] if self.api_key_env else missing_keys(self.name, self.api_base)
+        if missing:
+            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
+                                   f"{' and '.join(missing)}", model=self.name)
+
+    def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        check_allow_model_calls(self.name)
+        litellm = import_litellm()
+        kwargs: dict[str, Any] = {"model": self.name, "messages": list(messages), "timeout": self.timeout,
+                                  "num_retries": 0, "max_retries": 0, **params}
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key_env:
+            kwargs["api_key"] = os.environ.get(self.api_key_env, "")
+        elif self.api_base:
+            kwargs.setdefault("api_key", "not-needed")
+        try:
+            response = litellm.completion(**kwargs)
+        except Exception as exc:
+            raise map_provider_error(exc, self.name) from exc
+        text = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        return Completion(text=text, input_tokens=tokens_in, output_tokens=tokens_out,
+                          cost_usd=self._cost(litellm, response, tokens_in, tokens_out))
+
+    def _cost(self, litellm: Any, response: Any, tokens_in: int, tokens_out: int) -> float | None:
+        if self.prices:
+            return (tokens_in * self.prices.get("input_per_mtok", 0.0)
+                    + tokens_out * self.prices.get("output_per_mtok", 0.0)) / 1e6
+        try:
+            return float(litellm.completion_cost(completion_response=response))
+        except Exception:  # noqa: BLE001 - not in the price map: unknown, reported as such
+            return None
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The provider's ``Retry-After`` (seconds) from a litellm/openai exception, if it sent one."""
+    candidates = [getattr(exc, "litellm_response_headers", None)]
+    response = getattr(exc, "response", None)
+    candidates.append(getattr(response, "headers", None))
+    for headers in candidates:
+        if not headers:
+            continue
+        try:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+            if value is not None:
+                return max(0.0, float(value))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return None
+
+
+def map_provider_error(exc: BaseException, model: str) -> ModelCallError:
+    """Translate a litellm exception into gepa's tree, most specific first."""
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    status = int(status) if isinstance(status, int) else None
+    message = str(getattr(exc, "message", "") or exc)
+    if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
+        return ModelConfigError(f"model {model!r} rejected the credentials (HTTP {status}): {message}",
+                                model=model, status_code=status)
+    if name == "NotFoundError" or status == 404 or "LLM Provider NOT provided" in message:
+        return ModelConfigError(f"model {model!r} is unknown to its provider: {message}",
+                                model=model, status_code=status)
+    transient_names = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
+                       "ServiceUnavailableError", "BadGatewayError")
+    if name in transient_names or status in (408, 409, 429) or (status is not None and status >= 500):
+        error = TransientModelError(f"model {model!r}: {name} (HTTP {status}): {message}",
+                                    model=model, status_code=status)
+        error.retry_after = retry_after_seconds(exc)  # type: ignore[attr-defined]
+        return error
+    return ModelCallError(f"model {model!r}: {name} (HTTP {status}): {message}", model=model, status_code=status)

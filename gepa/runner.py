@@ -1,0 +1,255 @@
+"""The one place that turns a task file into live objects and runs it: data, seed, models, evaluator,
+optimizer, run directory. Validation happens before anything is written, so a user mistake leaves no trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gepa.core.candidate import Candidate, placeholders
+from gepa.core.config import OptimizerConfig
+from gepa.core.engine import Optimizer
+from gepa.core.evaluation import rollouts
+from gepa.core.events import Callback, Event
+from gepa.core.state import RunState
+from gepa.core.types import Evaluator, Example, Rollout
+from gepa.data import Splits, load_splits
+from gepa.errors import RegistryError, RunStateError, TaskSpecError
+from gepa.evaluators.build import build_evaluator
+from gepa.lm.cache import ResponseCache
+from gepa.lm.client import ModelClient
+from gepa.lm.ledger import UsageLedger
+from gepa.lm.open import model_prices, open_backend
+from gepa.proposer.reflective import DEFAULT_TEMPLATE, ReflectiveProposer
+from gepa.registry import PromptRegistry
+from gepa.runs import RunDir
+from gepa.system import PromptSystem
+from gepa.task import ComponentSource, Task, load_task
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overrides:
+    """Command-line overrides of task-file values; ``None`` keeps the file's value."""
+
+    model: str | None = None
+    reflection_model: str | None = None
+    max_metric_calls: int | None = None
+    seed: int | None = None
+    concurrency: int | None = None
+
+
+@dataclass(kw_only=True)
+class Prepared:
+    """A task ready to run: everything validated and constructed, nothing written yet."""
+
+    task: Task
+    splits: Splits
+    seed: Candidate
+    config: OptimizerConfig
+    ledger: UsageLedger
+    task_client: ModelClient
+    evaluator: Evaluator
+    system: PromptSystem
+    proposer: ReflectiveProposer
+    overrides: Overrides = field(default_factory=Overrides)
+
+    def resolved_config(self) -> dict[str, Any]:
+        """What config.json records: the task as run (no secrets: only the names of key variables)."""
+        return {"task_path": str(self.task.path.resolve()), "task": self.task.spec.model_dump(mode="json", by_alias=True),
+                "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
+                "seed_candidate": self.seed.to_dict(), "optimizer": {**self.config.__dict__},
+                "data": self.splits.sources}
+
+
+def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
+            cache: ResponseCache | None = None, registry: PromptRegistry | None = None) -> Prepared:
+    task = load_task(task_path)
+    spec = task.spec
+    splits = load_splits(task)
+    seed = resolve_seed(task, registry or PromptRegistry())
+    check_fields(task, seed, splits)
+    ledger = UsageLedger()
+
+    def client(model: str, role: str, params: dict[str, Any], api_base: str | None, key_env: str | None) -> ModelClient:
+        prices = {name: p.model_dump() for name, p in spec.prices.items()}
+        backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(prices, model))
+        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params)
+
+    task_model = overrides.model or spec.model
+    task_client = client(task_model, "task", spec.model_params, spec.api_base, spec.api_key_env)
+    reflection_client = client(overrides.reflection_model or spec.reflection_model, "reflection",
+                               spec.reflection_params, spec.reflection_api_base, spec.reflection_api_key_env)
+    evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
+                                judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
+                                                                  spec.api_base, spec.api_key_env))
+    template = DEFAULT_TEMPLATE
+    if spec.reflection_template:
+        path = task.resolve(spec.reflection_template)
+        if not path.is_file():
+            raise TaskSpecError(f"reflection_template: no file {str(path)!r}", path=str(task.path),
+                                field="reflection_template")
+        template = path.read_text(encoding="utf-8")
+    expected = {e.get("expected") for e in spec.evaluator_dicts()} | set((spec.evaluator_dicts()[0].get("fields") or {}).values())
+    input_fields = sorted(splits.fields() - expected - {"id"})
+    budget, opt = spec.budget, spec.optimizer
+    config = OptimizerConfig(
+        max_metric_calls=overrides.max_metric_calls or budget.max_metric_calls, max_cost_usd=budget.max_cost_usd,
+        max_seconds=budget.max_seconds, max_iterations=budget.max_iterations, patience=budget.patience,
+        minibatch_size=opt.minibatch_size, selector=opt.selector, epsilon=opt.epsilon,
+        component_selection=opt.component_selection, acceptance=opt.acceptance, skip_perfect=opt.skip_perfect,
+        merge=opt.merge, max_merges=opt.max_merges, merge_subsample=opt.merge_subsample,
+        concurrency=overrides.concurrency or opt.concurrency,
+        seed=spec.seed if overrides.seed is None else overrides.seed,
+        optimize=tuple(spec.optimize) if spec.optimize else None)
+    unknown = [n for n in (spec.optimize or []) if n not in seed.components]
+    if unknown:
+        raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
+                            path=str(task.path), field="optimize")
+    return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=ledger, task_client=task_client,
+                    evaluator=evaluator, system=PromptSystem(task_client, input_fields),
+                    proposer=ReflectiveProposer(reflection_client, template=template), overrides=overrides)
+
+
+def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
+    """The seed candidate from inline text, files, or the prompt registry."""
+    prompt = task.spec.prompt
+
+    def from_source(source: ComponentSource, component: str | None) -> dict[str, str]:
+        if source.file is not None:
+            path = task.resolve(source.file)
+            if not path.is_file():
+                raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
+                                    field=f"prompt.{component}" if component else "prompt")
+            return {component or "system": path.read_text(encoding="utf-8")}
+        assert source.registry is not None
+        try:
+            version = registry.get(source.registry)
+        except RegistryError as exc:
+            raise TaskSpecError(f"prompt registry: {exc}", path=str(task.path), field="prompt") from exc
+        if component is None:
+            return dict(version.components)
+        if component not in version.components:
+            raise TaskSpecError(f"registry prompt {version.ref} has no component {component!r}; it has "
+                                f"{list(version.components)!r}", path=str(task.path), field=f"prompt.{component}")
+        return {component: version.components[component]}
+
+    if isinstance(prompt, str):
+        return Candidate(components={"system": prompt})
+    if isinstance(prompt, ComponentSource):
+        return Candidate(components=from_source(prompt, None))
+    components: dict[str, str] = {}
+    for name, value in prompt.items():
+        components.update({name: value} if isinstance(value, str) else from_source(value, name))
+    if not components:
+        raise TaskSpecError("the prompt has no components", path=str(task.path), field="prompt")
+    return Candidate(components=components)
+
+
+def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
+    """Every placeholder and every expected field must exist in the data."""
+    fields = splits.fields()
+    shown = ", ".join(sorted(fields))
+    for name, text in seed.components.items():
+        for placeholder in placeholders(text):
+            if placeholder not in fields:
+                raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
+                                    f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+    for spec in task.spec.evaluator_dicts():
+        for key in [spec.get("expected"), *(spec.get("fields") or {}).values()]:
+            if key is not None and key not in fields:
+                raise TaskSpecError(f"evaluator expects the field {key!r}, which the data lacks (fields: {shown})",
+                                    path=str(task.path), field="evaluator.expected")
+
+
+def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:
+    """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted)."""
+    if not examples:
+        return float("nan"), []
+    with ThreadPoolExecutor(max_workers=prepared.config.concurrency) as pool:
+        results = rollouts(pool, prepared.system, prepared.evaluator, candidate, examples)
+    return float(np.mean([r.score for r in results])), results
+
+
+@dataclass(kw_only=True)
+class Outcome:
+    run_dir: RunDir
+    state: RunState
+    summary: dict[str, Any]
+
+
+def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
+        callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+    """Optimise, persisting every iteration; resume from ``resume`` when given."""
+    if resume is not None:
+        run_dir, state = resume, _resumable_state(resume, prepared)
+        prepared.ledger.restore(resume.usage())
+    else:
+        run_dir, state = RunDir.create(runs_root, prepared.task.spec.name), None
+        run_dir.write_config(prepared.resolved_config())
+    stop_file = run_dir.root / "STOP"
+
+    def log(event: Event) -> None:
+        run_dir.append_event(event.to_dict())
+
+    optimizer = Optimizer(
+        system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
+        trainset=prepared.splits.train, valset=prepared.splits.val, config=prepared.config,
+        callbacks=[log, *callbacks], spent_usd=prepared.ledger.spent_usd,
+        should_stop=lambda: should_stop() or stop_file.exists(),
+        checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()))
+    state = optimizer.run(prepared.seed, state)
+    summary = finish(prepared, run_dir, state)
+    return Outcome(run_dir=run_dir, state=state, summary=summary)
+
+
+def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
+    recorded = run_dir.config()
+    current = prepared.resolved_config()
+    for key in ("task", "seed_candidate", "optimizer"):
+        if recorded.get(key) != current[key]:
+            raise RunStateError(f"{run_dir.root}: the task's {key.replace('_', ' ')} changed since this run started; "
+                                "resume with the same task file and options, or start a new run")
+    return run_dir.load_state() if run_dir.has_state() else None
+
+
+def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, Any]:
+    """Score seed and best on the test split, write the best prompt and the summary."""
+    best_index = state.best_index()
+    best = state.candidates[best_index]
+    means = state.mean_scores()
+    test = prepared.splits.test
+    seed_test, _ = score(prepared, state.candidates[0], test)
+    best_test = seed_test if best_index == 0 else score(prepared, best, test)[0]
+    best_dir = run_dir.write_best(best)
+    usage = prepared.ledger.total()
+    summary = {
+        "task": prepared.task.spec.name, "run_dir": str(run_dir.root), "status": "finished" if state.finished else "stopped",
+        "stop_reason": state.stop_reason, "iterations": state.iteration, "candidates": len(state.candidates),
+        "metric_calls": state.metric_calls, "seed": {"id": state.candidates[0].id, "val": means[0], "test": _num(seed_test)},
+        "best": {"id": best.id, "val": means[best_index], "test": _num(best_test), "components": dict(best.components)},
+        "best_prompt_dir": str(best_dir), "counts": state.counts,
+        "usage": {"model_calls": usage.calls, "cache_hits": usage.cache_hits, "input_tokens": usage.input_tokens,
+                  "output_tokens": usage.output_tokens, "tokens_saved": usage.tokens_saved, "cost_usd": usage.cost_usd},
+        "usage_by_model": prepared.ledger.to_dict(), "test_examples": len(test),
+    }
+    run_dir.save_state(state, prepared.ledger.to_dict())
+    run_dir.write_summary(summary)
+    return summary
+
+
+def _num(value: float) -> float | None:
+    return None if value != value else value  # NaN (no test split) -> null
+
+
+def default_runs_root() -> Path:
+    return Path(os.environ.get("GEPA_RUNS_DIR", "runs"))
+
+
+__all__ = ["Outcome", "Overrides", "Prepared", "default_runs_root", "prepare", "run", "score"]

@@ -1,0 +1,142 @@
+"""Run directories: ``runs/<task>-<utc stamp>/`` holding everything a run knows, in readable JSON.
+
+    config.json    the resolved task (never an API key: keys stay in the environment)
+    events.jsonl   append-only log of every engine event
+    state.json     the run state, replaced atomically after every iteration (resume reads it)
+    usage.json     calls, cache hits, tokens and cost per model and role
+    best/          the best candidate's components as plain text files
+    summary.json   final scores and counts, written when the run ends
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gepa.core.candidate import Candidate
+from gepa.core.state import RunState, StateFormatError
+from gepa.errors import RunStateError
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RunStateError(f"{path}: missing; is this a gepa run directory?") from exc
+    except ValueError as exc:
+        raise RunStateError(f"{path}: corrupt or truncated JSON ({exc}); the run cannot be resumed from it") from exc
+
+
+class RunDir:
+    """One run's directory. ``create`` makes a new one; ``open`` reads an existing one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, runs_root: Path, task_name: str) -> RunDir:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        for attempt in range(1000):
+            root = runs_root / (f"{task_name}-{stamp}" + (f"-{attempt}" if attempt else ""))
+            try:
+                root.mkdir(parents=True)
+                return cls(root)
+            except FileExistsError:
+                continue
+        raise RunStateError(f"cannot create a run directory under {runs_root}")
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        root = Path(path)
+        if not (root / "config.json").is_file():
+            raise RunStateError(f"{root}: not a gepa run directory (no config.json)")
+        return cls(root)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        write_json(self.root / "config.json", dict(config))
+
+    def append_event(self, event: Mapping[str, Any]) -> None:
+        with open(self.root / "events.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"time": round(time.time(), 3), **event}, ensure_ascii=False) + "\n")
+
+    def save_state(self, state: RunState, usage: list[dict[str, Any]]) -> None:
+        write_json(self.root / "state.json", state.to_dict())
+        write_json(self.root / "usage.json", usage)
+
+    def write_best(self, candidate: Candidate) -> Path:
+        best = self.root / "best"
+        for name, text in candidate.components.items():
+            atomic_write(best / f"{name}.txt", text)
+        write_json(best / "candidate.json", candidate.to_dict())
+        return best
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        write_json(self.root / "summary.json", dict(summary))
+
+    # -- reading ----------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        data = read_json(self.root / "config.json")
+        if not isinstance(data, dict):
+            raise RunStateError(f"{self.root / 'config.json'}: not a JSON object")
+        return data
+
+    def has_state(self) -> bool:
+        return (self.root / "state.json").is_file()
+
+    def load_state(self) -> RunState:
+        path = self.root / "state.json"
+        try:
+            return RunState.from_dict(read_json(path))
+        except StateFormatError as exc:
+            raise RunStateError(f"{path}: {exc}") from exc
+
+    def usage(self) -> list[dict[str, Any]]:
+        path = self.root / "usage.json"
+        return list(read_json(path)) if path.is_file() else []
+
+    def summary(self) -> dict[str, Any] | None:
+        path = self.root / "summary.json"
+        return dict(read_json(path)) if path.is_file() else None
+
+    def events(self) -> list[dict[str, Any]]:
+        path = self.root / "events.jsonl"
+        if not path.is_file():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a crash; the state file is the source of truth
+        return rows
+
+
+def list_runs(runs_root: Path) -> list[RunDir]:
+    if not runs_root.is_dir():
+        return []
+    return [RunDir(p) for p in sorted(runs_root.iterdir()) if (p / "config.json").is_file()]

@@ -1,0 +1,254 @@
+"""Task files: YAML validated strictly by pydantic, with errors that name the file, line and key.
+
+    spec = load_task("tasks/sentiment/task.yaml")
+
+Unknown keys are errors; wrong values list the valid choices; paths are relative to the task file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+from gepa.errors import TaskSpecError
+from gepa.evaluators.build import EVALUATOR_TYPES
+
+Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ComponentSource(Strict):
+    """A component taken from a file (relative to the task file) or from the prompt registry (``name@alias``)."""
+
+    file: str | None = None
+    registry: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ComponentSource:
+        if (self.file is None) == (self.registry is None):
+            raise ValueError("give exactly one of 'file' or 'registry'")
+        return self
+
+
+class SplitSpec(Strict):
+    train: float = Field(gt=0, le=1)
+    val: float = Field(gt=0, le=1)
+    test: float = Field(default=0.0, ge=0, le=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitSpec:
+        if self.train + self.val + self.test > 1.0 + 1e-9:
+            raise ValueError("train + val + test must not exceed 1")
+        return self
+
+
+class DataSpec(Strict):
+    train: str | None = None
+    val: str | None = None
+    test: str | None = None
+    file: str | None = None
+    split: SplitSpec | None = None
+    limit: dict[Literal["train", "val", "test"], PositiveInt] | None = None
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> DataSpec:
+        if self.file is not None:
+            if self.split is None or any((self.train, self.val, self.test)):
+                raise ValueError("with 'file', give 'split' (fractions) and no train/val/test paths")
+        elif self.train is None or self.val is None:
+            raise ValueError("give 'train' and 'val' paths (and optionally 'test'), or 'file' with 'split'")
+        return self
+
+
+class EvaluatorSpec(Strict):
+    type: Literal["exact", "contains", "regex", "json", "numeric", "python", "judge"]
+    expected: str | None = None
+    normalize: list[Normalizer] | None = None
+    pattern: str | None = None
+    tolerance: float | None = None
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    fields: dict[str, str] | None = None
+    function: str | None = None
+    rubric: str | None = None
+    model: str | None = None
+    input_fields: list[str] | None = None
+    weight: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _required_per_type(self) -> EvaluatorSpec:
+        needs = {"exact": "expected", "contains": "expected", "numeric": "expected", "regex": "pattern",
+                 "python": "function", "judge": "rubric"}
+        key = needs.get(self.type)
+        if key and getattr(self, key) is None:
+            raise ValueError(f"evaluator type {self.type!r} needs the key {key!r}")
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class BudgetSpec(Strict):
+    max_metric_calls: PositiveInt | None = 300
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_seconds: float | None = Field(default=None, gt=0)
+    max_iterations: PositiveInt | None = None
+    patience: PositiveInt | None = None
+
+
+class OptimizerSpec(Strict):
+    minibatch_size: PositiveInt = 3
+    selector: Literal["pareto", "best", "epsilon_greedy"] = "pareto"
+    epsilon: float = Field(default=0.1, ge=0, le=1)
+    component_selection: Literal["round_robin", "all"] = "round_robin"
+    acceptance: Literal["strict", "non_strict"] = "strict"
+    skip_perfect: bool = True
+    merge: bool = True
+    max_merges: int = Field(default=5, ge=0)
+    merge_subsample: PositiveInt = 5
+    concurrency: PositiveInt = 4
+
+
+class PriceSpec(Strict):
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class ExportSpec(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    alias: str | None = None
+    promote_if_better: bool = False
+
+
+class TaskSpec(Strict):
+    """The whole task file. See the README's task-file reference for each key."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    prompt: str | dict[str, str | ComponentSource] | ComponentSource
+    optimize: list[str] | None = None
+    data: DataSpec
+    model: str = "local/smollm2"
+    model_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0, "max_tokens": 32})
+    api_base: str | None = None
+    api_key_env: str | None = None
+    reflection_model: str = "local/smollm2"
+    reflection_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.7, "max_tokens": 256})
+    reflection_api_base: str | None = None
+    reflection_api_key_env: str | None = None
+    reflection_template: str | None = None
+    evaluator: EvaluatorSpec | list[EvaluatorSpec]
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    prices: dict[str, PriceSpec] = Field(default_factory=dict)
+    seed: int = 0
+    export: ExportSpec | None = None
+
+    def evaluator_dicts(self) -> list[dict[str, Any]]:
+        specs = self.evaluator if isinstance(self.evaluator, list) else [self.evaluator]
+        return [s.as_dict() for s in specs]
+
+
+class Task:
+    """A validated task file with the directory its relative paths start from."""
+
+    def __init__(self, spec: TaskSpec, path: Path) -> None:
+        self.spec, self.path, self.base_dir = spec, path, path.parent
+
+    def resolve(self, relative: str) -> Path:
+        return (self.base_dir / relative).resolve()
+
+
+def load_task(path: str | Path) -> Task:
+    """Read and validate a task file; every problem becomes a ``TaskSpecError`` naming where it is."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise TaskSpecError("task file not found", path=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskSpecError(f"cannot read the task file: {exc}", path=str(path)) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TaskSpecError(f"malformed YAML: {problem}", path=str(path),
+                            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from exc
+    if not isinstance(data, dict):
+        raise TaskSpecError("a task file must be a YAML mapping of keys (name, prompt, data, ...)", path=str(path))
+    try:
+        spec = TaskSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, path, root) from None
+    return Task(spec, path)
+
+
+def _explain(exc: ValidationError, path: Path, root: yaml.Node | None) -> TaskSpecError:
+    """The most useful pydantic error as a message with a line number and the valid choices."""
+    errors = exc.errors()
+    # An unknown key is the likeliest typo: report it first. A union (one evaluator or a list) fails in every
+    # branch; the deepest error that is not a mere "wrong shape for this branch" is the one the user made.
+    shape = ("list_type", "string_type", "dict_type", "model_type", "model_attributes_type")
+    errors.sort(key=lambda e: (e["type"] != "extra_forbidden", e["type"] in shape, -len(e["loc"])))
+    error = errors[0]
+    loc = [part for part in error["loc"] if not _is_branch_tag(part)]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    node = _node_at(root, loc)
+    line = node.start_mark.line + 1 if node is not None else None
+    if error["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = ", ".join(sorted(f.alias or n for n, f in parent.model_fields.items())) if parent else ""
+        message = f"unknown key {loc[-1]!r}" + (f" in {'.'.join(map(str, loc[:-1]))}" if len(loc) > 1 else "")
+        message += f"; valid keys: {valid}" if valid else ""
+    elif error["type"] == "missing":
+        message = f"missing required key {field!r}"
+    else:
+        message = f"{field}: {error['msg']} (got {error.get('input')!r})"
+        if loc and loc[-1] == "type":
+            message += f"; valid types: {', '.join(EVALUATOR_TYPES)}"
+    return TaskSpecError(message, path=str(path), line=line, field=field)
+
+
+def _is_branch_tag(part: Any) -> bool:
+    """pydantic names union branches in error locations ('EvaluatorSpec', 'list[...]', 'str'); they are not keys."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part or part in ("str", "int", "float", "bool"))
+
+
+def _node_at(root: yaml.Node | None, loc: list[Any]) -> yaml.Node | None:
+    node, found = root, root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                return found
+            found, node = match[0], match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = found = node.value[part]
+        else:
+            return found
+    return found
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at ``loc`` (for listing its valid keys)."""
+    model: type[BaseModel] = TaskSpec
+    for part in loc:
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        annotation = model.model_fields[part].annotation
+        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)
+                  and issubclass(a, BaseModel)]
+        nested += [b for a in getattr(annotation, "__args__", ()) for b in getattr(a, "__args__", ())
+                   if isinstance(b, type) and issubclass(b, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model

@@ -1,0 +1,96 @@
+"""A scripted world for tests: a fake task model with two independent weaknesses and a fake reflector
+that fixes one per component. Usable directly or as ``fake/tests.fakes:<function>`` model strings.
+
+Each example text starts with ``[a]``, ``[b]`` or ``[c]`` (kinds cycle a, a, b, b, c). The task model answers
+``[a]`` examples correctly only when the system prompt holds RULE_A, ``[b]`` only when the user template holds
+RULE_B, and ``[c]`` only while the system prompt lacks RULE_A; otherwise it answers "unsure". So the seed wins
+the c examples (0.2), RULE_A alone scores 0.4, RULE_B alone 0.6, and both 0.8: two lineages worth merging.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+RULE_A = "Reply with the label only."
+RULE_B = "Answer with one word:"
+
+
+def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    system = next((m["content"] for m in messages if m["role"] == "system"), "")
+    user = messages[-1]["content"]
+    match = re.search(r"\[(a|b|c)\] .*? is (positive|negative)", user)
+    if not match:
+        return "unsure"
+    kind, label = match.groups()
+    solved = {"a": RULE_A in system, "b": RULE_B in user, "c": RULE_A not in system}
+    if solved[kind]:
+        return label
+    return "unsure"
+
+
+def slow_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    time.sleep(0.03)
+    return task_model(messages, params)
+
+
+def _target(prompt: str) -> tuple[str, str]:
+    component = re.search(r'Rewrite the part named "([^"]+)"', prompt)
+    current = re.search(r"Its current text is:\n```\n(.*?)\n```", prompt, re.DOTALL)
+    assert component and current, prompt
+    return component.group(1), current.group(1)
+
+
+def reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Adds RULE_A to ``system`` and RULE_B to ``user``; returns the text unchanged once the rule is there."""
+    component, current = _target(messages[-1]["content"])
+    rule = RULE_A if component == "system" else RULE_B
+    new = current if rule in current else f"{current}\n{rule}"
+    return f"Here is the improved text:\n```\n{new}\n```"
+
+
+def placeholder_dropping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Rewrites every component without its placeholders, as weak reflectors do."""
+    return "```\nClassify the review. " + RULE_B + "\n```"
+
+
+def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
+    rows = []
+    for i in range(offset, offset + n):
+        kind = "aabbc"[i % 5]
+        label = ("positive", "negative")[(i // 2) % 2]
+        rows.append({"text": f"[{kind}] review {i} is {label}", "label": label})
+    return rows
+
+
+def write_task(folder: Path, *, model: str = "fake/tests.fakes:task_model",
+               reflection_model: str = "fake/tests.fakes:reflector", budget: int = 60,
+               extra: str = "", n_train: int = 10, n_val: int = 10, n_test: int = 5) -> Path:
+    """A complete task folder (task.yaml + data) on the scripted world."""
+    data = folder / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", make_rows(n_train)), ("val", make_rows(n_val, 100)), ("test", make_rows(n_test, 200))):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = folder / "task.yaml"
+    task.write_text(f"""name: toy
+prompt:
+  system: "You classify reviews."
+  user: "Review: {{{{text}}}}"
+data:
+  train: data/train.jsonl
+  val: data/val.jsonl
+  test: data/test.jsonl
+model: {model}
+reflection_model: {reflection_model}
+evaluator:
+  type: exact
+  expected: label
+budget:
+  max_metric_calls: {budget}
+seed: 0
+{extra}""")
+    return task

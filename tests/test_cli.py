@@ -1,0 +1,120 @@
+"""The CLI end to end on the scripted world, and every user mistake: one clear line, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
+from tests.fakes import write_task
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_optimize_prints_scores_and_writes_the_run(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=80)
+    runs = tmp_path / "runs"
+    code, out = invoke("optimize", str(task), "--runs-dir", str(runs))
+    assert code == 0, out
+    assert "val score   seed 0.200  ->  best 0.800" in out
+    assert "test score" in out and "best prompt:" in out
+    run_dir = next(runs.iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["best"]["val"] == pytest.approx(0.8)
+    assert (run_dir / "best" / "user.txt").read_text().startswith("Review: {{text}}")
+    assert (run_dir / "events.jsonl").read_text().count("\n") > 5
+
+
+def test_dry_run_renders_and_spends_nothing(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy")
+    code, out = invoke("optimize", str(task), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0, out
+    assert "[user] Review: [a] review 0 is positive" in out
+    assert "at most 60 task-model calls" in out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_budget_override(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy")
+    code, out = invoke("optimize", str(task), "--budget", "20", "--runs-dir", str(tmp_path / "runs"), "--json")
+    assert code == 0, out
+    assert json.loads(out)["metric_calls"] <= 20
+
+
+def _task_with(tmp_path: Path, text: str) -> Path:
+    write_task(tmp_path / "toy")
+    task = tmp_path / "toy" / "task.yaml"
+    task.write_text(text)
+    return task
+
+
+BASE = """name: toy
+prompt:
+  system: "You classify reviews."
+  user: "Review: {{text}}"
+data: {train: data/train.jsonl, val: data/val.jsonl}
+model: fake/tests.fakes:task_model
+reflection_model: fake/tests.fakes:reflector
+evaluator: {type: exact, expected: label}
+"""
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name: toy\nprompt: a: b\n", "task.yaml:2:10: malformed YAML: mapping values are not allowed here"),
+    (BASE + "budgett: {max_metric_calls: 3}\n", "task.yaml:9: unknown key 'budgett'; valid keys:"),
+    (BASE + "budget: {max_calls: 3}\n", "unknown key 'max_calls' in budget; valid keys: max_cost_usd, max_iterations"),
+    (BASE.replace("type: exact", "type: exakt"), "valid types: exact, contains, regex, json, numeric, python, judge"),
+    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}", "data: {train: data/nope.jsonl, val: data/val.jsonl}"),
+     "nope.jsonl: data file not found"),
+    (BASE.replace("Review: {{text}}", "Review: {{review}}"),
+     "placeholder {{review}} in prompt component 'user' has no matching field in the data (fields: label, text)"),
+    (BASE.replace("expected: label", "expected: answer"), "evaluator expects the field 'answer'"),
+    (BASE.replace("model: fake/tests.fakes:task_model", "model: openai/gpt-4.1-mini"),
+     "needs an API key: set the environment variable OPENAI_API_KEY"),
+    (BASE.replace("name: toy", "name: toy\noptimize: [sytem]"), "optimize names ['sytem']"),
+    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}", "data: {train: data/train.jsonl}"),
+     "give 'train' and 'val' paths"),
+])
+def test_user_mistakes_are_one_line_exit_2_and_write_nothing(tmp_path: Path, text: str, expected: str) -> None:
+    task = _task_with(tmp_path, text)
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(runs)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert not runs.exists()
+
+
+def test_empty_split_is_its_own_error(tmp_path: Path) -> None:
+    task = _task_with(tmp_path, BASE)
+    (tmp_path / "toy" / "data" / "val.jsonl").write_text("")
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 2 and "the val split is empty" in result.output
+
+
+def test_bad_data_line_names_file_and_line(tmp_path: Path) -> None:
+    task = _task_with(tmp_path, BASE)
+    with open(tmp_path / "toy" / "data" / "train.jsonl", "a") as handle:
+        handle.write("{not json\n")
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 2
+    assert "train.jsonl:11: invalid JSON" in result.output
+
+
+def test_missing_task_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2 and "missing.yaml: task file not found" in result.output
+
+
+def test_help_explains_every_command() -> None:
+    code, out = invoke("--help")
+    for command in ("optimize", "eval", "validate", "runs", "export", "prompts", "cache"):
+        assert command in out
+    code, out = invoke("optimize", "--help")
+    assert "--dry-run" in out and "--resume" in out and "--budget" in out

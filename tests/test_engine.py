@@ -1,0 +1,134 @@
+"""The GEPA loop on the scripted world: improvement, acceptance rule, merge, budget, determinism, failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from gepa.core.candidate import Candidate
+from gepa.core.config import OptimizerConfig
+from gepa.core.engine import Optimizer
+from gepa.core.events import Event
+from gepa.core.types import Example
+from gepa.errors import ModelConfigError
+from gepa.evaluators import Exact
+from gepa.lm import FakeModel, ModelClient
+from gepa.proposer import ReflectiveProposer
+from gepa.system import PromptSystem
+from tests import fakes
+
+SEED = Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"})
+
+
+def examples(split: str, n: int, offset: int) -> list[Example]:
+    return [Example(id=f"{split}/{i}", fields=row) for i, row in enumerate(fakes.make_rows(n, offset))]
+
+
+def build(config: OptimizerConfig, *, task: Any = fakes.task_model, reflect: Any = fakes.reflector,
+          events: list[Event] | None = None) -> tuple[Optimizer, FakeModel, FakeModel]:
+    task_model, reflector = FakeModel(task), FakeModel(reflect)
+    optimizer = Optimizer(
+        system=PromptSystem(ModelClient(task_model, role="task")), evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(reflector, role="reflection")),
+        trainset=examples("train", 8, 0), valset=examples("val", 10, 100), config=config,
+        callbacks=[events.append] if events is not None else [])
+    return optimizer, task_model, reflector
+
+
+def test_run_finds_the_better_prompt_and_respects_the_budget_exactly() -> None:
+    events: list[Event] = []
+    optimizer, task_model, _ = build(OptimizerConfig(max_metric_calls=60, seed=0), events=events)
+    state = optimizer.run(SEED)
+    best = state.candidates[state.best_index()]
+    assert state.mean_scores()[0] < 0.3
+    assert state.mean_scores()[state.best_index()] > 0.7
+    assert fakes.RULE_A in best["system"] and fakes.RULE_B in best["user"]
+    assert state.metric_calls <= 60
+    assert len(task_model.history) == state.metric_calls  # every metric call is one task-model call
+
+
+@pytest.mark.parametrize("budget", [10, 23, 31, 45])
+def test_the_budget_is_never_exceeded(budget: int) -> None:
+    optimizer, task_model, _ = build(OptimizerConfig(max_metric_calls=budget, seed=4, merge=False))
+    state = optimizer.run(SEED)
+    assert state.stop_reason.startswith("max_metric_calls")
+    assert len(task_model.history) == state.metric_calls <= budget
+    worst_iteration = 2 * 3 + 10  # minibatch twice plus the validation set
+    assert budget - state.metric_calls < worst_iteration  # it stopped only when the next step might not fit
+
+
+def test_acceptance_decisions_follow_the_strict_rule() -> None:
+    events: list[Event] = []
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=80, seed=3), events=events)
+    optimizer.run(SEED)
+    decided = [e for e in events if e.kind in ("candidate_accepted", "candidate_rejected")]
+    assert decided
+    for event in decided:
+        better = event.data["child_minibatch"] > event.data["parent_minibatch"]
+        assert better == (event.kind == "candidate_accepted")
+
+
+def test_merge_combines_two_lineages() -> None:
+    # Pareto selection from a seed that is on the front: the two fixes grow in separate lineages.
+    events: list[Event] = []
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=200, seed=1, max_iterations=30), events=events)
+    state = optimizer.run(SEED)
+    merged = [c for c in state.candidates if c.origin == "merge"]
+    assert merged, [e.kind for e in events]
+    child = merged[0]
+    first, second = (state.candidates[state.index_of(p)] for p in child.parents)
+    assert first.origin.startswith("mutation") and second.origin.startswith("mutation")
+    for name in child.components:
+        assert child[name] in (first[name], second[name])
+    assert child.components != first.components and child.components != second.components
+
+
+def test_same_seed_same_run() -> None:
+    first = build(OptimizerConfig(max_metric_calls=100, seed=7))[0].run(SEED)
+    second = build(OptimizerConfig(max_metric_calls=100, seed=7))[0].run(SEED)
+    assert first.to_dict() == second.to_dict()
+
+
+def test_known_pairs_are_never_paid_twice() -> None:
+    optimizer, task_model, _ = build(OptimizerConfig(max_metric_calls=150, seed=2))
+    state = optimizer.run(SEED)
+    asked = [tuple(tuple(sorted(m.items())) for m in messages) for messages, _ in task_model.history]
+    assert len(asked) == len(set(asked)) == state.metric_calls
+
+
+def test_placeholder_breaking_proposals_are_rejected_before_any_rollout() -> None:
+    events: list[Event] = []
+    optimizer, task_model, _ = build(OptimizerConfig(max_iterations=6, max_metric_calls=None, seed=0,
+                                                     optimize=("user",)),
+                                     reflect=fakes.placeholder_dropping_reflector, events=events)
+    state = optimizer.run(SEED)
+    rejected = [e for e in events if e.kind == "proposal_rejected"]
+    assert rejected and all(e.data["reason"] == "placeholders" for e in rejected)
+    assert "dropped {{text}}" in rejected[0].data["detail"]
+    assert len(state.candidates) == 1
+    # Only the seed was ever run: no child rollout was paid for.
+    assert set(state.rollouts) == {SEED.id}
+    assert len(task_model.history) == state.metric_calls == len(state.rollouts[SEED.id])
+
+
+def test_a_failing_example_is_score_zero_with_feedback() -> None:
+    def flaky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        if "review 101 " in messages[-1]["content"]:
+            raise RuntimeError("provider hiccup")
+        return fakes.task_model(messages, params)
+
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0), task=flaky)
+    state = optimizer.run(SEED)
+    failed = state.rollouts[SEED.id]["val/1"]  # "review 101"
+    assert failed.score == 0.0 and "provider hiccup" in failed.feedback and failed.error
+
+
+def test_a_systemic_failure_stops_the_run() -> None:
+    def no_key(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        raise ModelConfigError("model 'x' needs an API key: set the environment variable OPENAI_API_KEY")
+
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0), task=no_key)
+    with pytest.raises(ModelConfigError, match="OPENAI_API_KEY"):
+        optimizer.run(SEED)
