@@ -131,7 +131,7 @@ class TaskSpec(Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    prompt: str | dict[str, str | ComponentSource] | ComponentSource
+    prompt: str | ComponentSource | dict[str, str | ComponentSource] = Field(union_mode="left_to_right")
     optimize: list[str] | None = None
     data: DataSpec
     model: str = "local/smollm2"

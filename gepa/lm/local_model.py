@@ -7,6 +7,7 @@ Each file is loaded once per process and calls into it are serialised: llama.cpp
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,15 @@ def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
                                        model=str(path)) from exc
             _LOADED[key] = (Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0), threading.Lock())
         return _LOADED[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the models before interpreter teardown, where llama.cpp's own finaliser fails noisily."""
+    with _LOAD_LOCK:
+        for llama, _ in _LOADED.values():
+            llama.close()
+        _LOADED.clear()
 
 
 class LocalModel:

@@ -1,0 +1,144 @@
+"""The prompt registry: export -> load round trip, promote-if-better both ways, concurrent exports, bad entries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import gepa
+from gepa.cli import main
+from gepa.errors import RegistryError
+from gepa.registry import PromptRegistry
+from tests.fakes import RULE_B, write_task
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_once(tmp_path: Path, budget: int, name: str = "runs") -> Path:
+    task = tmp_path / "toy" / "task.yaml"
+    if not task.exists():
+        write_task(tmp_path / "toy")
+    result = CliRunner().invoke(main, ["optimize", str(task), "--budget", str(budget), "--runs-dir",
+                                       str(tmp_path / name), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return sorted((tmp_path / name).iterdir())[-1]
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_export_then_load_round_trip(tmp_path: Path) -> None:
+    run_dir = run_once(tmp_path, 60)
+    prompts = tmp_path / "prompts"
+    out = cli("export", str(run_dir), "--name", "toy", "--alias", "production", "--prompts-dir", str(prompts))
+    assert "exported as toy v1" in out
+    prompt = gepa.registry.load("toy@production", root=prompts)
+    best = json.loads((run_dir / "best" / "candidate.json").read_text())
+    assert dict(prompt.components) == best["components"]
+    assert prompt.meta["source_run"] == str(run_dir) and prompt.meta["val_score"] == pytest.approx(0.8)
+    messages = prompt.messages(text="[b] review 9 is positive")
+    assert messages[1]["content"].startswith("Review: [b] review 9 is positive") and RULE_B in messages[1]["content"]
+    again = cli("export", str(run_dir), "--name", "toy", "--prompts-dir", str(prompts))
+    assert "already registered as toy v1" in again
+    assert PromptRegistry(prompts).versions("toy") == [1]
+
+
+def test_promote_if_better_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompts = str(tmp_path / "prompts")
+    weak = run_once(tmp_path, 20, "weak")      # seed only: test 0.2
+    strong = run_once(tmp_path, 80, "strong")  # both rules: test 0.8
+    cli("export", str(weak), "--name", "toy", "--alias", "production", "--prompts-dir", prompts)
+    up = cli("export", str(strong), "--name", "toy", "--alias", "production", "--promote-if-better",
+             "--prompts-dir", prompts)
+    assert "promoted: v2 test 0.800 beats v1 test 0.200" in up
+    assert PromptRegistry(prompts).aliases("toy")["production"] == 2
+    cli("prompts", "--prompts-dir", prompts, "promote", "toy", "1", "--alias", "candidate")
+    down = cli("export", str(weak), "--name", "toy", "--alias", "production", "--promote-if-better",
+               "--prompts-dir", prompts)
+    assert "not promoted" in down and "stays on v2" in down
+    assert PromptRegistry(prompts).aliases("toy")["production"] == 2
+
+
+def test_promote_scores_an_incumbent_without_a_test_score(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    strong = run_once(tmp_path, 80)
+    registry = PromptRegistry(prompts)
+    registry.publish("toy", {"system": "You classify reviews.", "user": "Review: {{text}}"}, {"note": "hand-made"},
+                     alias="production")
+    out = cli("export", str(strong), "--name", "toy", "--alias", "production", "--promote-if-better",
+              "--prompts-dir", str(prompts))
+    assert "beats v1 test 0.200" in out  # the incumbent was scored on the task's test split
+
+
+EXPORT = """
+import sys
+from gepa.registry import PromptRegistry
+PromptRegistry(sys.argv[1]).publish("shared", {"system": sys.argv[2]}, {"by": sys.argv[2]})
+"""
+
+
+def test_concurrent_exports_make_two_versions(tmp_path: Path) -> None:
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-c", EXPORT, str(tmp_path / "p"), text], cwd=ROOT)
+                 for text in ("alpha", "beta")]
+        assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    registry = PromptRegistry(tmp_path / "p")
+    assert registry.versions("shared") == [1, 2]
+    assert sorted(registry.get(f"shared@{v}").components["system"] for v in (1, 2)) == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda root: (root / "toy" / "aliases.json").write_text("{production: 1"), "aliases.json: not valid JSON"),
+    (lambda root: (root / "toy" / "aliases.json").write_text('{"production": "one"}'), "must map alias names"),
+    (lambda root: (root / "toy" / "v0001" / "system.txt").write_text("edited"), "content hash mismatch"),
+    (lambda root: (root / "toy" / "v0001" / "meta.json").unlink(), "meta.json: missing"),
+    (lambda root: (root / "toy" / "v0001" / "system.txt").unlink(), "system.txt: missing"),
+])
+def test_a_hand_edited_entry_is_a_clear_error(tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
+    registry = PromptRegistry(tmp_path)
+    registry.publish("toy", {"system": "Be brief."}, {}, alias="production")
+    damage(tmp_path)
+    with pytest.raises(RegistryError, match=message):
+        registry.get("toy@production")
+    result = CliRunner().invoke(main, ["prompts", "--prompts-dir", str(tmp_path), "show", "toy@production"])
+    assert result.exit_code == 2 and message.split(":")[0] in result.output
+
+
+def test_unknown_names_and_aliases_list_what_exists(tmp_path: Path) -> None:
+    registry = PromptRegistry(tmp_path)
+    registry.publish("toy", {"system": "Be brief."}, {})
+    with pytest.raises(RegistryError, match="no alias 'production'; aliases: latest"):
+        registry.get("toy@production")
+    with pytest.raises(RegistryError, match="known: toy"):
+        registry.get("other")
+
+
+def test_a_task_can_take_its_seed_from_the_registry(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    PromptRegistry(prompts).publish("toy", {"system": "From the registry.", "user": "Review: {{text}}"}, {},
+                                    alias="production")
+    task = write_task(tmp_path / "toy")
+    task.write_text(task.read_text().replace(
+        'prompt:\n  system: "You classify reviews."\n  user: "Review: {{text}}"\n',
+        "prompt: {registry: toy@production}\n"))
+    out = cli("optimize", str(task), "--dry-run")
+    assert "[system] From the registry." in out
+
+
+def test_prompts_list_show_diff(tmp_path: Path) -> None:
+    registry = PromptRegistry(tmp_path)
+    registry.publish("toy", {"system": "Be brief."}, {})
+    registry.publish("toy", {"system": "Be very brief."}, {})
+    prompts = ["prompts", "--prompts-dir", str(tmp_path)]
+    assert "toy  versions 2  latest=v2" in cli(*prompts, "list")
+    assert "Be very brief." in cli(*prompts, "show", "toy")
+    diff = cli(*prompts, "diff", "toy@1", "toy@2")
+    assert "-Be brief." in diff and "+Be very brief." in diff

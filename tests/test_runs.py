@@ -1,0 +1,113 @@
+"""Run directories: kill -9 mid-run then resume equals an uninterrupted run; corrupt state is a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
+from tests.fakes import write_task
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gepa_process(*args: str, cache: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(cache)}
+    return subprocess.Popen([sys.executable, "-m", "gepa", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def comparable(run_dir: Path) -> dict:
+    state = json.loads((run_dir / "state.json").read_text())
+    return {k: v for k, v in state.items() if k != "rollouts"} | {
+        "rollouts": {c: sorted(r) for c, r in state["rollouts"].items()}}
+
+
+def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=120,
+                      extra="optimizer: {concurrency: 2}\n")
+    reference = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "ref"), "--quiet",
+                             cache=tmp_path / "cache-ref")
+    assert reference.wait(timeout=300) == 0, reference.stderr.read() if reference.stderr else ""
+
+    victim = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "killed"), "--quiet",
+                          cache=tmp_path / "cache")
+    state_file = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "killed").glob("*/state.json"))
+        if found and json.loads(found[0].read_text() or "{}").get("iteration", 0) >= 3:
+            state_file = found[0]
+            break
+        time.sleep(0.05)
+    assert state_file is not None, "the run never reached iteration 3"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    run_dir = state_file.parent
+    killed_at = json.loads(state_file.read_text())
+    assert not killed_at["finished"]
+
+    resumed = gepa_process("optimize", str(task), "--resume", str(run_dir), "--runs-dir", str(tmp_path / "killed"),
+                           "--quiet", cache=tmp_path / "cache")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read() if resumed.stderr else ""
+    reference_dir = next((tmp_path / "ref").iterdir())
+    assert comparable(run_dir) == comparable(reference_dir)
+    # Nothing accepted before the kill was lost.
+    final_ids = [c["id"] for c in json.loads((run_dir / "state.json").read_text())["candidates"]]
+    assert [c["id"] for c in killed_at["candidates"]] == final_ids[: len(killed_at["candidates"])]
+
+
+def finished_run(tmp_path: Path) -> Path:
+    task = write_task(tmp_path / "toy", budget=40)
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return next((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "version"])
+def test_a_corrupt_state_file_is_a_clear_error_not_a_restart(tmp_path: Path, damage: str) -> None:
+    run_dir = finished_run(tmp_path)
+    state = run_dir / "state.json"
+    text = state.read_text()
+    state.write_text({"truncate": text[: len(text) // 2], "garbage": "\x00\x01",
+                      "version": text.replace('"schema_version": 1', '"schema_version": 99')}[damage])
+    task = tmp_path / "toy" / "task.yaml"
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "state.json" in result.output and "Traceback" not in result.output
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # no new run was started
+
+
+def test_resume_refuses_a_changed_task(tmp_path: Path) -> None:
+    run_dir = finished_run(tmp_path)
+    task = tmp_path / "toy" / "task.yaml"
+    task.write_text(task.read_text().replace("You classify reviews.", "You label reviews."))
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir)])
+    assert result.exit_code == 2 and "changed since this run started" in result.output
+
+
+def test_runs_list_and_show(tmp_path: Path) -> None:
+    run_dir = finished_run(tmp_path)
+    listing = CliRunner().invoke(main, ["runs", "list", "--runs-dir", str(tmp_path / "runs")])
+    assert run_dir.name in listing.output and "finished" in listing.output
+    shown = CliRunner().invoke(main, ["runs", "show", str(run_dir)])
+    assert shown.exit_code == 0 and "best prompt:" in shown.output and "val 0.600  mutation:user" in shown.output
+
+
+def test_no_secret_reaches_the_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOY_SECRET_KEY", "sk-do-not-write-me")
+    task = write_task(tmp_path / "toy", budget=30, extra="api_key_env: TOY_SECRET_KEY\n")
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert "sk-do-not-write-me" not in path.read_text()
