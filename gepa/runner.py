@@ -27,7 +27,7 @@ from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import model_prices, open_backend
-from gepa.proposer.reflective import DEFAULT_TEMPLATE, ReflectiveProposer
+from gepa.proposer.reflective import DEFAULT_TEMPLATE, PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.runs import RunDir
 from gepa.system import PromptSystem
@@ -90,10 +90,13 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                 judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
                                                                   spec.api_base, spec.api_key_env))
     template = DEFAULT_TEMPLATE
-    if spec.reflection_template:
+    if spec.reflection_template in PACKAGED_TEMPLATES:
+        template = packaged_template(spec.reflection_template)
+    elif spec.reflection_template:
         path = task.resolve(spec.reflection_template)
         if not path.is_file():
-            raise TaskSpecError(f"reflection_template: no file {str(path)!r}", path=str(task.path),
+            raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
+                                f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path),
                                 field="reflection_template")
         template = path.read_text(encoding="utf-8")
     expected = {e.get("expected") for e in spec.evaluator_dicts()} | set((spec.evaluator_dicts()[0].get("fields") or {}).values())

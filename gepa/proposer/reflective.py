@@ -2,7 +2,10 @@
 and the examples with outputs and feedback; parse its new text from a fenced block or plain reply.
 
 The template is a ``string.Template`` (``$name``), so it never collides with ``{{field}}`` placeholders.
-Fields: ``$candidate``, ``$component``, ``$current_text``, ``$examples``, ``$placeholder_rule``.
+Fields: ``$candidate``, ``$component``, ``$current_text``, ``$examples``, ``$placeholder_rule``, and for the
+first failed example ``$failed_output`` and ``$failed_feedback``. Lines ``<<user>>`` / ``<<assistant>>`` split
+a template into chat turns, so it can carry worked examples as earlier turns: small reflectors such as
+SmolLM2 follow demonstrations given as turns far better than instructions (``small`` ships one).
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from typing import Any, Protocol
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.types import Example, Rollout
 
-DEFAULT_TEMPLATE = resources.files("gepa.proposer").joinpath("templates/reflection.md").read_text(encoding="utf-8")
+PACKAGED_TEMPLATES = ("default", "small")
+_TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
+
+
+def packaged_template(name: str) -> str:
+    """A reflection template shipped with gepa: ``default`` or ``small`` (few-shot, for tiny reflectors)."""
+    filename = "reflection.md" if name == "default" else f"{name}.md"
+    return resources.files("gepa.proposer").joinpath(f"templates/{filename}").read_text(encoding="utf-8")
+
+
+DEFAULT_TEMPLATE = packaged_template("default")
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
                     re.IGNORECASE)
@@ -27,7 +40,10 @@ class Completes(Protocol):
 
 
 def extract_text(reply: str) -> str:
-    """The proposed text: the longest fenced block, else the reply without a leading label line."""
+    """The proposed text: the longest fenced block, a leading quoted block, or the reply without a label line."""
+    quoted = re.match(r'^\s*"(.*?)"[ \t]*(?:\n|$)', reply, re.DOTALL)
+    if quoted and quoted.group(1).strip():
+        return quoted.group(1).strip()
     blocks = [b.strip() for b in _FENCE.findall(reply) if b.strip()]
     if blocks:
         return max(blocks, key=len)
@@ -56,6 +72,15 @@ class ReflectiveProposer:
         self.client, self.template = client, Template(template)
         self.params = dict(params or {})
 
+    def messages(self, candidate: Candidate, component: str,
+                 evidence: Sequence[tuple[Example, Rollout]]) -> list[dict[str, str]]:
+        """The reflection request as chat turns (one user turn unless the template has turn markers)."""
+        text = self.prompt(candidate, component, evidence)
+        if not _TURN.search(text):
+            return [{"role": "user", "content": text}]
+        parts = _TURN.split(text)[1:]
+        return [{"role": role, "content": body.strip("\n")} for role, body in zip(parts[::2], parts[1::2], strict=True)]
+
     def prompt(self, candidate: Candidate, component: str, evidence: Sequence[tuple[Example, Rollout]]) -> str:
         names = placeholders(candidate[component])
         if names:
@@ -64,13 +89,15 @@ class ReflectiveProposer:
         else:
             rule = "Do not add any {{...}} placeholders."
         parts = "\n\n".join(f'[{name}]\n{text}' for name, text in candidate.components.items())
+        failed = next((r for _, r in evidence if r.score < 1.0), evidence[0][1] if evidence else None)
         return self.template.safe_substitute(candidate=parts, component=component,
                                              current_text=candidate[component],
-                                             examples=format_examples(evidence), placeholder_rule=rule)
+                                             examples=format_examples(evidence), placeholder_rule=rule,
+                                             failed_output=failed.output[:300] if failed else "",
+                                             failed_feedback=failed.feedback if failed else "")
 
     def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]]) -> str:
-        message = {"role": "user", "content": self.prompt(candidate, component, rollouts)}
-        reply = self.client.complete([message], self.params)
+        reply = self.client.complete(self.messages(candidate, component, rollouts), self.params)
         text = extract_text(reply.text)
         if not text:
             raise ValueError("the reflector returned no text")
