@@ -40,10 +40,10 @@ def frontier_weights(scores: NDArray[np.float64]) -> NDArray[np.int64]:
     # Lowest mean first; among equal means the later candidate goes first, so the earliest twin survives.
     order = sorted(on_some_front.tolist(), key=lambda c: (means[c], -c))
     for candidate in order:
-        row = mask[candidate].copy()
-        if np.all(counts[row] >= 2):
+        row = mask[candidate]
+        if not np.any(row & (counts < 2)):  # every example it wins keeps another winner
+            counts -= row
             mask[candidate] = False
-            counts[row] -= 1
     return mask.sum(axis=1).astype(np.int64)
 
 

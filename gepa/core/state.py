@@ -47,11 +47,22 @@ class RunState:
     stop_reason: str = ""
 
     def score_matrix(self) -> NDArray[np.float64]:
-        """Candidates x validation examples."""
-        return np.array(self.val_scores, dtype=np.float64).reshape(len(self.candidates), -1)
+        """Candidates x validation examples, kept as a growing numpy array (rows are only ever appended)."""
+        cached: NDArray[np.float64] | None = getattr(self, "_matrix", None)
+        rows = len(self.val_scores)
+        if cached is None or cached.shape[0] > rows:
+            cached = np.zeros((0, len(self.val_scores[0]) if rows else 0), dtype=np.float64)
+        if cached.shape[0] < rows:
+            fresh = np.array(self.val_scores[cached.shape[0]:], dtype=np.float64).reshape(rows - cached.shape[0], -1)
+            cached = np.vstack([cached, fresh]) if cached.size else fresh
+        self._matrix = cached
+        return cached
 
     def mean_scores(self) -> list[float]:
-        return [float(np.mean(row)) if row else 0.0 for row in self.val_scores]
+        if not self.val_scores:
+            return []
+        matrix = self.score_matrix()
+        return (matrix.mean(axis=1) if matrix.shape[1] else np.zeros(matrix.shape[0])).tolist()
 
     def best_index(self) -> int:
         """The candidate with the highest mean validation score (the earliest on ties)."""

@@ -1,0 +1,80 @@
+"""Optimizer overhead with an instant fake model (issue: the GEPA engine).
+
+    .venv/bin/python bench/engine_overhead.py
+
+Prints milliseconds per iteration at 100 validation examples, and the time of one parent-selection step
+(Pareto front + weighted draw) with 1,000 candidates x 10,000 validation examples (goal: < 100 ms).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gepa.core.candidate import Candidate  # noqa: E402
+from gepa.core.config import OptimizerConfig  # noqa: E402
+from gepa.core.engine import Optimizer  # noqa: E402
+from gepa.core.state import RunState  # noqa: E402
+from gepa.core.strategies import select_pareto  # noqa: E402
+from gepa.core.types import Example  # noqa: E402
+from gepa.evaluators import Exact  # noqa: E402
+from gepa.lm import FakeModel, ModelClient  # noqa: E402
+from gepa.proposer import ReflectiveProposer  # noqa: E402
+from gepa.system import PromptSystem  # noqa: E402
+from tests import fakes  # noqa: E402
+
+
+def per_iteration_ms(n_val: int = 100, iterations: int = 300) -> tuple[float, int]:
+    counter = iter(range(10**9))
+
+    def reflect(messages, params):  # type: ignore[no-untyped-def]
+        # A new text every time, so every iteration evaluates a child (the expensive path).
+        return f"```\nReview: {{{{text}}}} #{next(counter)}\n```"
+
+    def answer(messages, params):  # type: ignore[no-untyped-def]
+        # Pseudo-random right/wrong per (prompt, example): about half the children beat their parent.
+        return "positive" if hash(messages[-1]["content"]) % 2 else "negative"
+
+    rows = lambda n, off: [Example(id=f"s{off}/{i}", fields=r) for i, r in enumerate(fakes.make_rows(n, off))]  # noqa: E731
+    optimizer = Optimizer(
+        system=PromptSystem(ModelClient(FakeModel(answer), role="task")),
+        evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(FakeModel(reflect), role="reflection")),
+        trainset=rows(200, 0), valset=rows(n_val, 1000),
+        config=OptimizerConfig(max_metric_calls=None, max_iterations=iterations, seed=0, max_idle_iterations=10**9,
+                               optimize=("user",), concurrency=1))
+    seed = Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"})
+    started = time.perf_counter()
+    state = optimizer.run(seed)
+    return (time.perf_counter() - started) / state.iteration * 1000, len(state.candidates)
+
+
+def selection_ms(n_candidates: int = 1000, n_examples: int = 10_000, repeats: int = 7) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    results = {}
+    for name, scores in (("binary", (rng.random((n_candidates, n_examples)) < 0.5).astype(float)),
+                         ("graded", rng.integers(0, 5, (n_candidates, n_examples)) / 4.0)):
+        state = RunState(candidates=[Candidate(components={"p": str(i)}) for i in range(n_candidates)],
+                         val_scores=scores.tolist())
+        state.score_matrix()  # built once as rows are appended during a run
+        times = []
+        for i in range(repeats):
+            started = time.perf_counter()
+            select_pareto(state, random.Random(i))
+            times.append(time.perf_counter() - started)
+        results[name] = statistics.median(times) * 1000
+    return results
+
+
+if __name__ == "__main__":
+    ms, pool = per_iteration_ms()
+    print(f"engine overhead: {ms:.2f} ms per iteration (100 val examples, instant fake model, {pool} candidates at the end)")
+    for name, value in selection_ms().items():
+        print(f"selection step, 1,000 candidates x 10,000 val examples ({name} scores): {value:.1f} ms (goal < 100 ms)")
