@@ -27,6 +27,7 @@ from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import model_prices, open_backend
+from gepa.lm.ratelimit import RateLimiter
 from gepa.proposer.reflective import DEFAULT_TEMPLATE, PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.runs import RunDir
@@ -76,11 +77,13 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     seed = resolve_seed(task, registry or PromptRegistry())
     check_fields(task, seed, splits)
     ledger = UsageLedger()
+    limits = spec.rate_limit
+    limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
 
     def client(model: str, role: str, params: dict[str, Any], api_base: str | None, key_env: str | None) -> ModelClient:
         prices = {name: p.model_dump() for name, p in spec.prices.items()}
         backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(prices, model))
-        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params)
+        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, limiter=limiter)
 
     task_model = overrides.model or spec.model
     task_client = client(task_model, "task", spec.model_params, spec.api_base, spec.api_key_env)

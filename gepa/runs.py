@@ -23,23 +23,28 @@ from gepa.core.state import RunState, StateFormatError
 from gepa.errors import RunStateError
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write to a temporary file in the same directory, then rename over ``path``: a reader sees the old or
+    the new file, never half of one. ``durable`` also fsyncs (survives power loss, costs milliseconds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def write_json(path: Path, data: Any, *, durable: bool = True, compact: bool = False) -> None:
+    """Indented JSON for files people read; ``compact`` for the big ones (C-speed encoding)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) if compact else json.dumps(
+        data, indent=2, ensure_ascii=False)
+    atomic_write(path, text + "\n", durable=durable)
 
 
 def read_json(path: Path) -> Any:
@@ -85,8 +90,9 @@ class RunDir:
             handle.write(json.dumps({"time": round(time.time(), 3), **event}, ensure_ascii=False) + "\n")
 
     def save_state(self, state: RunState, usage: list[dict[str, Any]]) -> None:
-        write_json(self.root / "state.json", state.to_dict())
-        write_json(self.root / "usage.json", usage)
+        # Rewritten every iteration: atomic (safe against a killed process) but not fsynced.
+        write_json(self.root / "state.json", state.to_dict(), durable=False, compact=True)
+        write_json(self.root / "usage.json", usage, durable=False)
 
     def write_best(self, candidate: Candidate) -> Path:
         best = self.root / "best"

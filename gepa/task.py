@@ -115,6 +115,11 @@ class OptimizerSpec(Strict):
     concurrency: PositiveInt = 4
 
 
+class RateLimitSpec(Strict):
+    requests_per_minute: PositiveInt | None = None
+    tokens_per_minute: PositiveInt | None = None
+
+
 class PriceSpec(Strict):
     input_per_mtok: float = Field(ge=0)
     output_per_mtok: float = Field(ge=0)
@@ -147,6 +152,7 @@ class TaskSpec(Strict):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
+    rate_limit: RateLimitSpec | None = None
     seed: int = 0
     export: ExportSpec | None = None
 

@@ -150,3 +150,18 @@ def test_the_guard_blocks_real_providers(monkeypatch: pytest.MonkeyPatch) -> Non
     backend = LiteLLMModel("openai/gpt-4.1-mini", api_key_env="HOME")
     with pytest.raises(ModelConfigError, match="disabled"):
         backend.complete(MESSAGES, {})
+
+
+def test_a_shared_rate_limit_spaces_calls_across_clients(server: HTTPServer) -> None:
+    from gepa.lm.ratelimit import RateLimiter
+
+    script = Script(lambda: completion("ok"))
+    first = client_for(server, script)
+    second = ModelClient(first.backend, role="reflection", ledger=first.ledger)
+    limiter = RateLimiter(requests=3, period_seconds=1)
+    first.limiter = second.limiter = limiter
+    started = time.monotonic()
+    for i in range(6):
+        (first if i % 2 else second).complete([{"role": "user", "content": f"q{i}"}], {"temperature": 0})
+    assert time.monotonic() - started >= 0.9  # 6 calls at 3 per second need a second window
+    assert len(script.requests) == 6

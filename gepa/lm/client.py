@@ -1,4 +1,5 @@
-"""``ModelClient``: one backend wrapped with the response cache, retries with backoff, and accounting.
+"""``ModelClient``: one backend wrapped with the response cache, retries with backoff, a shared rate limit,
+and accounting.
 
 Every call of a run goes through a client: the task model, the reflector and the judge each get one,
 sharing a ``UsageLedger`` (so the cost budget covers them all) and a ``ResponseCache``.
@@ -17,6 +18,7 @@ from gepa.errors import TransientModelError
 from gepa.lm.base import Completion, LanguageModel, Message
 from gepa.lm.cache import ResponseCache, cache_key
 from gepa.lm.ledger import UsageLedger
+from gepa.lm.ratelimit import RateLimiter
 
 
 class ModelClient:
@@ -24,11 +26,13 @@ class ModelClient:
 
     def __init__(self, backend: LanguageModel, *, role: str, ledger: UsageLedger | None = None,
                  cache: ResponseCache | None = None, params: Mapping[str, Any] | None = None,
-                 max_attempts: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0) -> None:
+                 max_attempts: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0,
+                 limiter: RateLimiter | None = None) -> None:
         self.backend, self.role = backend, role
         self.ledger = ledger if ledger is not None else UsageLedger()
         self.cache, self.params = cache, dict(params or {})
         self.max_attempts, self.backoff_initial, self.backoff_max = max_attempts, backoff_initial, backoff_max
+        self.limiter = limiter
         self._seen: Counter[str] = Counter()
         self._seen_lock = threading.Lock()
 
@@ -75,4 +79,9 @@ class ModelClient:
 
         retrying = Retrying(retry=retry_if_exception_type(TransientModelError), wait=wait,
                             stop=stop_after_attempt(self.max_attempts), before_sleep=count_error, reraise=True)
-        return retrying(self.backend.complete, messages, params)
+        return retrying(self._attempt, messages, params)
+
+    def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        if self.limiter is not None:
+            self.limiter.acquire(messages, params)
+        return self.backend.complete(messages, params)

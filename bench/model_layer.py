@@ -1,0 +1,95 @@
+"""Model-call layer figures (issue: the model-call layer).
+
+    .venv/bin/python bench/model_layer.py
+
+1. Cost of a cache hit per call (microseconds).
+2. A cached rerun of a whole optimisation against its first run: model calls (goal 0) and wall-time ratio
+   (goal <= 5 %), on the quick-start task with the embedded SmolLM2 as task and reflection model.
+3. Concurrency through litellm against a local OpenAI-protocol server adding 200 ms per call: speed-up at
+   N = 1, 4, 16 concurrent calls (goal >= 0.8 x N).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gepa import runner  # noqa: E402
+from gepa.lm import FakeModel, ModelClient, ResponseCache  # noqa: E402
+from gepa.lm.litellm_model import LiteLLMModel  # noqa: E402
+
+
+def cache_hit_us(tmp: Path, calls: int = 3000) -> float:
+    client = ModelClient(FakeModel(lambda m, p: "Paris"), role="task", cache=ResponseCache(tmp / "hits"))
+    messages = [{"role": "user", "content": "Capital of France? " * 20}]
+    client.complete(messages, {"temperature": 0})
+    started = time.perf_counter()
+    for _ in range(calls):
+        client.complete(messages, {"temperature": 0})
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def cached_rerun(tmp: Path) -> tuple[dict, dict]:
+    task = Path(__file__).resolve().parent.parent / "tasks" / "polarity" / "task.yaml"
+    rows = []
+    for name in ("first", "rerun"):
+        prepared = runner.prepare(task, runner.Overrides(max_metric_calls=60), cache=ResponseCache(tmp / "rerun-cache"))
+        started = time.perf_counter()
+        outcome = runner.run(prepared, runs_root=tmp / f"runs-{name}")
+        rows.append({"wall_s": time.perf_counter() - started, "model_calls": outcome.summary["usage"]["model_calls"],
+                     "cache_hits": outcome.summary["usage"]["cache_hits"], "best_val": outcome.summary["best"]["val"]})
+    return rows[0], rows[1]
+
+
+def concurrency_speedups(latency: float = 0.2) -> dict[int, float]:
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                                    "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+
+    def slow(request):  # type: ignore[no-untyped-def]
+        time.sleep(latency)
+        return Response(body, content_type="application/json")
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    results: dict[int, float] = {}
+    with HTTPServer(host="127.0.0.1", threaded=True) as server:
+        server.expect_request("/v1/chat/completions").respond_with_handler(slow)
+        client = ModelClient(LiteLLMModel("openai/m", api_base=server.url_for("/v1"), prices={}), role="task")
+        client.complete([{"role": "user", "content": "warm up"}], {"temperature": 0})
+        base_rate = 0.0
+        for n in (1, 4, 16):
+            calls = 8 * n
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                list(pool.map(lambda i: client.complete([{"role": "user", "content": f"{n}-{i}"}],
+                                                        {"temperature": 0}), range(calls)))
+            rate = calls / (time.perf_counter() - started)
+            base_rate = base_rate or rate
+            results[n] = rate / base_rate
+    return results
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        print(f"cache hit: {cache_hit_us(tmp):.0f} us per call")
+        first, rerun = cached_rerun(tmp)
+        print(f"optimisation, first run: {first['model_calls']} model calls, {first['wall_s']:.2f} s "
+              f"(best val {first['best_val']:.2f})")
+        print(f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), {rerun['cache_hits']} cache hits, "
+              f"{rerun['wall_s']:.2f} s = {rerun['wall_s'] / first['wall_s']:.1%} of the first run (goal <= 5 %)")
+        for n, speedup in concurrency_speedups().items():
+            print(f"concurrency N={n:<2}: speed-up {speedup:.2f}x over N=1 (goal >= {0.8 * n:.1f}x)")
