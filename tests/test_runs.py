@@ -78,7 +78,7 @@ def test_a_corrupt_state_file_is_a_clear_error_not_a_restart(tmp_path: Path, dam
     state = run_dir / "state.json"
     text = state.read_text()
     state.write_text({"truncate": text[: len(text) // 2], "garbage": "\x00\x01",
-                      "version": text.replace('"schema_version": 1', '"schema_version": 99')}[damage])
+                      "version": json.dumps({**json.loads(text), "schema_version": 99})}[damage])
     task = tmp_path / "toy" / "task.yaml"
     result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir)])
     assert result.exit_code == 2, result.output
