@@ -23,6 +23,7 @@ from gepa.core.types import Evaluator, Example, Rollout
 from gepa.data import Splits, load_splits
 from gepa.errors import RegistryError, RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
+from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
@@ -191,8 +192,9 @@ class Outcome:
 
 
 def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
-        callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False) -> Outcome:
-    """Optimise, persisting every iteration; resume from ``resume`` when given."""
+        callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False,
+        registry: PromptRegistry | None = None) -> Outcome:
+    """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks."""
     if resume is not None:
         run_dir, state = resume, _resumable_state(resume, prepared)
         prepared.ledger.restore(resume.usage())
@@ -200,6 +202,7 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         run_dir, state = RunDir.create(runs_root, prepared.task.spec.name), None
         run_dir.write_config(prepared.resolved_config())
     stop_file = run_dir.root / "STOP"
+    stop_file.unlink(missing_ok=True)  # a resumed run must not stop on the request that ended its last session
 
     def log(event: Event) -> None:
         run_dir.append_event(event.to_dict())
@@ -212,6 +215,14 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()))
     state = optimizer.run(prepared.seed, state)
     summary = finish(prepared, run_dir, state)
+    export = prepared.task.spec.export
+    if export is not None and state.finished:
+        result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
+                            promote_if_better=export.promote_if_better,
+                            scorer=lambda candidate: score(prepared, candidate, prepared.splits.test)[0])
+        summary["export"] = {"name": export.name, "version": result.version.version, "created": result.created,
+                             "alias": result.alias, "promoted": result.promoted, "reason": result.reason}
+        run_dir.write_summary(summary)
     return Outcome(run_dir=run_dir, state=state, summary=summary)
 
 
@@ -236,7 +247,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, An
     best_dir = run_dir.write_best(best)
     usage = prepared.ledger.total()
     summary = {
-        "task": prepared.task.spec.name, "run_dir": str(run_dir.root), "status": "finished" if state.finished else "stopped",
+        "task": prepared.task.spec.name, "run_dir": str(run_dir.root),
+        "status": "finished" if state.finished else "stopped (resumable)",
         "stop_reason": state.stop_reason, "iterations": state.iteration, "candidates": len(state.candidates),
         "metric_calls": state.metric_calls, "seed": {"id": state.candidates[0].id, "val": means[0], "test": _num(seed_test)},
         "best": {"id": best.id, "val": means[best_index], "test": _num(best_test), "components": dict(best.components)},

@@ -111,3 +111,32 @@ def test_no_secret_reaches_the_run_directory(tmp_path: Path, monkeypatch: pytest
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert "sk-do-not-write-me" not in path.read_text()
+
+
+def test_a_stop_file_stops_gracefully_and_the_run_resumes(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=400)
+    victim = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), cache=tmp_path / "cache")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/state.json")):
+        time.sleep(0.05)
+    run_dir = next((tmp_path / "runs").iterdir())
+    (run_dir / "STOP").touch()
+    out, err = victim.communicate(timeout=120)
+    assert victim.returncode == 0, err
+    assert "stop requested" in out and "resume with: gepa optimize TASK --resume" in out
+    stopped = json.loads((run_dir / "state.json").read_text())
+    assert not stopped["finished"]
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    finished = json.loads((run_dir / "state.json").read_text())
+    assert finished["finished"] and finished["iteration"] > stopped["iteration"]
+
+
+def test_the_task_can_ask_for_an_export_at_the_end(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60, extra="export: {name: toy, alias: production}\n")
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "exported as toy v1" in result.output
+    from gepa.registry import load
+
+    assert load("toy@production").meta["val_score"] == pytest.approx(0.8)

@@ -23,6 +23,9 @@ from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.errors import SystemicModelError, UserError
 
 
+STOP_REQUESTED = "stop requested"
+
+
 def placeholder_problem(before: str, after: str) -> str | None:
     """Why ``after`` may not replace ``before``: a placeholder dropped, renamed or invented; else None."""
     old, new = set(placeholders(before)), set(placeholders(after))
@@ -69,7 +72,8 @@ class Optimizer:
             while not state.finished:
                 reason = self._stop_reason(state, started)
                 if reason:
-                    state.finished, state.stop_reason = True, reason
+                    # A requested stop leaves the run resumable; a spent budget or a limit ends it.
+                    state.finished, state.stop_reason = reason != STOP_REQUESTED, reason
                     break
                 state.iteration += 1
                 spent_before = state.metric_calls
@@ -102,7 +106,7 @@ class Optimizer:
     def _stop_reason(self, state: RunState, started: float) -> str:
         c = self.config
         if self.should_stop():
-            return "stop requested"
+            return STOP_REQUESTED
         if c.max_iterations is not None and state.iteration >= c.max_iterations:
             return f"max_iterations ({c.max_iterations}) reached"
         if c.max_seconds is not None and time.monotonic() - started >= c.max_seconds:
