@@ -153,6 +153,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for name, text in best["components"].items():
         click.echo(f"  [{name}] {text}")
     click.echo(f"run written to {summary['run_dir']}; best prompt in {summary['best_prompt_dir']}")
+    click.echo(f"report: {summary['report']}")
     if summary.get("status", "").startswith("stopped"):
         click.echo(f"resume with: gepa optimize TASK --resume {summary['run_dir']}")
     export = summary.get("export")

@@ -90,6 +90,16 @@ def runs_show(run: str) -> None:
         click.echo(f"  [{name}] {text}")
 
 
+@runs.command(name="report")
+@click.argument("run", type=click.Path(file_okay=False))
+def runs_report(run: str) -> None:
+    """Write RUN's report.html (finished or not) and print its path."""
+    from gepa.report import write_report
+    from gepa.runs import RunDir
+
+    click.echo(write_report(RunDir.open(run)))
+
+
 # -- export -------------------------------------------------------------------------------------------
 @click.command()
 @click.argument("run", type=click.Path(file_okay=False))

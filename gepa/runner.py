@@ -31,6 +31,7 @@ from gepa.lm.open import model_prices, open_backend
 from gepa.lm.ratelimit import RateLimiter
 from gepa.proposer.reflective import DEFAULT_TEMPLATE, PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
 from gepa.registry import PromptRegistry
+from gepa.report import write_report
 from gepa.runs import RunDir
 from gepa.system import PromptSystem
 from gepa.task import ComponentSource, Task, load_task
@@ -258,6 +259,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, An
         "usage_by_model": prepared.ledger.to_dict(), "test_examples": len(test),
     }
     run_dir.save_state(state, prepared.ledger.to_dict())
+    run_dir.write_summary(summary)
+    summary["report"] = str(write_report(run_dir))
     run_dir.write_summary(summary)
     return summary
 

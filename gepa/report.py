@@ -1,0 +1,149 @@
+"""``runs/<id>/report.html``: one static page a person opens in a browser to see what a run did.
+
+Score against budget spent (every candidate and the best so far), the Pareto front (which candidate wins
+which validation example), the lineage tree, and each accepted child's diff from its parent with the
+feedback that motivated it. Inline SVG and CSS only: no script, no network, opens from disk.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gepa.core.pareto import best_mask, frontier_weights
+from gepa.core.state import RunState
+from gepa.runs import RunDir, atomic_write
+
+STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;font-size:12px}
+td.win{background:#2e8b57;color:#fff}td.lose{background:#f4f4f4}pre{background:#f7f7f7;padding:.5rem;
+white-space:pre-wrap}.add{color:#116611}.del{color:#aa1111}.muted{color:#777}ul.tree{list-style:none;padding-left:1.2rem}
+code{background:#f2f2f2;padding:0 3px}"""
+
+
+def write_report(run_dir: RunDir) -> Path:
+    """Render the report from the run's state and events; returns its path."""
+    state = run_dir.load_state()
+    page = render(state, run_dir.events(), run_dir.config(), run_dir.summary() or {})
+    path = run_dir.root / "report.html"
+    atomic_write(path, page)
+    return path
+
+
+def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any], summary: dict[str, Any]) -> str:
+    name = html.escape(str(config.get("task", {}).get("name", "run")))
+    means = state.mean_scores()
+    best = state.best_index()
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>gepa report: {name}</title>",
+             f"<style>{STYLE}</style></head><body>",
+             f"<h1>gepa run: {name}</h1>",
+             f"<p>{state.iteration} iterations, {len(state.candidates)} candidates, {state.metric_calls} metric calls. "
+             f"Seed {means[0]:.3f} &rarr; best <b>{means[best]:.3f}</b> on validation"
+             + (f"; test {summary['seed']['test']} &rarr; {summary['best']['test']}" if summary.get("best") else "")
+             + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
+             "<h2>Score against budget</h2>", score_chart(state),
+             "<h2>Pareto front</h2>", pareto_table(state),
+             "<h2>Lineage</h2>", lineage_tree(state),
+             "<h2>Accepted changes</h2>", accepted_changes(state, events),
+             "<h2>Best prompt</h2>"]
+    for component, text in state.candidates[best].components.items():
+        parts.append(f"<p><code>{html.escape(component)}</code></p><pre>{html.escape(text)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def score_chart(state: RunState, width: int = 760, height: int = 280, pad: int = 40) -> str:
+    """Each candidate as a dot at (metric calls when found, validation mean), the best so far as a step line."""
+    means = state.mean_scores()
+    calls = [int(f.get("metric_calls", 0)) for f in state.found_at]
+    top = max(max(calls, default=1), state.metric_calls, 1)
+
+    def x(value: float) -> float:
+        return pad + value / top * (width - 2 * pad)
+
+    def y(value: float) -> float:
+        return height - pad - value * (height - 2 * pad)
+
+    marks = [f'<line x1="{pad}" y1="{y(0)}" x2="{width - pad}" y2="{y(0)}" stroke="#999"/>',
+             f'<line x1="{pad}" y1="{y(0)}" x2="{pad}" y2="{y(1)}" stroke="#999"/>',
+             f'<text x="{pad - 8}" y="{y(1) + 4}" text-anchor="end" font-size="11">1.0</text>',
+             f'<text x="{pad - 8}" y="{y(0) + 4}" text-anchor="end" font-size="11">0.0</text>',
+             f'<text x="{width - pad}" y="{height - 10}" text-anchor="end" font-size="11">metric calls ({top})</text>']
+    order = sorted(range(len(means)), key=lambda i: (calls[i], i))
+    best_so_far, points = -1.0, []
+    for i in order:
+        best_so_far = max(best_so_far, means[i])
+        points.append(f"{x(calls[i]):.1f},{y(best_so_far):.1f}")
+    points.append(f"{x(state.metric_calls):.1f},{y(best_so_far):.1f}")
+    marks.append(f'<polyline fill="none" stroke="#2e8b57" stroke-width="2" points="{" ".join(points)}"/>')
+    for i in order:
+        title = html.escape(f"{state.candidates[i].id} {state.candidates[i].origin}: {means[i]:.3f}")
+        marks.append(f'<circle cx="{x(calls[i]):.1f}" cy="{y(means[i]):.1f}" r="4" fill="#3366cc">'
+                     f"<title>{title}</title></circle>")
+    return f'<svg width="{width}" height="{height}" role="img" aria-label="score against budget">{"".join(marks)}</svg>'
+
+
+def pareto_table(state: RunState, max_examples: int = 60) -> str:
+    scores = state.score_matrix()
+    if scores.size == 0:
+        return "<p class=muted>no scores yet</p>"
+    weights = frontier_weights(scores)
+    wins = best_mask(scores)
+    members = np.flatnonzero(weights).tolist()
+    shown = min(scores.shape[1], max_examples)
+    head = "".join(f"<th>{j}</th>" for j in range(shown))
+    rows = []
+    for i in members:
+        cells = "".join(f'<td class="{"win" if wins[i, j] else "lose"}">{scores[i, j]:.2g}</td>' for j in range(shown))
+        rows.append(f"<tr><th>{state.candidates[i].id}</th><td>{int(weights[i])}</td>{cells}</tr>")
+    note = f" (first {shown} of {scores.shape[1]} examples)" if shown < scores.shape[1] else ""
+    return (f"<p>Front members, how many validation examples each wins, and its score per example{note}; "
+            f"green = best on that example.</p><table><tr><th>candidate</th><th>wins</th>{head}</tr>"
+            + "".join(rows) + "</table>")
+
+
+def lineage_tree(state: RunState) -> str:
+    means = state.mean_scores()
+    index = {c.id: i for i, c in enumerate(state.candidates)}
+    children: dict[str | None, list[int]] = {}
+    for i, candidate in enumerate(state.candidates):
+        parent = candidate.parents[0] if candidate.parents and candidate.parents[0] in index else None
+        children.setdefault(parent, []).append(i)
+
+    def branch(i: int) -> str:
+        c = state.candidates[i]
+        extra = f" &larr; also {', '.join(c.parents[1:])}" if len(c.parents) > 1 else ""
+        kids = "".join(branch(k) for k in children.get(c.id, []))
+        return (f"<li><code>{c.id}</code> {html.escape(c.origin)} val {means[i]:.3f}{extra}"
+                + (f"<ul class=tree>{kids}</ul>" if kids else "") + "</li>")
+
+    return "<ul class=tree>" + "".join(branch(i) for i in children.get(None, [])) + "</ul>"
+
+
+def accepted_changes(state: RunState, events: list[dict[str, Any]]) -> str:
+    by_id = {c.id: c for c in state.candidates}
+    blocks = []
+    for event in events:
+        if event.get("kind") not in ("candidate_accepted", "merge_accepted"):
+            continue
+        child = by_id.get(event.get("child", ""))
+        parent = by_id.get(event.get("parent") or event.get("first", ""))
+        if child is None or parent is None:
+            continue
+        lines = []
+        for name in child.components:
+            diff = difflib.unified_diff(parent.components.get(name, "").splitlines(), child[name].splitlines(),
+                                        f"{parent.id}/{name}", f"{child.id}/{name}", lineterm="")
+            for line in diff:
+                css = "add" if line.startswith("+") else "del" if line.startswith("-") else ""
+                lines.append(f'<span class="{css}">{html.escape(line)}</span>')
+        feedback = "".join(f"<li>{html.escape(str(f))}</li>" for f in event.get("feedback", [])[:5])
+        blocks.append(f"<h3>iteration {event.get('iteration')}: {child.id} ({html.escape(child.origin)}) from "
+                      f"{parent.id}</h3><pre>{chr(10).join(lines)}</pre>"
+                      + (f"<p>Feedback that motivated it:</p><ul>{feedback}</ul>" if feedback else ""))
+    return "".join(blocks) or "<p class=muted>no accepted changes yet</p>"
