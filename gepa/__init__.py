@@ -7,7 +7,7 @@ The public surface is ``__all__``; everything else is an implementation detail.
 """
 
 from gepa import evaluators, registry
-from gepa.api import RunResult, optimize
+from gepa.api import RunResult, optimize, run_task
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.events import Event
@@ -46,4 +46,5 @@ __all__ = [
     "load_task",
     "optimize",
     "registry",
+    "run_task",
 ]

@@ -47,6 +47,17 @@ class RunResult:
     state: RunState
 
 
+def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: str | Path = "runs",
+             cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """What ``gepa optimize TASK [--resume RUN]`` does, from Python: returns the run's summary."""
+    from gepa import runner
+    from gepa.runs import RunDir
+
+    resume_dir = RunDir.open(resume) if resume is not None else None
+    prepared = runner.prepare(task, cache=ResponseCache(cache_dir))
+    return runner.run(prepared, runs_root=Path(runs_dir), resume=resume_dir).summary
+
+
 def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[Example]:
     return [row if isinstance(row, Example) else Example(id=f"{split}/{i}", fields=dict(row))
             for i, row in enumerate(rows)]
