@@ -110,14 +110,28 @@ def runs_report(run: str) -> None:
 @click.option("--prompts-dir", type=click.Path(file_okay=False), envvar="GEPA_PROMPTS_DIR", default="prompts",
               show_default=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False), envvar="GEPA_CACHE_DIR")
+@click.option("--to", "target", type=click.Choice(["registry", "mlflow"]), default="registry", show_default=True,
+              help="gepa's file registry under --prompts-dir, or the MLflow Prompt Registry.")
+@click.option("--mlflow-uri", envvar="MLFLOW_TRACKING_URI",
+              help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).")
 def export(run: str, name: str, alias: str | None, promote_if_better: bool, prompts_dir: str,
-           cache_dir: str | None) -> None:
-    """Register RUN's best prompt as a new version of NAME in the prompt registry."""
-    from gepa.export import export_run
+           cache_dir: str | None, target: str, mlflow_uri: str | None) -> None:
+    """Register RUN's best prompt as a new version of NAME in the prompt registry (or MLflow's)."""
+    from gepa.export import best_of, export_run
     from gepa.registry import PromptRegistry
     from gepa.runs import RunDir
 
     run_dir = RunDir.open(run)
+    if target == "mlflow":
+        from gepa.mlflow_export import register_in_mlflow
+
+        if promote_if_better:
+            raise UserError("--promote-if-better works with gepa's registry only; use --alias with --to mlflow")
+        candidate, meta = best_of(run_dir)
+        version, created = register_in_mlflow(name, candidate.components, meta, alias=alias, tracking_uri=mlflow_uri)
+        verb = "registered in MLflow as" if created else "already in MLflow as"
+        click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
+        return
 
     def scorer(candidate: Candidate) -> float:
         from gepa import runner

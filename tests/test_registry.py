@@ -142,3 +142,21 @@ def test_prompts_list_show_diff(tmp_path: Path) -> None:
     assert "Be very brief." in cli(*prompts, "show", "toy")
     diff = cli(*prompts, "diff", "toy@1", "toy@2")
     assert "-Be brief." in diff and "+Be very brief." in diff
+
+
+def test_export_to_mlflow_and_load_back(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    run_dir = run_once(tmp_path, 60)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    out = cli("export", str(run_dir), "--name", "toy", "--alias", "production", "--to", "mlflow", "--mlflow-uri", uri)
+    assert "registered in MLflow as prompts:/toy/1 (alias production)" in out
+    again = cli("export", str(run_dir), "--name", "toy", "--to", "mlflow", "--mlflow-uri", uri)
+    assert "already in MLflow as prompts:/toy/1" in again
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    prompt = mlflow.genai.load_prompt("prompts:/toy@production")
+    best = json.loads((run_dir / "best" / "candidate.json").read_text())["components"]
+    messages = prompt.format(text="[b] review 9 is positive")
+    assert messages[0] == {"role": "system", "content": best["system"]}
+    assert messages[1]["content"] == best["user"].replace("{{text}}", "[b] review 9 is positive")
+    assert prompt.tags["gepa.val_score"] == "0.8"
