@@ -43,6 +43,6 @@ def test_the_reflector_sees_the_whole_candidate_and_the_placeholders_to_keep() -
 def test_turn_markers_make_chat_turns() -> None:
     proposer = ReflectiveProposer(ModelClient(FakeModel(), role="reflection"), template=packaged_template("small"))
     messages = proposer.messages(CANDIDATE, "user", EVIDENCE)
-    assert [m["role"] for m in messages] == ["user", "assistant"] * 3 + ["user"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 4 + ["user"]
     assert messages[-1]["content"].startswith('Prompt template: "Review: {{text}}"')
     assert 'The model answered: "I think it is positive."' in messages[-1]["content"]
