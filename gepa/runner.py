@@ -46,6 +46,7 @@ class Overrides:
     max_metric_calls: int | None = None
     seed: int | None = None
     concurrency: int | None = None
+    reflection_template: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -95,10 +96,11 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                 judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
                                                                   spec.api_base, spec.api_key_env))
     template = DEFAULT_TEMPLATE
-    if spec.reflection_template in PACKAGED_TEMPLATES:
-        template = packaged_template(spec.reflection_template)
-    elif spec.reflection_template:
-        path = task.resolve(spec.reflection_template)
+    template_name = overrides.reflection_template or spec.reflection_template
+    if template_name in PACKAGED_TEMPLATES:
+        template = packaged_template(template_name)
+    elif template_name:
+        path = task.resolve(template_name)
         if not path.is_file():
             raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
                                 f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path),
