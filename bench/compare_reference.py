@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from reflector_model import CACHE, reflector_path  # noqa: E402
+
 from gepa import runner  # noqa: E402
 from gepa.lm.cache import ResponseCache  # noqa: E402
 from gepa.lm.local_model import resolve_local_path  # noqa: E402
-from reflector_model import CACHE, reflector_path  # noqa: E402
 
 REF_VENV = CACHE / "ref-venv"
 

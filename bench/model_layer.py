@@ -74,8 +74,8 @@ def concurrency_speedups(latency: float = 0.2) -> dict[int, float]:
             calls = 8 * n
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=n) as pool:
-                list(pool.map(lambda i: client.complete([{"role": "user", "content": f"{n}-{i}"}],
-                                                        {"temperature": 0}), range(calls)))
+                list(pool.map(lambda i, n=n: client.complete([{"role": "user", "content": f"{n}-{i}"}],
+                                                             {"temperature": 0}), range(calls)))
             rate = calls / (time.perf_counter() - started)
             base_rate = base_rate or rate
             results[n] = rate / base_rate

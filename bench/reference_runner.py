@@ -16,9 +16,10 @@ import sys
 import time
 from typing import Any
 
-import gepa  # the reference implementation
 from gepa.core.adapter import EvaluationBatch
 from llama_cpp import Llama
+
+import gepa  # the reference implementation
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 NORMALIZERS = {"lower": str.lower, "strip": str.strip,

@@ -74,7 +74,7 @@ def _client(model: ModelLike, role: str, ledger: UsageLedger, cache: ResponseCac
 def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
              valset: Sequence[Example | Mapping[str, Any]], *, task_model: ModelLike | System,
              reflection_model: ModelLike | Proposer, evaluator: Evaluator,
-             config: OptimizerConfig = OptimizerConfig(), callbacks: Sequence[Callback] = (),
+             config: OptimizerConfig | None = None, callbacks: Sequence[Callback] = (),
              cache_dir: str | Path | None = None, use_cache: bool = True,
              task_params: Mapping[str, Any] | None = None,
              reflection_params: Mapping[str, Any] | None = None) -> RunResult:
@@ -95,7 +95,7 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
                           trainset=_examples("train", trainset), valset=_examples("val", valset),
-                          config=config, callbacks=callbacks, spent_usd=ledger.spent_usd)
+                          config=config or OptimizerConfig(), callbacks=callbacks, spent_usd=ledger.spent_usd)
     state = optimizer.run(seed)
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],

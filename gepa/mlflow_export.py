@@ -13,6 +13,7 @@ from typing import Any
 
 from gepa.core.candidate import content_hash
 from gepa.errors import UserError
+from gepa.system import chat_turns
 
 
 def _mlflow(tracking_uri: str | None) -> Any:
@@ -25,14 +26,6 @@ def _mlflow(tracking_uri: str | None) -> Any:
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
     return mlflow
-
-
-def chat_template(components: Mapping[str, str]) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": components["system"]}] if "system" in components else []
-    user = [text for name, text in components.items() if name != "system"]
-    if user:
-        messages.append({"role": "user", "content": "\n\n".join(user)})
-    return messages
 
 
 def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[str, Any], *,
@@ -52,7 +45,7 @@ def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[s
     else:
         tags = {"gepa.content_hash": digest,
                 **{f"gepa.{k}": str(v) for k, v in meta.items() if v is not None and k != "components"}}
-        registered = mlflow.genai.register_prompt(name=name, template=chat_template(components),
+        registered = mlflow.genai.register_prompt(name=name, template=chat_turns(components),
                                                   commit_message=f"gepa export from {meta.get('source_run', '?')}",
                                                   tags=tags)
         version, created = int(registered.version), True

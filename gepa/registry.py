@@ -30,6 +30,7 @@ from filelock import FileLock
 from gepa.core.candidate import Candidate, content_hash, render
 from gepa.errors import RegistryError
 from gepa.runs import atomic_write, write_json
+from gepa.system import chat_turns
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 VERSION_DIR = re.compile(r"^v(\d{4,})$")
@@ -62,12 +63,7 @@ class PromptVersion:
 
     def messages(self, **fields: Any) -> list[dict[str, str]]:
         """Chat messages the way gepa ran them: ``system`` first, the other components as the user turn."""
-        rendered = self.render(**fields)
-        messages = [{"role": "system", "content": rendered["system"]}] if "system" in rendered else []
-        user = [text for name, text in rendered.items() if name != "system"]
-        if user:
-            messages.append({"role": "user", "content": "\n\n".join(user)})
-        return messages
+        return chat_turns(self.render(**fields))
 
 
 def parse_ref(ref: str) -> tuple[str, str]:

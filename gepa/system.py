@@ -8,27 +8,29 @@ candidate may optimise the user template itself (``user: "{{text}}\nAnswer with 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from gepa.core.candidate import Candidate, render
 from gepa.core.types import Example, SystemOutput
+from gepa.lm.base import Completes
 
 
-class Completes(Protocol):
-    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
+def chat_turns(components: Mapping[str, str]) -> list[dict[str, str]]:
+    """``system`` as the system turn, every other component in order joined as the user turn."""
+    turns = [{"role": "system", "content": components["system"]}] if "system" in components else []
+    user = [text for name, text in components.items() if name != "system"]
+    if user:
+        turns.append({"role": "user", "content": "\n\n".join(user)})
+    return turns
 
 
 def render_messages(candidate: Candidate, fields: Mapping[str, Any],
                     input_fields: Sequence[str] = ()) -> list[dict[str, str]]:
     """Chat messages for one example; with no user-side component, the input fields are listed."""
-    messages = []
-    if "system" in candidate.components:
-        messages.append({"role": "system", "content": render(candidate["system"], fields)})
-    user = [render(text, fields) for name, text in candidate.components.items() if name != "system"]
-    if not user:
-        user = ["\n".join(f"{name}: {fields[name]}" for name in input_fields)]
-    messages.append({"role": "user", "content": "\n\n".join(user)})
-    return messages
+    rendered = {name: render(text, fields) for name, text in candidate.components.items()}
+    if set(rendered) <= {"system"}:
+        rendered["user"] = "\n".join(f"{name}: {fields[name]}" for name in input_fields)
+    return chat_turns(rendered)
 
 
 class PromptSystem:

@@ -22,7 +22,6 @@ from gepa.core.strategies import components_to_update, make_selector, next_minib
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.errors import SystemicModelError, UserError
 
-
 STOP_REQUESTED = "stop requested"
 
 

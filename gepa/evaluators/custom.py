@@ -9,11 +9,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from gepa.core.candidate import render
 from gepa.core.types import EvalResult, Evaluator, Example
 from gepa.errors import EvaluatorError
+from gepa.lm.base import Completes
 
 
 def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
@@ -60,10 +61,6 @@ class PythonEvaluator:
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         return as_result(self.function(dict(example.fields), output))
-
-
-class Completes(Protocol):
-    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
 
 
 JUDGE_PROMPT = """You grade an answer against a rubric.

@@ -41,6 +41,12 @@ class LanguageModel(Protocol):
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion: ...
 
 
+class Completes(Protocol):
+    """Anything that answers chat messages: a ``ModelClient`` (what evaluators, proposers and systems take)."""
+
+    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
+
+
 def check_allow_model_calls(model: str) -> None:
     """Refuse a call that would leave the machine while the guard is off (as in the test suite)."""
     if not ALLOW_MODEL_CALLS:

@@ -7,7 +7,6 @@ import importlib
 from collections.abc import Mapping
 
 from gepa.errors import ModelConfigError
-
 from gepa.lm.base import LanguageModel
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
 from gepa.lm.litellm_model import LiteLLMModel, Prices

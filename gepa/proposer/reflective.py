@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from string import Template
-from typing import Any, Protocol
+from typing import Any
 
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.types import Example, Rollout
+from gepa.lm.base import Completes
 
 PACKAGED_TEMPLATES = ("default", "small")
 _TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
@@ -33,10 +34,6 @@ DEFAULT_TEMPLATE = packaged_template("default")
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
                     re.IGNORECASE)
-
-
-class Completes(Protocol):
-    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
 
 
 def extract_text(reply: str) -> str:
