@@ -127,12 +127,13 @@ def _print_dry_run(prepared: Any) -> None:
     click.echo(f"first train example ({example.id}) renders as:")
     for message in render_messages(prepared.seed, example.fields, prepared.system.input_fields):
         click.echo(f"  [{message['role']}] {message['content']}")
-    calls = prepared.config.max_metric_calls
-    reflections = max(0, (calls - len(prepared.splits.val)) // (2 * prepared.config.minibatch_size)) if calls else 0
-    click.echo(f"at most {calls} task-model calls, about {reflections} reflection calls, "
-               f"plus {len(prepared.splits.test) * 2} test calls at the end")
-    click.echo("estimated cost: $0.00 (local models are free)" if prepared.task_client.model.startswith("local/")
-               else "estimated cost: see the provider's prices; set budget.max_cost_usd to cap it")
+    from gepa.runner import estimate
+
+    guess = estimate(prepared)
+    click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
+               f"plus {guess.test_calls} test calls at the end")
+    click.echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
+               if guess.cost_usd is None else f"estimated cost: at most about ${guess.cost_usd:.2f}")
     click.echo("dry run: nothing was called or written")
 
 

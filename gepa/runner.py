@@ -27,13 +27,14 @@ from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
+from gepa.lm.litellm_model import token_prices
 from gepa.lm.open import model_prices, open_backend
 from gepa.lm.ratelimit import RateLimiter
 from gepa.proposer.reflective import DEFAULT_TEMPLATE, PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
-from gepa.system import PromptSystem
+from gepa.system import PromptSystem, render_messages
 from gepa.task import ComponentSource, Task, load_task
 
 
@@ -84,8 +85,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
 
     def client(model: str, role: str, params: dict[str, Any], api_base: str | None, key_env: str | None) -> ModelClient:
-        prices = {name: p.model_dump() for name, p in spec.prices.items()}
-        backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(prices, model))
+        backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(_prices(spec), model))
         return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, limiter=limiter)
 
     task_model = overrides.model or spec.model
@@ -187,6 +187,41 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     return float(np.mean([r.score for r in results])), results
 
 
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    """What a run would spend at most: calls per role and a rough cost (None where a price is unknown)."""
+
+    task_calls: int
+    reflection_calls: int
+    test_calls: int
+    cost_usd: float | None
+
+
+def estimate(prepared: Prepared) -> Estimate:
+    """Upper-bound calls from the budget; cost from the first example's prompt size (4 characters a token)."""
+    config, splits, spec = prepared.config, prepared.splits, prepared.task.spec
+    task_calls = config.max_metric_calls or 0
+    reflection_calls = max(0, (task_calls - len(splits.val)) // (2 * min(config.minibatch_size, len(splits.train))))
+    test_calls = 2 * len(splits.test)
+    prompt_tokens = sum(len(m["content"]) for m in render_messages(prepared.seed, splits.train[0].fields,
+                                                                  prepared.system.input_fields)) // 4
+    task_prices = token_prices(prepared.task_client.model, model_prices(_prices(spec), prepared.task_client.model))
+    reflector = prepared.proposer.client.model  # type: ignore[attr-defined]
+    reflection_prices = token_prices(reflector, model_prices(_prices(spec), reflector))
+    if task_prices is None or reflection_prices is None:
+        return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=None)
+    task_out = int(spec.model_params.get("max_tokens") or 256)
+    reflection_in = 1500 + prompt_tokens * config.minibatch_size
+    reflection_out = int(spec.reflection_params.get("max_tokens") or 512)
+    cost = ((task_calls + test_calls) * (prompt_tokens * task_prices[0] + task_out * task_prices[1])
+            + reflection_calls * (reflection_in * reflection_prices[0] + reflection_out * reflection_prices[1]))
+    return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=cost)
+
+
+def _prices(spec: Any) -> dict[str, dict[str, float]]:
+    return {name: p.model_dump() for name, p in spec.prices.items()}
+
+
 @dataclass(kw_only=True)
 class Outcome:
     run_dir: RunDir
@@ -275,4 +310,4 @@ def default_runs_root() -> Path:
     return Path(os.environ.get("GEPA_RUNS_DIR", "runs"))
 
 
-__all__ = ["Outcome", "Overrides", "Prepared", "default_runs_root", "prepare", "run", "score"]
+__all__ = ["Estimate", "Outcome", "Overrides", "Prepared", "default_runs_root", "estimate", "prepare", "run", "score"]

@@ -118,3 +118,36 @@ def test_help_explains_every_command() -> None:
         assert command in out
     code, out = invoke("optimize", "--help")
     assert "--dry-run" in out and "--resume" in out and "--budget" in out
+
+
+def test_eval_scores_the_seed_a_run_and_a_registry_prompt(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60)
+    code, out = invoke("eval", str(task))
+    assert code == 0 and "test score 0.200 on 5 examples" in out
+    invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    run_dir = next((tmp_path / "runs").iterdir())
+    code, out = invoke("eval", str(task), "--run", str(run_dir))
+    assert code == 0 and "test score 0.800" in out
+    invoke("export", str(run_dir), "--name", "toy", "--prompts-dir", str(tmp_path / "prompts"))
+    code, out = invoke("eval", str(task), "--prompt", "toy@latest", "--split", "val")
+    assert code == 0 and "val score 0.800 on 10 examples" in out
+
+
+def test_a_component_can_come_from_a_file(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy")
+    (tmp_path / "toy" / "system.txt").write_text("System text from a file.")
+    task.write_text(task.read_text().replace('system: "You classify reviews."', "system: {file: system.txt}"))
+    code, out = invoke("optimize", str(task), "--dry-run")
+    assert code == 0 and "[system] System text from a file." in out
+    task.write_text(task.read_text().replace("system.txt", "missing.txt"))
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 2 and "prompt file not found" in result.output
+
+
+def test_dry_run_estimates_cost_from_prices(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=100,
+                      extra="prices: {fake/tests.fakes:task_model: {input_per_mtok: 1000000, output_per_mtok: 0}}\n")
+    code, out = invoke("optimize", str(task), "--dry-run")
+    assert code == 0
+    cost = float(out.split("at most about $")[1].split()[0])
+    assert cost > 100  # 110 task and test calls, each ~8 prompt tokens at $1 a token

@@ -87,6 +87,19 @@ class LiteLLMModel:
             return None
 
 
+def token_prices(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
+    """USD per input and output token: the task's prices, else litellm's price map; None when unknown."""
+    if prices:
+        return prices.get("input_per_mtok", 0.0) / 1e6, prices.get("output_per_mtok", 0.0) / 1e6
+    if model.startswith(("local/", "fake/")):
+        return 0.0, 0.0
+    table = import_litellm().model_cost
+    entry = table.get(model) or table.get(model.split("/", 1)[-1])
+    if not entry:
+        return None
+    return float(entry.get("input_cost_per_token") or 0.0), float(entry.get("output_cost_per_token") or 0.0)
+
+
 def retry_after_seconds(exc: BaseException) -> float | None:
     """The provider's ``Retry-After`` (seconds) from a litellm/openai exception, if it sent one."""
     candidates = [getattr(exc, "litellm_response_headers", None)]
