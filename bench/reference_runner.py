@@ -70,6 +70,8 @@ def exact(spec: dict[str, Any], fields: dict[str, Any], output: str) -> tuple[fl
 
 
 class FairAdapter:
+    propose_new_texts = None  # use the reference's own reflection prompt and proposer
+
     def __init__(self, spec: dict[str, Any], models: Models) -> None:
         self.spec, self.models = spec, models
 
