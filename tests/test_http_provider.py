@@ -1,4 +1,5 @@
-"""litellm against a real OpenAI-protocol server on 127.0.0.1: success, retries, auth failure, timeout, overlap."""
+"""Both HTTP backends (litellm, and the openai SDK for openai/ models) against a real OpenAI-protocol server on
+127.0.0.1: success, retries, auth failure, timeout, overlap."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from werkzeug import Request, Response
 from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
 from gepa.lm import ModelClient, UsageLedger
 from gepa.lm.litellm_model import LiteLLMModel
+from gepa.lm.openai_model import OpenAIModel
 
 pytestmark = pytest.mark.usefixtures("allow_local_http")
 
@@ -54,15 +56,21 @@ class Script:
                 self.in_flight -= 1
 
 
+@pytest.fixture(params=[LiteLLMModel, OpenAIModel], ids=["litellm", "openai-sdk"])
+def backend_cls(request: pytest.FixtureRequest) -> type:
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def server() -> Iterator[HTTPServer]:
     with HTTPServer(host="127.0.0.1", threaded=True) as http:
         yield http
 
 
-def client_for(server: HTTPServer, script: Script, *, timeout: float = 10.0, attempts: int = 4) -> ModelClient:
+def client_for(server: HTTPServer, script: Script, backend_cls: type, *, timeout: float = 10.0,
+               attempts: int = 4) -> ModelClient:
     server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(script)
-    backend = LiteLLMModel("openai/scripted", api_base=server.url_for("/v1"), timeout=timeout,
+    backend = backend_cls("openai/scripted", api_base=server.url_for("/v1"), timeout=timeout,
                            prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0})
     return ModelClient(backend, role="task", ledger=UsageLedger(), max_attempts=attempts,
                        backoff_initial=0.01, backoff_max=0.05)
@@ -71,9 +79,9 @@ def client_for(server: HTTPServer, script: Script, *, timeout: float = 10.0, att
 MESSAGES = [{"role": "user", "content": "Say hi"}]
 
 
-def test_a_call_through_litellm_succeeds_and_is_accounted(server: HTTPServer) -> None:
+def test_a_call_through_litellm_succeeds_and_is_accounted(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: completion("hi"))
-    client = client_for(server, script)
+    client = client_for(server, script, backend_cls)
     reply = client.complete(MESSAGES, {"temperature": 0, "max_tokens": 5})
     assert reply.text == "hi"
     assert script.requests[0]["messages"] == MESSAGES and script.requests[0]["max_tokens"] == 5
@@ -83,57 +91,57 @@ def test_a_call_through_litellm_succeeds_and_is_accounted(server: HTTPServer) ->
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_transient_errors_are_retried(server: HTTPServer, status: int) -> None:
+def test_transient_errors_are_retried(server: HTTPServer, backend_cls: type, status: int) -> None:
     script = Script(lambda: error(status, "busy"), lambda: completion("ok"))
-    reply = client_for(server, script).complete(MESSAGES)
+    reply = client_for(server, script, backend_cls).complete(MESSAGES)
     assert reply.text == "ok"
     assert len(script.requests) == 2
 
 
-def test_retry_after_is_honoured(server: HTTPServer) -> None:
+def test_retry_after_is_honoured(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: error(429, "slow down", {"Retry-After": "1"}), lambda: completion("ok"))
-    client = client_for(server, script)
+    client = client_for(server, script, backend_cls)
     client.backoff_max = 5.0
     started = time.monotonic()
     client.complete(MESSAGES)
     assert time.monotonic() - started >= 0.9  # waited as told, not the 10 ms backoff
 
 
-def test_unauthorized_fails_at_once_with_a_clear_error(server: HTTPServer) -> None:
+def test_unauthorized_fails_at_once_with_a_clear_error(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: error(401, "Incorrect API key provided"))
     with pytest.raises(ModelConfigError, match="rejected the credentials"):
-        client_for(server, script).complete(MESSAGES)
+        client_for(server, script, backend_cls).complete(MESSAGES)
     assert len(script.requests) == 1
 
 
-def test_other_client_errors_fail_at_once_with_the_providers_message(server: HTTPServer) -> None:
+def test_other_client_errors_fail_at_once_with_the_providers_message(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: error(400, "max_tokens is too large"))
     with pytest.raises(ModelCallError, match="max_tokens is too large") as raised:
-        client_for(server, script).complete(MESSAGES)
+        client_for(server, script, backend_cls).complete(MESSAGES)
     assert not isinstance(raised.value, TransientModelError)
     assert len(script.requests) == 1
 
 
-def test_a_timeout_is_retried_then_reported(server: HTTPServer) -> None:
+def test_a_timeout_is_retried_then_reported(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: completion("late"), delay=1.5)
     with pytest.raises(TransientModelError):
-        client_for(server, script, timeout=0.3, attempts=2).complete(MESSAGES)
+        client_for(server, script, backend_cls, timeout=0.3, attempts=2).complete(MESSAGES)
     assert len(script.requests) == 2
 
 
-def test_concurrent_calls_overlap(server: HTTPServer) -> None:
+def test_concurrent_calls_overlap(server: HTTPServer, backend_cls: type) -> None:
     script = Script(lambda: completion("ok"), delay=0.4)
-    client = client_for(server, script)
+    client = client_for(server, script, backend_cls)
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda i: client.complete([{"role": "user", "content": f"q{i}"}]), range(4)))
     assert script.peak >= 3  # N=4 calls were in flight together
 
 
-def test_errors_are_not_cached(server: HTTPServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_not_cached(server: HTTPServer, backend_cls: type, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gepa.lm.cache import ResponseCache
 
     script = Script(lambda: error(400, "bad"), lambda: completion("fine"))
-    client = client_for(server, script)
+    client = client_for(server, script, backend_cls)
     client.cache = ResponseCache(tmp_path / "cache")
     greedy = {"temperature": 0}
     with pytest.raises(ModelCallError):
@@ -152,11 +160,11 @@ def test_the_guard_blocks_real_providers(monkeypatch: pytest.MonkeyPatch) -> Non
         backend.complete(MESSAGES, {})
 
 
-def test_a_shared_rate_limit_spaces_calls_across_clients(server: HTTPServer) -> None:
+def test_a_shared_rate_limit_spaces_calls_across_clients(server: HTTPServer, backend_cls: type) -> None:
     from gepa.lm.ratelimit import RateLimiter
 
     script = Script(lambda: completion("ok"))
-    first = client_for(server, script)
+    first = client_for(server, script, backend_cls)
     second = ModelClient(first.backend, role="reflection", ledger=first.ledger)
     limiter = RateLimiter(requests=3, period_seconds=1)
     first.limiter = second.limiter = limiter

@@ -129,7 +129,7 @@ def map_provider_error(exc: BaseException, model: str) -> ModelCallError:
     if name == "NotFoundError" or status == 404 or "LLM Provider NOT provided" in message:
         return ModelConfigError(f"model {model!r} is unknown to its provider: {message}",
                                 model=model, status_code=status)
-    transient_names = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
+    transient_names = ("RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError", "InternalServerError",
                        "ServiceUnavailableError", "BadGatewayError")
     if name in transient_names or status in (408, 409, 429) or (status is not None and status >= 500):
         error = TransientModelError(f"model {model!r}: {name} (HTTP {status}): {message}",

@@ -1,5 +1,5 @@
 """Turn a model string into a backend: ``local/...`` in-process, ``fake/...`` scripted (tests, dry runs),
-anything else through litellm."""
+``openai/...`` (OpenAI or any OpenAI-compatible server) through the openai SDK, anything else through litellm."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gepa.lm.base import LanguageModel
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
 from gepa.lm.litellm_model import LiteLLMModel, Prices
 from gepa.lm.local_model import LocalModel
+from gepa.lm.openai_model import OpenAIModel
 
 
 def open_backend(model: str, *, api_base: str | None = None, api_key_env: str | None = None,
@@ -20,7 +21,8 @@ def open_backend(model: str, *, api_base: str | None = None, api_key_env: str | 
         return LocalModel(model)
     if model.startswith("fake/"):
         return FakeModel(fake_responder(model), name=model)
-    backend = LiteLLMModel(model, api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices)
+    cls = OpenAIModel if model.startswith("openai/") else LiteLLMModel
+    backend = cls(model, api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices)
     backend.check_credentials()
     return backend
 

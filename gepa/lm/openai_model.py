@@ -1,0 +1,64 @@
+"""OpenAI-protocol models through the openai SDK: ``openai/<model>`` on api.openai.com or any
+OpenAI-compatible server (``api_base``). Lighter per call than litellm, which matters at high concurrency;
+errors go through the same mapping as litellm's, so retries and messages are identical.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gepa.errors import ModelConfigError
+from gepa.lm.base import Completion, Message, check_allow_model_calls
+from gepa.lm.litellm_model import Prices, map_provider_error, token_prices
+
+
+class OpenAIModel:
+    """``name`` is the gepa model string (``openai/gpt-4.1-mini``); the SDK gets the part after ``openai/``."""
+
+    def __init__(self, model: str, *, api_base: str | None = None, api_key_env: str | None = None,
+                 timeout: float = 60.0, prices: Prices | None = None) -> None:
+        self.name, self.api_base, self.timeout, self.prices = model, api_base, timeout, prices
+        self.api_key_env = api_key_env or "OPENAI_API_KEY"
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._prices: tuple[float, float] | None = None
+
+    def check_credentials(self) -> None:
+        if not self.api_base and not os.environ.get(self.api_key_env):
+            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
+                                   f"{self.api_key_env}", model=self.name)
+
+    def _sdk(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import openai
+
+                key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
+                self._client = openai.OpenAI(api_key=key, base_url=self.api_base, timeout=self.timeout,
+                                             max_retries=0)
+                self._prices = token_prices(self.name, self.prices) if self.prices else None
+            return self._client
+
+    def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        check_allow_model_calls(self.name)
+        client = self._sdk()
+        try:
+            response = client.chat.completions.create(model=self.name.removeprefix("openai/"),
+                                                      messages=list(messages), **params)
+        except Exception as exc:
+            raise map_provider_error(exc, self.name) from exc
+        usage = response.usage
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = None
+        if self.prices:
+            assert self._prices is not None
+            cost = tokens_in * self._prices[0] + tokens_out * self._prices[1]
+        elif not self.api_base:
+            prices = token_prices(self.name)
+            cost = None if prices is None else tokens_in * prices[0] + tokens_out * prices[1]
+        return Completion(text=response.choices[0].message.content or "", input_tokens=tokens_in,
+                          output_tokens=tokens_out, cost_usd=cost)
