@@ -4,6 +4,7 @@ optimizer, run directory. Validation happens before anything is written, so a us
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,19 +96,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
                                 judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
                                                                   spec.api_base, spec.api_key_env))
-    template = DEFAULT_TEMPLATE
-    template_name = overrides.reflection_template or spec.reflection_template
-    if template_name in PACKAGED_TEMPLATES:
-        template = packaged_template(template_name)
-    elif template_name:
-        path = task.resolve(template_name)
-        if not path.is_file():
-            raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
-                                f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path),
-                                field="reflection_template")
-        template = path.read_text(encoding="utf-8")
-    expected = {e.get("expected") for e in spec.evaluator_dicts()} | set((spec.evaluator_dicts()[0].get("fields") or {}).values())
-    input_fields = sorted(splits.fields() - expected - {"id"})
+    template = reflection_template(task, overrides.reflection_template or spec.reflection_template)
+    input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     budget, opt = spec.budget, spec.optimizer
     config = OptimizerConfig(
         max_metric_calls=overrides.max_metric_calls or budget.max_metric_calls, max_cost_usd=budget.max_cost_usd,
@@ -125,6 +115,27 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=ledger, task_client=task_client,
                     evaluator=evaluator, system=PromptSystem(task_client, input_fields),
                     proposer=ReflectiveProposer(reflection_client, template=template), overrides=overrides)
+
+
+def reflection_template(task: Task, name: str | None) -> str:
+    """The packaged template ``name``, or a file relative to the task; the default when ``name`` is None."""
+    if not name:
+        return DEFAULT_TEMPLATE
+    if name in PACKAGED_TEMPLATES:
+        return packaged_template(name)
+    path = task.resolve(name)
+    if not path.is_file():
+        raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
+                            f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
+    return path.read_text(encoding="utf-8")
+
+
+def expected_fields(task: Task) -> set[str]:
+    """Example fields the evaluators compare against (never shown to the task model as inputs)."""
+    fields: set[str] = set()
+    for spec in task.spec.evaluator_dicts():
+        fields.update(f for f in [spec.get("expected"), *(spec.get("fields") or {}).values()] if f)
+    return fields
 
 
 def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
@@ -171,11 +182,10 @@ def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
             if placeholder not in fields:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
                                     f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
-    for spec in task.spec.evaluator_dicts():
-        for key in [spec.get("expected"), *(spec.get("fields") or {}).values()]:
-            if key is not None and key not in fields:
-                raise TaskSpecError(f"evaluator expects the field {key!r}, which the data lacks (fields: {shown})",
-                                    path=str(task.path), field="evaluator.expected")
+    missing = sorted(expected_fields(task) - fields)
+    if missing:
+        raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
+                            path=str(task.path), field="evaluator.expected")
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:
@@ -266,7 +276,7 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
 
 def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     recorded = run_dir.config()
-    current = prepared.resolved_config()
+    current = json.loads(json.dumps(prepared.resolved_config()))  # as it reads back from config.json
     for key in ("task", "seed_candidate", "optimizer"):
         if recorded.get(key) != current[key]:
             raise RunStateError(f"{run_dir.root}: the task's {key.replace('_', ' ')} changed since this run started; "

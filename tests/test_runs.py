@@ -114,7 +114,8 @@ def test_no_secret_reaches_the_run_directory(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_stop_file_stops_gracefully_and_the_run_resumes(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=400)
+    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=400,
+                      extra="optimize: [system, user]\n")  # a list in the config must compare equal on resume
     victim = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), cache=tmp_path / "cache")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/state.json")):
