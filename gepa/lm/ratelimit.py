@@ -11,8 +11,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limits import RateLimitItemPerSecond, storage, strategies
-
 from gepa.lm.base import Message
 
 
@@ -24,6 +22,8 @@ class RateLimiter:
     """Blocks until a call fits under ``requests`` and ``tokens`` per ``period_seconds`` (None: unlimited)."""
 
     def __init__(self, *, requests: int | None = None, tokens: int | None = None, period_seconds: int = 60) -> None:
+        from limits import RateLimitItemPerSecond, storage, strategies  # ~0.1 s to import: only when a limit is set
+
         self._window = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self._requests = RateLimitItemPerSecond(requests, period_seconds) if requests else None
         self._tokens = RateLimitItemPerSecond(tokens, period_seconds) if tokens else None
