@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*")
     parser.add_argument("--budget", type=int)
     parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare_reference.json")
     args = parser.parse_args()
     tasks = args.tasks or (["polarity", "intent"] if args.full else ["polarity"])
     seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.full else [0, 1])
@@ -141,8 +142,8 @@ def main() -> None:
                   f"{statistics.mean(r['tokens'] for r in group):>8.0f} {statistics.mean(r['wall_s'] for r in group):>8.1f} "
                   f"{(f'{statistics.mean(reruns):.0f}' if reruns else 'not run'):>11} "
                   f"{(f'{statistics.mean(rerun_s):.1f}' if rerun_s else '-'):>8}")
-    out = ROOT / "bench" / "results" / "compare_reference.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"budget": budget, "seeds": seeds, "reflector": args.reflector, "rows": rows}, indent=2))
     print(f"results written to {out}")
 
