@@ -67,6 +67,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("task", type=click.Path(dir_okay=False))
 @_common
 @click.option("--reflection-model", help="Model that reads the failures and rewrites the prompt.")
+@click.option("--reflection-template", help="Reflection prompt: 'default', 'small' (few-shot, for tiny reflectors) or a file.")
 @click.option("--budget", "max_metric_calls", type=click.IntRange(min=1),
               help="Maximum metric calls (task-model rollouts scored); overrides budget.max_metric_calls.")
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")
@@ -78,7 +79,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout (implies --quiet).")
 def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool, reflection_model: str | None,
-             max_metric_calls: int | None, seed: int | None, concurrency: int | None, runs_dir: str,
+             reflection_template: str | None, max_metric_calls: int | None, seed: int | None, concurrency: int | None, runs_dir: str,
              resume: str | None, dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Optimise the prompt of TASK (a task YAML file) and write a run directory."""
     from gepa import runner
@@ -86,7 +87,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     from gepa.runs import RunDir
 
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
-                                 seed=seed, concurrency=concurrency)
+                                 seed=seed, concurrency=concurrency, reflection_template=reflection_template)
     resume_dir = RunDir.open(resume) if resume else None
     prepared = runner.prepare(task, overrides, cache=None if dry_run else _cache(cache_dir, no_cache))
     if dry_run:

@@ -39,10 +39,10 @@ def slow_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, 
 
 
 def _target(prompt: str) -> tuple[str, str]:
-    component = re.search(r'Rewrite the part named "([^"]+)"', prompt)
-    current = re.search(r"Its current text is:\n```\n(.*?)\n```", prompt, re.DOTALL)
+    component = re.search(r'the part named "([^"]+)", whose current text is:\n```\n(.*?)\n```', prompt, re.DOTALL)
+    current = component
     assert component and current, prompt
-    return component.group(1), current.group(1)
+    return component.group(1), current.group(2)
 
 
 def reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:

@@ -35,7 +35,7 @@ def test_the_reflector_sees_the_whole_candidate_and_the_placeholders_to_keep() -
     assert proposer.propose(CANDIDATE, "user", EVIDENCE) == "Review: {{text}}\nLabel:"
     (prompt,) = [m["content"] for m in model.history[0][0]]
     assert "[system]\nBe helpful." in prompt and "[user]\nReview: {{text}}" in prompt
-    assert 'Rewrite the part named "user"' in prompt
+    assert 'write a new version of the part named "user"' in prompt
     assert "keep these placeholders exactly as written, and add no others: {{text}}" in prompt
     assert "I think it is positive." in prompt and "Expected exactly 'positive'" in prompt
 
