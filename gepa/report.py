@@ -26,10 +26,10 @@ white-space:pre-wrap}.add{color:#116611}.del{color:#aa1111}.muted{color:#777}ul.
 code{background:#f2f2f2;padding:0 3px}"""
 
 
-def write_report(run_dir: RunDir) -> Path:
-    """Render the report from the run's state and events; returns its path."""
+def write_report(run_dir: RunDir, summary: dict[str, Any] | None = None) -> Path:
+    """Render the report from the run's state and events (and summary, if known); returns its path."""
     state = run_dir.load_state()
-    page = render(state, run_dir.events(), run_dir.config(), run_dir.summary() or {})
+    page = render(state, run_dir.events(), run_dir.config(), summary if summary is not None else run_dir.summary() or {})
     path = run_dir.root / "report.html"
     atomic_write(path, page)
     return path

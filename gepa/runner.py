@@ -305,9 +305,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, An
                   "output_tokens": usage.output_tokens, "tokens_saved": usage.tokens_saved, "cost_usd": usage.cost_usd},
         "usage_by_model": prepared.ledger.to_dict(), "test_examples": len(test),
     }
-    run_dir.save_state(state, prepared.ledger.to_dict())
-    run_dir.write_summary(summary)
-    summary["report"] = str(write_report(run_dir))
+    run_dir.save_state(state, prepared.ledger.to_dict())  # usage now includes the test calls
+    summary["report"] = str(write_report(run_dir, summary))
     run_dir.write_summary(summary)
     return summary
 
