@@ -45,10 +45,11 @@ class RunState:
     counts: dict[str, int] = field(default_factory=dict)
     finished: bool = False
     stop_reason: str = ""
+    _matrix: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
 
     def score_matrix(self) -> NDArray[np.float64]:
         """Candidates x validation examples, kept as a growing numpy array (rows are only ever appended)."""
-        cached: NDArray[np.float64] | None = getattr(self, "_matrix", None)
+        cached = self._matrix
         rows = len(self.val_scores)
         if cached is None or cached.shape[0] > rows:
             cached = np.zeros((0, len(self.val_scores[0]) if rows else 0), dtype=np.float64)

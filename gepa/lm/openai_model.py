@@ -39,7 +39,8 @@ class OpenAIModel:
                 key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
                 self._client = openai.OpenAI(api_key=key, base_url=self.api_base, timeout=self.timeout,
                                              max_retries=0)
-                self._prices = token_prices(self.name, self.prices) if self.prices else None
+                # Known prices, else the price map for OpenAI itself; a self-hosted server's cost is unknown.
+                self._prices = token_prices(self.name, self.prices) if self.prices or not self.api_base else None
             return self._client
 
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
@@ -53,12 +54,6 @@ class OpenAIModel:
         usage = response.usage
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = None
-        if self.prices:
-            assert self._prices is not None
-            cost = tokens_in * self._prices[0] + tokens_out * self._prices[1]
-        elif not self.api_base:
-            prices = token_prices(self.name)
-            cost = None if prices is None else tokens_in * prices[0] + tokens_out * prices[1]
+        cost = None if self._prices is None else tokens_in * self._prices[0] + tokens_out * self._prices[1]
         return Completion(text=response.choices[0].message.content or "", input_tokens=tokens_in,
                           output_tokens=tokens_out, cost_usd=cost)
