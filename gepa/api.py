@@ -64,11 +64,11 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
 
 
 def _client(model: ModelLike, role: str, ledger: UsageLedger, cache: ResponseCache | None,
-            params: Mapping[str, Any]) -> ModelClient:
+            params: Mapping[str, Any], seed: int) -> ModelClient:
     if isinstance(model, ModelClient):
         return model
     backend = open_backend(model) if isinstance(model, str) else model
-    return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params)
+    return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, seed=seed)
 
 
 def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
@@ -82,20 +82,21 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component."""
     ledger = UsageLedger()
     cache = ResponseCache(cache_dir) if use_cache else None
+    config = config or OptimizerConfig()
     if isinstance(task_model, System) and not isinstance(task_model, ModelClient):
         system: System = task_model
     else:
-        client = _client(task_model, "task", ledger, cache, task_params or {"temperature": 0})
+        client = _client(task_model, "task", ledger, cache, task_params or {"temperature": 0}, config.seed)
         system = PromptSystem(client)
     if isinstance(reflection_model, Proposer):
         proposer: Proposer = reflection_model
     else:
         proposer = ReflectiveProposer(_client(reflection_model, "reflection", ledger, cache,
-                                              reflection_params or {"temperature": 0.7, "max_tokens": 512}))
+                                              reflection_params or {"temperature": 0.7, "max_tokens": 512}, config.seed))
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
                           trainset=_examples("train", trainset), valset=_examples("val", valset),
-                          config=config or OptimizerConfig(), callbacks=callbacks, spent_usd=ledger.spent_usd)
+                          config=config, callbacks=callbacks, spent_usd=ledger.spent_usd)
     state = optimizer.run(seed)
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],

@@ -31,7 +31,7 @@ from gepa.lm.ledger import UsageLedger
 from gepa.lm.litellm_model import token_prices
 from gepa.lm.open import model_prices, open_backend
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import DEFAULT_TEMPLATE, PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
+from gepa.proposer.reflective import PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
@@ -85,9 +85,12 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     limits = spec.rate_limit
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
 
+    run_seed = spec.seed if overrides.seed is None else overrides.seed
+
     def client(model: str, role: str, params: dict[str, Any], api_base: str | None, key_env: str | None) -> ModelClient:
         backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(_prices(spec), model))
-        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, limiter=limiter)
+        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, limiter=limiter,
+                           seed=run_seed)
 
     task_model = overrides.model or spec.model
     task_client = client(task_model, "task", spec.model_params, spec.api_base, spec.api_key_env)
@@ -102,11 +105,12 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     config = OptimizerConfig(
         max_metric_calls=overrides.max_metric_calls or budget.max_metric_calls, max_cost_usd=budget.max_cost_usd,
         max_seconds=budget.max_seconds, max_iterations=budget.max_iterations, patience=budget.patience,
-        minibatch_size=opt.minibatch_size, selector=opt.selector, epsilon=opt.epsilon,
+        max_reflection_calls=budget.max_reflection_calls, minibatch_size=opt.minibatch_size,
+        proposals_per_iteration=opt.proposals_per_iteration, proposal_attempts=opt.proposal_attempts, selector=opt.selector, epsilon=opt.epsilon,
         component_selection=opt.component_selection, acceptance=opt.acceptance, skip_perfect=opt.skip_perfect,
         merge=opt.merge, max_merges=opt.max_merges, merge_subsample=opt.merge_subsample,
         concurrency=overrides.concurrency or opt.concurrency,
-        seed=spec.seed if overrides.seed is None else overrides.seed,
+        seed=run_seed,
         optimize=tuple(spec.optimize) if spec.optimize else None)
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
     if unknown:
@@ -114,13 +118,14 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                             path=str(task.path), field="optimize")
     return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=ledger, task_client=task_client,
                     evaluator=evaluator, system=PromptSystem(task_client, input_fields),
-                    proposer=ReflectiveProposer(reflection_client, template=template), overrides=overrides)
+                    proposer=ReflectiveProposer(reflection_client, template=template, input_fields=input_fields),
+                    overrides=overrides)
 
 
-def reflection_template(task: Task, name: str | None) -> str:
-    """The packaged template ``name``, or a file relative to the task; the default when ``name`` is None."""
-    if not name:
-        return DEFAULT_TEMPLATE
+def reflection_template(task: Task, name: str | None) -> str | None:
+    """The packaged template ``name``, or a file relative to the task; None for the default prompts."""
+    if not name or name == "default":
+        return None
     if name in PACKAGED_TEMPLATES:
         return packaged_template(name)
     path = task.resolve(name)

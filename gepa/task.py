@@ -98,12 +98,15 @@ class BudgetSpec(Strict):
     max_metric_calls: PositiveInt | None = 300
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_seconds: float | None = Field(default=None, gt=0)
+    max_reflection_calls: PositiveInt | None = None
     max_iterations: PositiveInt | None = None
     patience: PositiveInt | None = None
 
 
 class OptimizerSpec(Strict):
     minibatch_size: PositiveInt = 3
+    proposals_per_iteration: PositiveInt = 1
+    proposal_attempts: PositiveInt = 3
     selector: Literal["pareto", "best", "epsilon_greedy"] = "pareto"
     epsilon: float = Field(default=0.1, ge=0, le=1)
     component_selection: Literal["round_robin", "all"] = "round_robin"

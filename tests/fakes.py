@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gepa.proposer.reflective import NO_INSTRUCTIONS
+
 RULE_A = "Reply with the label only."
 RULE_B = "Answer with one word:"
 
@@ -38,24 +40,35 @@ def slow_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, 
     return task_model(messages, params)
 
 
-def _target(prompt: str) -> tuple[str, str]:
-    component = re.search(r'the part named "([^"]+)", whose current text is:\n```\n(.*?)\n```', prompt, re.DOTALL)
-    current = component
-    assert component and current, prompt
-    return component.group(1), current.group(2)
+def _target(messages: Sequence[Mapping[str, str]]) -> tuple[str, str]:
+    """The component a reflection request is about and its current text (the request's first fenced block)."""
+    prompt = messages[0]["content"]  # a repair request adds turns after it
+    current = re.search(r"```\n(.*?)\n```", prompt, re.DOTALL)
+    assert current, prompt
+    return ("system" if "system prompt" in prompt.split("\n", 1)[0] else "user"), current.group(1)
 
 
 def reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
     """Adds RULE_A to ``system`` and RULE_B to ``user``; returns the text unchanged once the rule is there."""
-    component, current = _target(messages[-1]["content"])
+    component, current = _target(messages)
     rule = RULE_A if component == "system" else RULE_B
-    new = current if rule in current else f"{current}\n{rule}"
+    new = current if rule in current else rule if current == NO_INSTRUCTIONS else f"{current}\n{rule}"
     return f"Here is the improved text:\n```\n{new}\n```"
 
 
 def placeholder_dropping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
-    """Rewrites every component without its placeholders, as weak reflectors do."""
+    """Rewrites every component without its placeholders, as weak reflectors do, even when asked to repair it."""
     return "```\nClassify the review. " + RULE_B + "\n```"
+
+
+def repairable_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Drops the placeholder at first; puts it back when a repair request names it."""
+    if "cannot be used" in messages[-1]["content"] and "{{text}}" in messages[-1]["content"]:
+        return "```\nReview: {{text}}\n" + RULE_B + "\n```"
+    return placeholder_dropping_reflector(messages, params)
+
+
+WHOLE_TEXT_TEMPLATE = 'Rewrite the prompt part "$component".\n```\n$current_text\n```\n$examples\n$placeholder_rule\n'
 
 
 def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:

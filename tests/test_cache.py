@@ -75,6 +75,25 @@ def test_sampling_replays_the_same_sequence(tmp_path: Path) -> None:
     assert rerun.ledger.total().calls == 0
 
 
+def test_each_sample_gets_its_own_seed_from_the_run_seed(tmp_path: Path) -> None:
+    backend = FakeModel(lambda m, p: f"seed {p['seed']}")
+    hot = {"temperature": 0.9}
+    client = ModelClient(backend, role="reflection", cache=ResponseCache(tmp_path / "c"), seed=5)
+    texts = [client.complete(MESSAGES, hot).text for _ in range(4)]
+    pinned = [client.complete(MESSAGES, hot, sample=n).text for n in (0, 3, 9)]
+    assert len(set(texts)) == 4  # distinct seeds, so distinct samples
+    assert pinned[:2] == [texts[0], texts[3]]  # an explicit sample number is the same request as the n-th repeat
+    other_run = ModelClient(FakeModel(lambda m, p: f"seed {p['seed']}"), role="reflection", seed=6)
+    assert other_run.complete(MESSAGES, hot).text != texts[0]
+    greedy = ModelClient(FakeModel(lambda m, p: str(p.get("seed"))), role="task", seed=5)
+    assert greedy.complete(MESSAGES, GREEDY).text == "None"  # a greedy call is not sampled: no seed
+    # A rerun with the same run seed sends nothing: every sample replays from the cache, in order.
+    rerun = ModelClient(FakeModel(lambda m, p: "never"), role="reflection", cache=ResponseCache(tmp_path / "c"), seed=5)
+    assert [rerun.complete(MESSAGES, hot).text for _ in range(4)] == texts
+    assert rerun.complete(MESSAGES, hot, sample=9).text == pinned[2]
+    assert rerun.ledger.total().calls == 0
+
+
 def test_an_error_is_not_cached(tmp_path: Path) -> None:
     backend = FakeModel(lambda m, p: "Paris")
     backend.fail_with(ModelCallError("HTTP 400: bad request"))

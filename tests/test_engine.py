@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,11 +29,11 @@ def examples(split: str, n: int, offset: int) -> list[Example]:
 
 
 def build(config: OptimizerConfig, *, task: Any = fakes.task_model, reflect: Any = fakes.reflector,
-          events: list[Event] | None = None) -> tuple[Optimizer, FakeModel, FakeModel]:
+          events: list[Event] | None = None, template: str | None = None) -> tuple[Optimizer, FakeModel, FakeModel]:
     task_model, reflector = FakeModel(task), FakeModel(reflect)
     optimizer = Optimizer(
         system=PromptSystem(ModelClient(task_model, role="task")), evaluator=Exact(expected="label"),
-        proposer=ReflectiveProposer(ModelClient(reflector, role="reflection")),
+        proposer=ReflectiveProposer(ModelClient(reflector, role="reflection"), template=template),
         trainset=examples("train", 8, 0), valset=examples("val", 10, 100), config=config,
         callbacks=[events.append] if events is not None else [])
     return optimizer, task_model, reflector
@@ -100,13 +102,18 @@ def test_known_pairs_are_never_paid_twice() -> None:
 
 def test_placeholder_breaking_proposals_are_rejected_before_any_rollout() -> None:
     events: list[Event] = []
-    optimizer, task_model, _ = build(OptimizerConfig(max_iterations=6, max_metric_calls=None, seed=0,
-                                                     optimize=("user",)),
-                                     reflect=fakes.placeholder_dropping_reflector, events=events)
+    optimizer, task_model, reflector = build(OptimizerConfig(max_iterations=6, max_metric_calls=None, seed=0,
+                                                             optimize=("user",)),
+                                             reflect=fakes.placeholder_dropping_reflector, events=events,
+                                             template=fakes.WHOLE_TEXT_TEMPLATE)
     state = optimizer.run(SEED)
     rejected = [e for e in events if e.kind == "proposal_rejected"]
     assert rejected and all(e.data["reason"] == "placeholders" for e in rejected)
     assert "dropped {{text}}" in rejected[0].data["detail"]
+    # Each break was sent back once with the problem quoted before the proposal was given up.
+    repairs = [messages for messages, _ in reflector.history if len(messages) > 1]
+    assert repairs and "dropped {{text}}" in repairs[0][-1]["content"]
+    assert state.counts["reflection_calls"] == len(reflector.history)
     assert len(state.candidates) == 1
     # Only the seed was ever run: no child rollout was paid for.
     assert set(state.rollouts) == {SEED.id}
@@ -132,3 +139,76 @@ def test_a_systemic_failure_stops_the_run() -> None:
     optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0), task=no_key)
     with pytest.raises(ModelConfigError, match="OPENAI_API_KEY"):
         optimizer.run(SEED)
+
+
+def test_a_placeholder_break_is_repaired_by_one_request_and_then_evaluated() -> None:
+    events: list[Event] = []
+    optimizer, _, reflector = build(OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0,
+                                                    optimize=("user",), skip_perfect=False),
+                                    reflect=fakes.repairable_reflector, events=events,
+                                    template=fakes.WHOLE_TEXT_TEMPLATE)
+    state = optimizer.run(SEED)
+    assert state.counts["repaired"] == state.counts["proposals"] == 1 and "proposal_placeholders" not in state.counts
+    assert [e.data["problem"] for e in events if e.kind == "proposal_repaired"] == ["dropped {{text}}"]
+    assert state.candidates[-1]["user"] == "Review: {{text}}\n" + fakes.RULE_B
+    assert state.candidates[-1].id in state.rollouts  # the repaired text was evaluated
+    assert state.counts["reflection_calls"] == len(reflector.history) == 2
+
+
+def test_a_repeated_text_is_asked_again_with_other_examples_and_another_sample() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def second_time_lucky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        calls.append((messages[0]["content"], params["seed"]))
+        if len(calls) == 1:
+            return "```\n(none yet)\n```"  # the current instructions, repeated
+        return fakes.reflector(messages, params)
+
+    config = OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0, optimize=("user",), skip_perfect=False)
+    optimizer, _, _ = build(config, reflect=second_time_lucky)
+    state = optimizer.run(SEED)
+    assert state.counts["proposal_unchanged"] == 1 and state.counts["proposals"] == 1
+    (first, first_seed), (second, second_seed) = calls
+    assert first_seed != second_seed
+    examples_shown = [[line for line in prompt.splitlines() if line.startswith("Input:")] for prompt in (first, second)]
+    assert examples_shown[0] != examples_shown[1] and sorted(examples_shown[0]) == sorted(examples_shown[1])
+
+
+def test_the_reflection_budget_stops_a_reflector_that_repeats_itself() -> None:
+    def parrot(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        return "```\n" + fakes._target(messages)[1] + "\n```"
+
+    events: list[Event] = []
+    config = OptimizerConfig(max_metric_calls=None, max_reflection_calls=20, max_idle_iterations=1000, seed=0)
+    optimizer, task_model, reflector = build(config, reflect=parrot, events=events)
+    state = optimizer.run(SEED)
+    assert state.stop_reason.startswith("max_reflection_calls (20) reached")
+    assert len(reflector.history) == state.counts["reflection_calls"] <= 20
+    assert state.counts["proposal_unchanged"] == state.counts["proposals_asked"] == len(reflector.history)
+    assert len(state.candidates) == 1 and set(state.rollouts) == {SEED.id}
+
+
+def test_several_proposals_per_iteration_are_deterministic_and_the_best_goes_on() -> None:
+    def varied(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        time.sleep(random.random() / 200)  # threads finish in a different order on every run
+        component, current = fakes._target(messages)
+        if params["seed"] % 3 == 0:
+            return fakes.reflector(messages, params)
+        return f"```\nvariant {params['seed'] % 7}: think about it\n```"
+
+    def run(events: list[Event]) -> Any:
+        config = OptimizerConfig(max_metric_calls=120, seed=11, proposals_per_iteration=3, concurrency=4)
+        return build(config, reflect=varied, events=events)[0].run(SEED)
+
+    first_events: list[Event] = []
+    first, second = run(first_events), run([])
+    assert first.to_dict() == second.to_dict()
+    assert first.counts["proposals"] > first.to_dict()["iteration"]  # several children per iteration
+    decided: dict[int, list[Event]] = {}
+    for event in first_events:
+        if event.kind in ("candidate_accepted", "candidate_rejected"):
+            decided.setdefault(event.iteration, []).append(event)
+    for group in decided.values():
+        winner = [e for e in group if e.data.get("reason") != "outscored"]
+        assert len(winner) == 1
+        assert all(e.data["child_minibatch"] <= winner[0].data["child_minibatch"] for e in group)

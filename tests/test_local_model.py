@@ -27,6 +27,17 @@ def test_smollm2_answers_and_the_answer_is_cached(tmp_path) -> None:  # type: ig
     assert client.ledger.total().calls == 1
 
 
+def test_smollm2_samples_differ_by_seed_and_replay_from_the_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    messages = [{"role": "user", "content": "Write one short sentence about the sea."}]
+    hot = {"temperature": 1.0, "max_tokens": 24}
+    client = ModelClient(open_backend("local/smollm2"), role="reflection", cache=ResponseCache(tmp_path / "c"))
+    samples = [client.complete(messages, hot).text for _ in range(3)]
+    assert len(set(samples)) == 3  # a fixed seed would give the same sentence three times
+    rerun = ModelClient(open_backend("local/smollm2"), role="reflection", cache=ResponseCache(tmp_path / "c"))
+    assert [rerun.complete(messages, hot).text for _ in range(3)] == samples
+    assert rerun.ledger.total().calls == 0
+
+
 def test_a_missing_gguf_file_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gepa.errors import ModelConfigError
 

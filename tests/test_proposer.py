@@ -1,4 +1,4 @@
-"""The reflective proposer: what the reflector sees, and parsing its reply robustly."""
+"""The reflective proposer: what the reflector sees, how its reply becomes a component, parsing, repair."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from gepa.core.candidate import Candidate
 from gepa.core.types import Example, Rollout
 from gepa.lm import FakeModel, ModelClient
 from gepa.proposer import ReflectiveProposer, extract_text
-from gepa.proposer.reflective import packaged_template
+from gepa.proposer.reflective import packaged_template, split_template
 
-CANDIDATE = Candidate(components={"system": "Be helpful.", "user": "Review: {{text}}"})
-EVIDENCE = [(Example(id="train/0", fields={"text": "Great film", "label": "positive"}),
+CANDIDATE = Candidate(components={"system": "Be helpful.", "user": "Review: {{text}}\nWhat do you think?"})
+EVIDENCE = [(Example(id="train/0", fields={"text": "Great film", "label": "positive", "source": "imdb"}),
              Rollout(example_id="train/0", output="I think it is positive.", score=0.0,
                      feedback="Wrong. Expected exactly 'positive'."))]
+
+
+def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer, FakeModel]:
+    model = FakeModel(lambda messages, params: reply)
+    return ReflectiveProposer(ModelClient(model, role="reflection"), **kwargs), model  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("reply", "text"), [
@@ -29,20 +34,76 @@ def test_extract_text(reply: str, text: str) -> None:
     assert extract_text(reply) == text
 
 
-def test_the_reflector_sees_the_whole_candidate_and_the_placeholders_to_keep() -> None:
-    model = FakeModel(lambda messages, params: "```\nReview: {{text}}\nLabel:\n```")
-    proposer = ReflectiveProposer(ModelClient(model, role="reflection"))
+def test_a_template_gets_new_instructions_after_its_inputs() -> None:
+    proposer, model = proposer_replying("```\nAnswer with the label only.\n```")
+    assert proposer.propose(CANDIDATE, "user", EVIDENCE) == "Review: {{text}}\n\nAnswer with the label only."
+    (prompt,) = [m["content"] for m in model.history[0][0]]
+    # The reflector sees the instructions, never a placeholder it could drop or answer.
+    assert "```\nWhat do you think?\n```" in prompt and "{{" not in prompt
+    # The inputs the prompt uses, the answer and the feedback; the expected answer only through the feedback.
+    assert "Input: Great film" in prompt and "Assistant's answer: I think it is positive." in prompt
+    assert "Feedback: Wrong. Expected exactly 'positive'." in prompt
+    assert "label" not in prompt and "imdb" not in prompt
+
+
+def test_the_same_instructions_are_the_same_text_whatever_the_layout() -> None:
+    proposer, _ = proposer_replying("```\nWhat do you   think?\n```")
+    assert proposer.propose(CANDIDATE, "user", EVIDENCE) == CANDIDATE["user"]
+
+
+def test_a_reply_that_writes_the_placeholders_is_a_whole_template() -> None:
+    proposer, _ = proposer_replying("```\n{{text}}\nPositive or negative?\n```")
+    assert proposer.propose(CANDIDATE, "user", EVIDENCE) == "{{text}}\nPositive or negative?"
+
+
+def test_a_prompt_without_placeholders_is_rewritten_whole_and_sees_the_listed_fields() -> None:
+    candidate = Candidate(components={"system": "Be helpful."})
+    proposer, model = proposer_replying("```\nReply with one word.\n```", input_fields=["text", "source"])
+    assert proposer.propose(candidate, "system", EVIDENCE) == "Reply with one word."
+    (prompt,) = [m["content"] for m in model.history[0][0]]
+    assert prompt.startswith("I want to improve the system prompt") and "```\nBe helpful.\n```" in prompt
+    assert "Input text: Great film\nInput source: imdb" in prompt and "label" not in prompt
+
+
+def test_a_custom_template_rewrites_the_whole_component_with_the_placeholder_rule() -> None:
+    template = "Part $component:\n$current_text\n$placeholder_rule\nAll parts:\n$candidate\n$examples"
+    proposer, model = proposer_replying("```\nReview: {{text}}\nLabel:\n```", template=template)
     assert proposer.propose(CANDIDATE, "user", EVIDENCE) == "Review: {{text}}\nLabel:"
     (prompt,) = [m["content"] for m in model.history[0][0]]
-    assert "[system]\nBe helpful." in prompt and "[user]\nReview: {{text}}" in prompt
-    assert 'write a new version of the part named "user"' in prompt
     assert "keep these placeholders exactly as written, and add no others: {{text}}" in prompt
-    assert "I think it is positive." in prompt and "Expected exactly 'positive'" in prompt
+    assert "[system]\nBe helpful." in prompt and "Input: Great film" in prompt
+
+
+def test_a_repair_request_quotes_the_broken_text_and_the_problem() -> None:
+    template = "Rewrite $component:\n```\n$current_text\n```"
+    proposer, model = proposer_replying("```\nReview: {{text}}\nLabel:\n```", template=template)
+    fixed = proposer.repair(CANDIDATE, "user", EVIDENCE, "Label it.", "dropped {{text}}", sample=3)
+    assert fixed == "Review: {{text}}\nLabel:"
+    messages, params = model.history[0]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "```\nLabel it.\n```"
+    assert "dropped {{text}}" in messages[2]["content"] and "{{text}}" in messages[2]["content"]
+
+
+def test_split_template_keeps_lines_with_placeholders_as_inputs() -> None:
+    assert split_template("Classify.\nQ: {{q}}\nContext: {{c}}\nBe brief.") == (
+        ["Q: {{q}}", "Context: {{c}}"], "Classify.\nBe brief.")
 
 
 def test_turn_markers_make_chat_turns() -> None:
-    proposer = ReflectiveProposer(ModelClient(FakeModel(), role="reflection"), template=packaged_template("small"))
+    proposer, _ = proposer_replying("", template=packaged_template("small"))
     messages = proposer.messages(CANDIDATE, "user", EVIDENCE)
     assert [m["role"] for m in messages] == ["user", "assistant"] * 4 + ["user"]
-    assert messages[-1]["content"].startswith('Prompt template: "Review: {{text}}"')
+    assert messages[-1]["content"].startswith('Prompt template: "Review: {{text}}\nWhat do you think?"')
     assert 'The model answered: "I think it is positive."' in messages[-1]["content"]
+
+
+@pytest.mark.parametrize("name", ["default", "small"])
+def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
+    """Demonstrations that hold a task's answers would make a demo, not an optimizer."""
+    from gepa.proposer import reflective
+
+    text = (packaged_template(name) + reflective.INSTRUCTIONS_TEMPLATE).lower()
+    for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
+                   "intent", "how many", "number", "one-word answer"):
+        assert answer not in text, answer

@@ -10,16 +10,17 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
-from gepa.core.evaluation import rollouts
+from gepa.core.evaluation import rollout
 from gepa.core.events import Callback, Event
 from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
-from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
+from gepa.core.types import Evaluator, Example, Proposer, Repairs, Rollout, System
 from gepa.errors import SystemicModelError, UserError
 
 STOP_REQUESTED = "stop requested"
@@ -38,6 +39,17 @@ def placeholder_problem(before: str, after: str) -> str | None:
     return "; ".join(parts)
 
 
+@dataclass
+class ProposalOutcome:
+    """What one proposal slot did; applied to the state in slot order, so threads never race on it."""
+
+    child: Candidate | None = None
+    calls: int = 0
+    asked: int = 0
+    repairs: list[str] = field(default_factory=list)
+    rejections: list[dict[str, str]] = field(default_factory=list)
+
+
 class Optimizer:
     """Runs GEPA over injected parts. ``run`` returns the final ``RunState``; pass a saved one to resume."""
 
@@ -54,6 +66,7 @@ class Optimizer:
         self.should_stop, self.checkpoint = should_stop, checkpoint
         self.select_parent = make_selector(config)
         self._pool: ThreadPoolExecutor | None = None
+        self._components_per_proposal = 1
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, seed: Candidate, state: RunState | None = None) -> RunState:
@@ -63,6 +76,7 @@ class Optimizer:
             rng.setstate(state.rng_state)
         started = time.monotonic()
         optimizable = self._optimizable(seed)
+        self._components_per_proposal = len(optimizable) if self.config.component_selection == "all" else 1
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool:
             if not state.candidates:
                 self._start(state, seed)
@@ -117,9 +131,15 @@ class Optimizer:
         if c.patience is not None and state.stale_iterations >= c.patience:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
-            worst_case = max(2 * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
+            minibatches = 1 + c.proposals_per_iteration
+            worst_case = max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
             if state.metric_calls + worst_case > c.max_metric_calls:
                 return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
+        limit = c.reflection_call_limit()
+        if limit is not None:
+            worst_case = c.proposals_per_iteration * c.proposal_attempts * self._components_per_proposal
+            if state.counts.get("reflection_calls", 0) + worst_case > limit:
+                return f"max_reflection_calls ({limit}) reached: the next step could exceed it"
         return ""
 
     def _iterate(self, state: RunState, rng: random.Random, optimizable: list[str]) -> None:
@@ -138,58 +158,128 @@ class Optimizer:
             state.bump("skipped")
             state.stale_iterations += 1
             return
-        child = self._propose(state, parent, optimizable, list(zip(batch, parent_rollouts, strict=True)))
-        if child is None:
+        children = self._propose(state, parent, optimizable, list(zip(batch, parent_rollouts, strict=True)), rng)
+        if not children:
             state.stale_iterations += 1
             return
-        child_rollouts = self._evaluate(state, child, batch)
-        before, after = sum(r.score for r in parent_rollouts), sum(r.score for r in child_rollouts)
+        scored = self._evaluate_many(state, children, batch)
+        before = sum(r.score for r in parent_rollouts)
+        totals = [sum(r.score for r in rollouts) for rollouts in scored]
+        winner = max(range(len(children)), key=lambda i: (totals[i], -i))  # the first on ties
+        for i, child in enumerate(children):
+            if i != winner:
+                state.bump("outscored")
+                self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
+                           reason="outscored", parent_minibatch=before, child_minibatch=totals[i],
+                           components=_changed(parent, child))
+        child, after = children[winner], totals[winner]
         better = after > before if self.config.acceptance == "strict" else after >= before
         if not better:
             state.bump("rejected")
             state.stale_iterations += 1
             self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
-                       parent_minibatch=before, child_minibatch=after,
-                       components={n: child[n] for n in child.components if child[n] != parent[n]})
+                       reason="not better", parent_minibatch=before, child_minibatch=after,
+                       components=_changed(parent, child))
             return
         state.bump("accepted")
         self._emit("candidate_accepted", state, parent=parent.id, child=child.id, origin=child.origin,
-                   parent_minibatch=before, child_minibatch=after,
-                   components={n: child[n] for n in child.components if child[n] != parent[n]},
+                   parent_minibatch=before, child_minibatch=after, components=_changed(parent, child),
                    feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score])
         self._add(state, child, self._evaluate(state, child, self.val))
         if self.config.merge and state.merges_done + state.merges_due < self.config.max_merges:
             state.merges_due += 1
 
+    # -- proposals --------------------------------------------------------------------------------
     def _propose(self, state: RunState, parent: Candidate, optimizable: list[str],
-                 evidence: list[tuple[Example, Rollout]]) -> Candidate | None:
+                 evidence: list[tuple[Example, Rollout]], rng: random.Random) -> list[Candidate]:
+        """Up to ``proposals_per_iteration`` new, distinct, well-formed children, asked for concurrently.
+
+        Each slot draws its sample numbers from ``rng`` before any thread starts, so the same seed gives the
+        same proposals whatever order the threads finish in.
+        """
         names = components_to_update(state, parent.id, optimizable, self.config)
+        samples = [rng.getrandbits(31) for _ in range(self.config.proposals_per_iteration)]
+        known = frozenset(c.id for c in state.candidates)
+        assert self._pool is not None
+        outcomes = list(self._pool.map(lambda sample: self._proposal(parent, names, evidence, sample, known), samples))
+        children: list[Candidate] = []
+        for slot, outcome in enumerate(outcomes):
+            state.counts["reflection_calls"] = state.counts.get("reflection_calls", 0) + outcome.calls
+            state.counts["proposals_asked"] = state.counts.get("proposals_asked", 0) + outcome.asked
+            for problem in outcome.repairs:
+                state.bump("repaired")
+                self._emit("proposal_repaired", state, parent=parent.id, slot=slot, problem=problem)
+            for rejection in outcome.rejections:
+                self._reject(state, parent, slot, **rejection)
+            child = outcome.child
+            if child is None:
+                continue
+            if any(child.id == other.id for other in children):
+                self._reject(state, parent, slot, names[0], "duplicate", f"same as another proposal ({child.id})", "")
+                continue
+            state.bump("proposals")
+            children.append(child)
+        return children
+
+    def _proposal(self, parent: Candidate, names: list[str], evidence: list[tuple[Example, Rollout]],
+                  sample: int, known: frozenset[str]) -> ProposalOutcome:
+        """One slot: a new text for each component in ``names``, within ``proposal_attempts`` calls each."""
+        outcome = ProposalOutcome()
         components = dict(parent.components)
         for name in names:
-            try:
-                text = self.proposer.propose(parent, name, evidence)
-            except SystemicModelError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed reflection is one lost iteration
-                return self._reject(state, parent, name, "reflection_error", f"{type(exc).__name__}: {exc}", "")
-            problem = placeholder_problem(parent[name], text)
-            if problem:
-                return self._reject(state, parent, name, "placeholders", problem, text)
-            if text.strip() == parent[name].strip():
-                return self._reject(state, parent, name, "unchanged", "the reflector returned the same text", text)
+            text = self._new_text(parent, name, evidence, sample, known if len(names) == 1 else frozenset(), outcome)
+            if text is None:
+                return outcome
             components[name] = text
         child = Candidate(components=components, parents=(parent.id,), origin="mutation:" + "+".join(names))
-        if any(c.id == child.id for c in state.candidates):
-            return self._reject(state, parent, names[0], "duplicate", f"already in the pool as {child.id}", "")
-        state.bump("proposals")
-        return child
+        if child.id in known:
+            outcome.rejections.append(_rejection(names[0], "duplicate", f"already in the pool as {child.id}", ""))
+            return outcome
+        outcome.child = child
+        return outcome
 
-    def _reject(self, state: RunState, parent: Candidate, component: str, reason: str, detail: str,
+    def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
+                  known: frozenset[str], outcome: ProposalOutcome) -> str | None:
+        """Ask until a usable text comes back: a repeat is asked again with the examples rotated and another
+        sample; a placeholder break gets one repair request. None when the attempts run out."""
+        limit, calls, attempt = self.config.proposal_attempts, 0, 0
+        while calls < limit:
+            shift = attempt % max(1, len(evidence))
+            shown, number = evidence[shift:] + evidence[:shift], (sample + attempt) % 2**31
+            attempt += 1
+            calls += 1
+            outcome.calls += 1
+            outcome.asked += 1
+            try:
+                text = self.proposer.propose(parent, name, shown, sample=number)
+                problem = placeholder_problem(parent[name], text)
+                if problem and calls < limit and isinstance(self.proposer, Repairs):
+                    calls += 1
+                    outcome.calls += 1
+                    fixed = self.proposer.repair(parent, name, shown, text, problem, sample=number)
+                    if placeholder_problem(parent[name], fixed) is None:
+                        outcome.repairs.append(problem)
+                        text, problem = fixed, None
+            except SystemicModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
+                outcome.rejections.append(_rejection(name, "reflection_error", f"{type(exc).__name__}: {exc}", ""))
+                continue
+            if problem:
+                outcome.rejections.append(_rejection(name, "placeholders", problem, text))
+            elif text.strip() == parent[name].strip():
+                outcome.rejections.append(_rejection(name, "unchanged", "the reflector returned the same text", text))
+            elif Candidate(components={**parent.components, name: text}).id in known:
+                outcome.rejections.append(_rejection(name, "duplicate", "already in the pool", text))
+            else:
+                return text
+        return None
+
+    def _reject(self, state: RunState, parent: Candidate, slot: int, component: str, reason: str, detail: str,
                 text: str) -> None:
         state.bump(f"proposal_{reason}")
-        self._emit("proposal_rejected", state, parent=parent.id, component=component, reason=reason,
+        self._emit("proposal_rejected", state, parent=parent.id, slot=slot, component=component, reason=reason,
                    detail=detail, text=text)
-        return None
 
     def _merge(self, state: RunState, plan: MergePlan, rng: random.Random) -> None:
         first, second = state.candidates[plan.first], state.candidates[plan.second]
@@ -226,15 +316,19 @@ class Optimizer:
 
     def _evaluate(self, state: RunState, candidate: Candidate, examples: Sequence[Example]) -> list[Rollout]:
         """Rollouts of ``candidate`` on ``examples`` in order; a pair already scored is never paid again."""
-        known = state.rollouts.setdefault(candidate.id, {})
-        todo = [e for e in examples if e.id not in known]
-        if todo:
-            assert self._pool is not None
-            results = rollouts(self._pool, self.system, self.evaluator, candidate, todo)
-            for example, result in zip(todo, results, strict=True):
-                known[example.id] = result
-            state.metric_calls += len(todo)
-        return [known[e.id] for e in examples]
+        return self._evaluate_many(state, [candidate], examples)[0]
+
+    def _evaluate_many(self, state: RunState, candidates: Sequence[Candidate],
+                       examples: Sequence[Example]) -> list[list[Rollout]]:
+        """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
+        assert self._pool is not None
+        pool = self._pool
+        todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
+        results = list(pool.map(lambda pair: rollout(self.system, self.evaluator, *pair), todo))
+        for (candidate, example), result in zip(todo, results, strict=True):
+            state.rollouts.setdefault(candidate.id, {})[example.id] = result
+        state.metric_calls += len(todo)
+        return [[state.rollouts[c.id][e.id] for e in examples] for c in candidates]
 
     def _emit(self, kind: str, state: RunState, **data: Any) -> None:
         event = Event(kind=kind, iteration=state.iteration, data=data)
@@ -243,3 +337,11 @@ class Optimizer:
                 callback(event)
             except Exception:  # noqa: BLE001, S110 - a broken display must not kill a paid run
                 pass
+
+
+def _rejection(component: str, reason: str, detail: str, text: str) -> dict[str, str]:
+    return {"component": component, "reason": reason, "detail": detail, "text": text}
+
+
+def _changed(parent: Candidate, child: Candidate) -> dict[str, str]:
+    return {n: child[n] for n in child.components if child[n] != parent[n]}

@@ -3,7 +3,8 @@
 Extension points (each a one-method Protocol):
 - ``System``: turns a candidate and one example into an output (a prompt + model call, or a whole pipeline).
 - ``Evaluator``: scores one output in [0, 1] and says in words what went wrong.
-- ``Proposer``: rewrites one component from the parent and the minibatch rollouts (the reflector).
+- ``Proposer``: rewrites one component from the parent and the minibatch rollouts (the reflector); it may
+  also ``repair`` a text whose placeholders broke (``Repairs``).
 - ``Callback``: receives every ``Event``; must not raise (failures are isolated by the engine).
 """
 
@@ -83,8 +84,18 @@ class Evaluator(Protocol):
 class Proposer(Protocol):
     """Returns new text for ``component`` of ``candidate``, learning from ``rollouts`` (with their examples).
 
-    It need not check placeholders: the engine rejects a text that drops, renames or invents one.
+    It need not check placeholders: the engine rejects a text that drops, renames or invents one. ``sample``
+    numbers the attempt within the run: a sampling proposer should give different texts for different numbers
+    and the same text for the same number (the engine's determinism rests on it).
     """
 
-    def propose(self, candidate: Candidate, component: str,
-                rollouts: Sequence[tuple[Example, Rollout]]) -> str: ...
+    def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,
+                sample: int | None = None) -> str: ...
+
+
+@runtime_checkable
+class Repairs(Protocol):
+    """A proposer that can fix a text whose placeholders broke, given the ``problem`` in words."""
+
+    def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
+               text: str, problem: str, *, sample: int | None = None) -> str: ...

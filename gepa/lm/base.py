@@ -44,7 +44,8 @@ class LanguageModel(Protocol):
 class Completes(Protocol):
     """Anything that answers chat messages: a ``ModelClient`` (what evaluators, proposers and systems take)."""
 
-    def complete(self, messages: Any, params: Mapping[str, Any] | None = None) -> Any: ...
+    def complete(self, messages: Any, params: Mapping[str, Any] | None = None, *,
+                 sample: int | None = None) -> Any: ...
 
 
 def check_allow_model_calls(model: str) -> None:

@@ -3,10 +3,15 @@ and accounting.
 
 Every call of a run goes through a client: the task model, the reflector and the judge each get one,
 sharing a ``UsageLedger`` (so the cost budget covers them all) and a ``ResponseCache``.
+
+A sampled call (temperature > 0) gets its own ``seed`` derived from the run seed and its sample index, so
+repeated requests give different samples (a fixed seed would repeat the same answer) while a rerun with
+the same run seed sends the same seeds and replays from the cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,8 +32,8 @@ class ModelClient:
     def __init__(self, backend: LanguageModel, *, role: str, ledger: UsageLedger | None = None,
                  cache: ResponseCache | None = None, params: Mapping[str, Any] | None = None,
                  max_attempts: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0,
-                 limiter: RateLimiter | None = None) -> None:
-        self.backend, self.role = backend, role
+                 limiter: RateLimiter | None = None, seed: int = 0) -> None:
+        self.backend, self.role, self.seed = backend, role, seed
         self.ledger = ledger if ledger is not None else UsageLedger()
         self.cache, self.params = cache, dict(params or {})
         self.max_attempts, self.backoff_initial, self.backoff_max = max_attempts, backoff_initial, backoff_max
@@ -40,9 +45,13 @@ class ModelClient:
     def model(self) -> str:
         return self.backend.name
 
-    def complete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *,
+                 sample: int | None = None) -> Completion:
+        """Answer ``messages``. ``sample`` fixes a sampled call's index (and so its seed); without it, the
+        n-th identical request of this client gets index n. Callers that sample concurrently pass it, so
+        which request gets which seed never depends on thread timing."""
         merged = {**self.params, **(params or {})}
-        key = self._key(messages, merged)
+        key, merged = self._key(messages, merged, sample)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -56,15 +65,19 @@ class ModelClient:
                            output_tokens=completion.output_tokens, cost_usd=completion.cost_usd or 0.0)
         return completion
 
-    def _key(self, messages: Sequence[Message], params: Mapping[str, Any]) -> str:
-        """Sampling calls get the n-th key of their request, so a rerun replays the same sequence."""
+    def _key(self, messages: Sequence[Message], params: dict[str, Any],
+             sample: int | None) -> tuple[str, dict[str, Any]]:
+        """The cache key and the parameters to send: a sampled call gets its index's seed."""
         base = cache_key(self.model, messages, params, 0)
         if float(params.get("temperature", 1.0)) <= 0:
-            return base
-        with self._seen_lock:
-            index = self._seen[base]
-            self._seen[base] += 1
-        return base if index == 0 else cache_key(self.model, messages, params, index)
+            return base, params
+        if sample is None:
+            with self._seen_lock:
+                sample = self._seen[base]
+                self._seen[base] += 1
+        if "seed" not in params:
+            params = {**params, "seed": sample_seed(self.seed, sample)}
+        return cache_key(self.model, messages, params, sample), params
 
     def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         exponential = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
@@ -85,3 +98,9 @@ class ModelClient:
         if self.limiter is not None:
             self.limiter.acquire(messages, params)
         return self.backend.complete(messages, params)
+
+
+def sample_seed(run_seed: int, sample: int) -> int:
+    """A 31-bit seed for sample ``sample`` of a run seeded ``run_seed`` (well mixed, so nearby samples differ)."""
+    digest = hashlib.sha256(f"{run_seed}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

@@ -1,7 +1,8 @@
 """Any provider through litellm (OpenAI, Anthropic, Ollama, vLLM, any OpenAI-compatible server).
 
 litellm is imported lazily (it costs seconds) with its price map read from the package, never the
-network. Provider errors are mapped here to gepa's errors: auth and unknown-model failures are systemic,
+network. ``drop_params`` lets a provider ignore a parameter it does not take (such as the per-sample ``seed``).
+Provider errors are mapped here to gepa's errors: auth and unknown-model failures are systemic,
 429 / 5xx / timeouts / connection errors are transient (``ModelClient`` retries them), other 4xx fail at once.
 """
 
@@ -59,7 +60,7 @@ class LiteLLMModel:
         check_allow_model_calls(self.name)
         litellm = import_litellm()
         kwargs: dict[str, Any] = {"model": self.name, "messages": list(messages), "timeout": self.timeout,
-                                  "num_retries": 0, "max_retries": 0, **params}
+                                  "num_retries": 0, "max_retries": 0, "drop_params": True, **params}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:

@@ -1,7 +1,18 @@
-"""The reflective proposer: show the reflector model the whole candidate, the component to rewrite,
-and the examples with outputs and feedback; parse its new text from a fenced block or plain reply.
+"""The reflective proposer: show the reflector model one component, the inputs the prompt used, the
+assistant's outputs and the evaluator's feedback; parse its new text from a fenced block or plain reply.
 
-The template is a ``string.Template`` (``$name``), so it never collides with ``{{field}}`` placeholders.
+Two packaged prompts make the ``default``, picked per component:
+
+- a component with ``{{field}}`` placeholders (a user template): the reflector sees and writes only the
+  *instructions* around the inputs. gepa keeps the lines that hold placeholders and puts the new instructions
+  after them, so small reflectors cannot drop, rename or answer a placeholder (they do all three when shown
+  ``{{headline}}``). A reply that does write placeholders is taken as a whole template and checked as usual.
+- a component without placeholders (a system prompt): the reflector rewrites it whole.
+
+Examples show the fields the prompt actually fills as inputs; the expected answer only reaches the reflector
+through the feedback, so it learns the answer's form instead of asking for the answer as an input.
+
+A custom template (``string.Template``, ``$name``) replaces both and always rewrites the whole component.
 Fields: ``$candidate``, ``$component``, ``$current_text``, ``$examples``, ``$placeholder_rule``, and for the
 first failed example ``$failed_output`` and ``$failed_feedback``. Lines ``<<user>>`` / ``<<assistant>>`` split
 a template into chat turns, so it can carry worked examples as earlier turns: small reflectors such as
@@ -21,16 +32,22 @@ from gepa.core.types import Example, Rollout
 from gepa.lm.base import Completes
 
 PACKAGED_TEMPLATES = ("default", "small")
+NO_INSTRUCTIONS = "(none yet)"
 _TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
 
 
-def packaged_template(name: str) -> str:
-    """A reflection template shipped with gepa: ``default`` or ``small`` (few-shot, for tiny reflectors)."""
-    filename = "reflection.md" if name == "default" else f"{name}.md"
+def _read(filename: str) -> str:
     return resources.files("gepa.proposer").joinpath(f"templates/{filename}").read_text(encoding="utf-8")
 
 
-DEFAULT_TEMPLATE = packaged_template("default")
+def packaged_template(name: str) -> str:
+    """A packaged reflection template as text: ``small`` (few-shot, for tiny reflectors), or ``default``'s
+    prompt for components without placeholders."""
+    return _read("component.md" if name == "default" else f"{name}.md")
+
+
+INSTRUCTIONS_TEMPLATE = _read("instructions.md")
+COMPONENT_TEMPLATE = _read("component.md")
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
                     re.IGNORECASE)
@@ -51,23 +68,55 @@ def extract_text(reply: str) -> str:
     return _LABEL.sub("", reply, count=1).strip()
 
 
-def format_examples(evidence: Sequence[tuple[Example, Rollout]], max_chars: int = 600) -> str:
+def split_template(template: str) -> tuple[list[str], str]:
+    """A template's input lines (those holding a placeholder) and the instructions (every other line)."""
+    lines = template.splitlines()
+    inputs = [line for line in lines if placeholders(line)]
+    instructions = "\n".join(line for line in lines if not placeholders(line)).strip()
+    return inputs, instructions
+
+
+def with_instructions(template: str, instructions: str) -> str:
+    """``template``'s input lines followed by ``instructions``: the answer cue comes last, where models heed it."""
+    inputs, _ = split_template(template)
+    return "\n".join(inputs) + "\n\n" + instructions.strip()
+
+
+def input_names(candidate: Candidate, fallback: Sequence[str]) -> list[str]:
+    """The example fields the prompt shows the model: its placeholders, else ``fallback`` (listed fields)."""
+    names = list(dict.fromkeys(n for text in candidate.components.values() for n in placeholders(text)))
+    return names or list(fallback)
+
+
+def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence[str], max_chars: int = 600) -> str:
+    """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer)."""
     blocks = []
     for number, (example, rollout) in enumerate(evidence, start=1):
-        fields = "\n".join(f"  {k}: {str(v)[:max_chars]}" for k, v in example.fields.items())
-        verdict = "PASSED" if rollout.score >= 1.0 else f"FAILED (score {rollout.score:.2f})"
-        blocks.append(f"Example {number} - {verdict}\n Inputs:\n{fields}\n Model output: {rollout.output[:max_chars]!r}\n"
-                      f" Feedback: {rollout.feedback}")
+        shown = [n for n in names if n in example.fields]
+        if len(shown) == 1:
+            inputs = f"Input: {str(example.fields[shown[0]])[:max_chars]}"
+        else:
+            inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
+        blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
+                      f"Feedback: {rollout.feedback}")
     return "\n\n".join(blocks)
 
 
 class ReflectiveProposer:
-    """Asks ``client`` (the reflection model) for a new component text."""
+    """Asks ``client`` (the reflection model) for a new component text, and to repair a broken one.
 
-    def __init__(self, client: Completes, *, template: str = DEFAULT_TEMPLATE,
-                 params: Mapping[str, Any] | None = None) -> None:
-        self.client, self.template = client, Template(template)
-        self.params = dict(params or {})
+    ``input_fields`` names the fields a prompt without placeholders is shown (as the ``PromptSystem`` lists
+    them), so the examples show the same inputs the task model saw.
+    """
+
+    def __init__(self, client: Completes, *, template: str | None = None,
+                 params: Mapping[str, Any] | None = None, input_fields: Sequence[str] = ()) -> None:
+        self.client, self.params, self.input_fields = client, dict(params or {}), tuple(input_fields)
+        self.custom = Template(template) if template is not None else None
+
+    def instructions_mode(self, candidate: Candidate, component: str) -> bool:
+        """Whether the reflector writes only the instructions around the inputs (default prompt, a template)."""
+        return self.custom is None and bool(placeholders(candidate[component]))
 
     def messages(self, candidate: Candidate, component: str,
                  evidence: Sequence[tuple[Example, Rollout]]) -> list[dict[str, str]]:
@@ -79,23 +128,52 @@ class ReflectiveProposer:
         return [{"role": role, "content": body.strip("\n")} for role, body in zip(parts[::2], parts[1::2], strict=True)]
 
     def prompt(self, candidate: Candidate, component: str, evidence: Sequence[tuple[Example, Rollout]]) -> str:
-        names = placeholders(candidate[component])
-        if names:
-            rule = ("The new text must keep these placeholders exactly as written, and add no others: "
-                    + ", ".join("{{" + n + "}}" for n in names) + ".")
+        current = candidate[component]
+        names = placeholders(current)
+        rule = ("The new text must keep these placeholders exactly as written, and add no others: "
+                + ", ".join("{{" + n + "}}" for n in names) + ".") if names else ""
+        if self.instructions_mode(candidate, component):
+            template, current = Template(INSTRUCTIONS_TEMPLATE), split_template(current)[1] or NO_INSTRUCTIONS
         else:
-            rule = "Do not add any {{...}} placeholders."
-        parts = "\n\n".join(f'[{name}]\n{text}' for name, text in candidate.components.items())
+            template = self.custom or Template(COMPONENT_TEMPLATE)
+        what = "system prompt" if component == "system" else f'prompt part "{component}"'
+        parts = "\n\n".join(f"[{name}]\n{text}" for name, text in candidate.components.items())
         failed = next((r for _, r in evidence if r.score < 1.0), evidence[0][1] if evidence else None)
-        return self.template.safe_substitute(candidate=parts, component=component,
-                                             current_text=candidate[component],
-                                             examples=format_examples(evidence), placeholder_rule=rule,
-                                             failed_output=failed.output[:300] if failed else "",
-                                             failed_feedback=failed.feedback if failed else "")
+        return template.safe_substitute(
+            candidate=parts, component=component, what=what, current_text=current, placeholder_rule=rule,
+            examples=format_examples(evidence, input_names(candidate, self.input_fields)),
+            failed_output=failed.output[:300] if failed else "", failed_feedback=failed.feedback if failed else "")
 
-    def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]]) -> str:
-        reply = self.client.complete(self.messages(candidate, component, rollouts), self.params)
+    def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,
+                sample: int | None = None) -> str:
+        """New text for ``component``; ``sample`` picks the reflector's sample (its seed) for a sampled call."""
+        messages = self.messages(candidate, component, rollouts)
+        return self._ask(candidate, component, messages, sample)
+
+    def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
+               text: str, problem: str, *, sample: int | None = None) -> str:
+        """One more request that quotes what was wrong with ``text`` (a placeholder dropped or invented)."""
+        names = placeholders(candidate[component])
+        if self.instructions_mode(candidate, component):
+            ask = ("Do not write any {{...}} placeholder: the input is shown to the assistant for you. "
+                   "Reply with the corrected instructions only, between ``` fences.")
+        else:
+            keep = ", ".join("{{" + n + "}}" for n in names) or "none"
+            ask = (f"The text must contain exactly these placeholders, written as shown: {keep}. "
+                   "Reply with the corrected text only, between ``` fences.")
+        messages = [*self.messages(candidate, component, rollouts),
+                    {"role": "assistant", "content": f"```\n{text}\n```"},
+                    {"role": "user", "content": f"That text cannot be used: it {problem}. {ask}"}]
+        return self._ask(candidate, component, messages, sample)
+
+    def _ask(self, candidate: Candidate, component: str, messages: list[dict[str, str]], sample: int | None) -> str:
+        reply = self.client.complete(messages, self.params, sample=sample)
         text = extract_text(reply.text)
         if not text:
             raise ValueError("the reflector returned no text")
-        return text
+        if not self.instructions_mode(candidate, component) or placeholders(text):
+            return text  # a whole component (the engine checks its placeholders)
+        current = candidate[component]
+        if " ".join(text.split()) in (" ".join(split_template(current)[1].split()), NO_INSTRUCTIONS):
+            return current  # the same instructions: unchanged, whatever the layout
+        return with_instructions(current, text)
