@@ -1,12 +1,16 @@
 """Side by side: gepa-evolve against the reference GEPA (PyPI ``gepa`` 0.1.4) on the benchmark tasks.
 
-    .venv/bin/python bench/compare_reference.py            # default: polarity, seeds 0 and 1, 80 metric calls
-    .venv/bin/python bench/compare_reference.py --full     # polarity + intent, seeds 0-2, 150 calls, reference reruns
+    .venv/bin/python bench/compare_reference.py                 # 4 tasks x seeds 0-2, 150 metric calls (~2 h)
+    .venv/bin/python bench/compare_reference.py --tasks polarity --seeds 0 --systems ours   # one quick look
 
-Same task model (embedded SmolLM2), same reflector (``--reflector qwen``: Qwen2.5-Coder-1.5B, reassembled by
-bench/reflector_model.py; or ``smollm2``), same splits, same budget, each system with its own default reflection
-prompt. The reference runs in its own virtual environment (both packages are ``import gepa``) through
-bench/reference_runner.py. Prints a table and writes bench/results/compare_reference.json.
+Tasks: polarity (yes/no), intent (7 labels), sentiment (4 labels), counting (a number). Same task model
+(embedded SmolLM2), same reflector (``--reflector qwen``: Qwen2.5-Coder-1.5B, reassembled by
+bench/reflector_model.py; or ``smollm2``), same splits, same budget, each system with its own default
+reflection prompt. The reference runs in its own virtual environment (both packages are ``import gepa``)
+through bench/reference_runner.py. Per task it prints mean ± sd of the best prompt's test score, model calls,
+reflection calls, wall time and the share of reflections wasted before any rollout (gepa-evolve's unchanged,
+duplicate or broken proposals; the reference evaluates every proposal, so it has no such share), and writes
+bench/results/compare_reference.json.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from gepa.lm.cache import ResponseCache  # noqa: E402
 from gepa.lm.local_model import resolve_local_path  # noqa: E402
 
 REF_VENV = CACHE / "ref-venv"
+# Both systems sample the reflector alike, with room for the reference's longer instructions (the example tasks
+# cap replies for the 135M reflector of the quick start).
+REFLECTION_PARAMS = {"temperature": 0.7, "max_tokens": 320}
 
 
 def reference_python() -> Path:
@@ -50,15 +57,18 @@ def run_ours(task: Path, seed: int, budget: int, reflector: str, cache: Path) ->
     rows = {}
     for name in ("first", "rerun"):
         overrides = runner.Overrides(seed=seed, max_metric_calls=budget, reflection_model=reflector,
-                                     reflection_template="default")
+                                     reflection_template="default", reflection_params=REFLECTION_PARAMS)
         prepared = runner.prepare(task, overrides, cache=ResponseCache(cache))
         started = time.perf_counter()
         summary = runner.run(prepared, runs_root=cache.parent / "runs").summary
-        usage = summary["usage"]
+        usage, counts = summary["usage"], summary["counts"]
+        wasted = sum(v for k, v in counts.items() if k.startswith("proposal_"))
         rows[name] = {"seed_test": summary["seed"]["test"], "best_test": summary["best"]["test"],
                       "best_val": summary["best"]["val"], "model_calls": usage["model_calls"],
+                      "reflection_calls": counts.get("reflection_calls", 0),
+                      "wasted_share": wasted / counts["proposals_asked"] if counts.get("proposals_asked") else 0.0,
                       "tokens": usage["input_tokens"] + usage["output_tokens"], "wall_s": time.perf_counter() - started,
-                      "candidates": summary["candidates"]}
+                      "candidates": summary["candidates"], "best": summary["best"]["components"]}
     return {**rows["first"], "rerun_calls": rows["rerun"]["model_calls"], "rerun_wall_s": rows["rerun"]["wall_s"]}
 
 
@@ -72,7 +82,8 @@ def run_reference(task: Path, seed: int, budget: int, reflector: str, workdir: P
         "seed_candidate": dict(prepared.seed.components), "seed": seed, "budget": budget,
         "train": [dict(e.fields) for e in prepared.splits.train], "val": [dict(e.fields) for e in prepared.splits.val],
         "test": [dict(e.fields) for e in prepared.splits.test], "minibatch_size": prepared.config.minibatch_size,
-        "model_params": spec.model_params, "reflection_params": spec.reflection_params, "evaluator": evaluator,
+        "model_params": spec.model_params, "reflection_params": {**spec.reflection_params, **REFLECTION_PARAMS},
+        "evaluator": evaluator,
         "task_model_path": str(resolve_local_path(spec.model)),
         "reflection_model_path": str(resolve_local_path(reflector)),
     }
@@ -84,6 +95,7 @@ def run_reference(task: Path, seed: int, budget: int, reflector: str, workdir: P
                              capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first = results[0]
+    first["reflection_calls"], first["wasted_share"] = first["calls"]["reflection"], None
     first["rerun_calls"] = results[1]["model_calls"] if rerun else None
     first["rerun_wall_s"] = results[1]["wall_s"] if rerun else None
     return first
@@ -98,54 +110,65 @@ def spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+SYSTEMS = {"ours": "gepa-evolve", "reference": "reference gepa 0.1.4"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true")
     parser.add_argument("--reflector", choices=["qwen", "smollm2"], default="qwen")
-    parser.add_argument("--seeds", type=int, nargs="*")
-    parser.add_argument("--budget", type=int)
-    parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--budget", type=int, default=150)
+    parser.add_argument("--tasks", nargs="*", default=["polarity", "intent", "sentiment", "counting"])
+    parser.add_argument("--systems", nargs="*", choices=list(SYSTEMS), default=list(SYSTEMS))
+    parser.add_argument("--reference-rerun", action="store_true", help="run the reference twice (it has no cache)")
+    parser.add_argument("--workdir", type=Path, help="keep run directories and caches here (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare_reference.json")
     args = parser.parse_args()
-    tasks = args.tasks or (["polarity", "intent"] if args.full else ["polarity"])
-    seeds = args.seeds if args.seeds is not None else ([0, 1, 2] if args.full else [0, 1])
-    budget = args.budget or (150 if args.full else 80)
     reflector = f"local/{reflector_path()}" if args.reflector == "qwen" else "local/smollm2"
-    reference_python()
+    if "reference" in args.systems:
+        reference_python()
     rows: list[dict[str, Any]] = []
-    workdir = Path(tempfile.mkdtemp(prefix="gepa-compare-"))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gepa-compare-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
-        for name in tasks:
+        for name in args.tasks:
             task = ROOT / "tasks" / name / "task.yaml"
-            for seed in seeds:
-                cache = workdir / f"ours-{name}-{seed}" / "cache"
-                ours = run_ours(task, seed, budget, reflector, cache)
-                rows.append({"task": name, "system": "gepa-evolve", "seed": seed, **ours})
-                print(f"[{name} seed {seed}] gepa-evolve: {json.dumps(ours)}", file=sys.stderr, flush=True)
-                ref = run_reference(task, seed, budget, reflector, workdir, rerun=args.full)
-                rows.append({"task": name, "system": "reference gepa 0.1.4", "seed": seed, **ref})
-                print(f"[{name} seed {seed}] reference: {json.dumps({k: v for k, v in ref.items() if k != 'best'})}",
-                      file=sys.stderr, flush=True)
+            for seed in args.seeds:
+                for system in args.systems:
+                    if system == "ours":
+                        row = run_ours(task, seed, args.budget, reflector, workdir / f"ours-{name}-{seed}" / "cache")
+                    else:
+                        row = run_reference(task, seed, args.budget, reflector, workdir, rerun=args.reference_rerun)
+                    rows.append({"task": name, "system": SYSTEMS[system], "seed": seed, **row})
+                    shown = {k: v for k, v in row.items() if k != "best"}
+                    print(f"[{name} seed {seed}] {SYSTEMS[system]}: {json.dumps(shown)}", file=sys.stderr, flush=True)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    header = (f"{'task':<10} {'system':<22} {'seed test':>14} {'best test':>14} {'calls':>7} {'tokens':>8} "
-              f"{'wall s':>8} {'rerun calls':>11} {'rerun s':>8}")
-    print(f"budget {budget} metric calls; seeds {seeds}; task model SmolLM2-135M; reflector {args.reflector}")
-    print(header)
-    for name in tasks:
-        for system in ("gepa-evolve", "reference gepa 0.1.4"):
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_table(rows, args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"budget": args.budget, "seeds": args.seeds, "reflector": args.reflector,
+                                    "rows": rows}, indent=2))
+    print(f"results written to {args.out}")
+
+
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"budget {args.budget} metric calls; seeds {args.seeds}; task model SmolLM2-135M; reflector {args.reflector}")
+    print(f"{'task':<10} {'system':<21} {'seed test':>13} {'best test':>13} {'calls':>6} {'reflect':>7} "
+          f"{'wall s':>7} {'wasted':>6} {'rerun calls':>11}")
+    for name in args.tasks:
+        for system in (SYSTEMS[s] for s in args.systems):
             group = [r for r in rows if r["task"] == name and r["system"] == system]
+            if not group:
+                continue
             reruns = [r["rerun_calls"] for r in group if r["rerun_calls"] is not None]
-            rerun_s = [r["rerun_wall_s"] for r in group if r["rerun_wall_s"] is not None]
-            print(f"{name:<10} {system:<22} {spread([r['seed_test'] for r in group]):>14} "
-                  f"{spread([r['best_test'] for r in group]):>14} {statistics.mean(r['model_calls'] for r in group):>7.0f} "
-                  f"{statistics.mean(r['tokens'] for r in group):>8.0f} {statistics.mean(r['wall_s'] for r in group):>8.1f} "
-                  f"{(f'{statistics.mean(reruns):.0f}' if reruns else 'not run'):>11} "
-                  f"{(f'{statistics.mean(rerun_s):.1f}' if rerun_s else '-'):>8}")
-    out = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"budget": budget, "seeds": seeds, "reflector": args.reflector, "rows": rows}, indent=2))
-    print(f"results written to {out}")
+            wasted = [r["wasted_share"] for r in group if r["wasted_share"] is not None]
+            print(f"{name:<10} {system:<21} {spread([r['seed_test'] for r in group]):>13} "
+                  f"{spread([r['best_test'] for r in group]):>13} {statistics.mean(r['model_calls'] for r in group):>6.0f} "
+                  f"{statistics.mean(r['reflection_calls'] for r in group):>7.1f} "
+                  f"{statistics.mean(r['wall_s'] for r in group):>7.0f} "
+                  f"{(f'{statistics.mean(wasted):.0%}' if wasted else '-'):>6} "
+                  f"{(f'{statistics.mean(reruns):.0f}' if reruns else '-'):>11}")
 
 
 if __name__ == "__main__":

@@ -34,11 +34,15 @@ class Models:
                           else Llama(model_path=spec["reflection_model_path"], n_ctx=4096, verbose=False, seed=0))
         self.calls = {"task": 0, "reflection": 0}
         self.tokens = 0
+        self.run_seed = int(spec["seed"])
 
     def chat(self, role: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
         llama = self.task if role == "task" else self.reflector
         options = {k: v for k, v in params.items() if k in ("temperature", "max_tokens", "top_p", "seed")}
-        options.setdefault("seed", 0)
+        # A sampled call gets a seed of its own, as gepa-evolve's calls do: with one fixed seed a repeated
+        # request would repeat its answer, which would handicap the reference.
+        sampled = float(options.get("temperature", 1.0)) > 0
+        options.setdefault("seed", self.run_seed * 100_003 + self.calls[role] if sampled else 0)
         response = llama.create_chat_completion(messages=messages, **options)
         self.calls[role] += 1
         self.tokens += int(response["usage"]["prompt_tokens"]) + int(response["usage"]["completion_tokens"])
@@ -61,11 +65,15 @@ def exact(spec: dict[str, Any], fields: dict[str, Any], output: str) -> tuple[fl
             text = NORMALIZERS[step](text)
         return text
 
-    wanted = str(fields[spec["expected"]])
-    if norm(output) == norm(wanted):
+    value = fields[spec["expected"]]
+    accepted = [str(v) for v in value] if isinstance(value, list) else [str(value)]  # any of them, as ours
+    wanted = accepted[0]
+    if any(norm(output) == norm(w) for w in accepted):
         return 1.0, f"Correct: the output is {wanted!r}."
     shown = output if len(output) <= 200 else output[:200] + "…"
-    return 0.0, (f"Wrong. Expected exactly {wanted!r} but the output was {shown!r}. "
+    alternatives = ", ".join(repr(v) for v in accepted[1:])
+    expected = repr(wanted) + (f" (or {alternatives})" if alternatives else "")
+    return 0.0, (f"Wrong. Expected exactly {expected} but the output was {shown!r}. "
                  "The whole output must be the answer and nothing else.")
 
 

@@ -151,6 +151,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                f"{summary['metric_calls']} metric calls")
     click.echo(f"  model calls {usage['model_calls']}, cache hits {usage['cache_hits']}, tokens "
                f"{usage['input_tokens']}+{usage['output_tokens']}, cost ${usage['cost_usd']:.4f}")
+    for line in summary.get("diagnosis", []):
+        click.echo(f"  {line}")
     click.echo("best prompt:")
     for name, text in best["components"].items():
         click.echo(f"  [{name}] {text}")

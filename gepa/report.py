@@ -44,17 +44,24 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              f"<h1>gepa run: {name}</h1>",
              f"<p>{state.iteration} iterations, {len(state.candidates)} candidates, {state.metric_calls} metric calls. "
              f"Seed {means[0]:.3f} &rarr; best <b>{means[best]:.3f}</b> on validation"
-             + (f"; test {summary['seed']['test']} &rarr; {summary['best']['test']}" if summary.get("best") else "")
+             + (f"; test {_score(summary['seed']['test'])} &rarr; {_score(summary['best']['test'])}"
+                if summary.get("best") else "")
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
+             *(f"<p>{html.escape(line)}</p>" for line in summary.get("diagnosis", [])),
              "<h2>Score against budget</h2>", score_chart(state),
              "<h2>Pareto front</h2>", pareto_table(state),
              "<h2>Lineage</h2>", lineage_tree(state),
              "<h2>Accepted changes</h2>", accepted_changes(state, events),
+             "<h2>Rejected proposals</h2>", rejected_proposals(events),
              "<h2>Best prompt</h2>"]
     for component, text in state.candidates[best].components.items():
         parts.append(f"<p><code>{html.escape(component)}</code></p><pre>{html.escape(text)}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def score_chart(state: RunState, width: int = 760, height: int = 280, pad: int = 40) -> str:
@@ -147,3 +154,26 @@ def accepted_changes(state: RunState, events: list[dict[str, Any]]) -> str:
                       f"{parent.id}</h3><pre>{chr(10).join(lines)}</pre>"
                       + (f"<p>Feedback that motivated it:</p><ul>{feedback}</ul>" if feedback else ""))
     return "".join(blocks) or "<p class=muted>no accepted changes yet</p>"
+
+
+def rejected_proposals(events: list[dict[str, Any]], limit: int = 200) -> str:
+    """Every proposal that went no further, with why: wasted before a rollout, or beaten on the minibatch."""
+    rows = []
+    for event in events:
+        kind = event.get("kind")
+        if kind == "proposal_rejected":
+            why = f"{event.get('reason')}: {event.get('detail', '')}"
+            text = event.get("text") or ""
+        elif kind == "candidate_rejected":
+            why = (f"{event.get('reason', 'not better')} on the minibatch: {event['child_minibatch']:.2f} "
+                   f"against the parent's {event['parent_minibatch']:.2f}")
+            text = "\n".join(f"[{name}] {value}" for name, value in (event.get("components") or {}).items())
+        else:
+            continue
+        rows.append(f"<tr><td>{event.get('iteration')}</td><td>{html.escape(why)}</td>"
+                    f"<td><pre>{html.escape(text[:600])}</pre></td></tr>")
+    if not rows:
+        return "<p class=muted>none</p>"
+    more = f"<p class=muted>and {len(rows) - limit} more in events.jsonl</p>" if len(rows) > limit else ""
+    return ("<table><tr><th>iteration</th><th>why</th><th>text</th></tr>" + "".join(rows[:limit]) + "</table>"
+            + more)

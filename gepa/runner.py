@@ -22,6 +22,7 @@ from gepa.core.events import Callback, Event
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Rollout
 from gepa.data import Splits, load_splits
+from gepa.diagnosis import RunFacts, explain, rejected_minibatches
 from gepa.errors import RegistryError, RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
@@ -49,6 +50,7 @@ class Overrides:
     seed: int | None = None
     concurrency: int | None = None
     reflection_template: str | None = None
+    reflection_params: dict[str, Any] | None = None  # merged over the task file's
 
 
 @dataclass(kw_only=True)
@@ -95,7 +97,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     task_model = overrides.model or spec.model
     task_client = client(task_model, "task", spec.model_params, spec.api_base, spec.api_key_env)
     reflection_client = client(overrides.reflection_model or spec.reflection_model, "reflection",
-                               spec.reflection_params, spec.reflection_api_base, spec.reflection_api_key_env)
+                               {**spec.reflection_params, **(overrides.reflection_params or {})},
+                               spec.reflection_api_base, spec.reflection_api_key_env)
     evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
                                 judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
                                                                   spec.api_base, spec.api_key_env))
@@ -309,6 +312,10 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, An
         "usage": {"model_calls": usage.calls, "cache_hits": usage.cache_hits, "input_tokens": usage.input_tokens,
                   "output_tokens": usage.output_tokens, "tokens_saved": usage.tokens_saved, "cost_usd": usage.cost_usd},
         "usage_by_model": prepared.ledger.to_dict(), "test_examples": len(test),
+        "diagnosis": explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(run_dir.events()),
+                                      minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
+                                      best_val=means[best_index], iterations=state.iteration,
+                                      stop_reason=state.stop_reason)),
     }
     run_dir.save_state(state, prepared.ledger.to_dict())  # usage now includes the test calls
     summary["report"] = str(write_report(run_dir, summary))

@@ -105,7 +105,7 @@ class BudgetSpec(Strict):
 
 class OptimizerSpec(Strict):
     minibatch_size: PositiveInt = 3
-    proposals_per_iteration: PositiveInt = 1
+    proposals_per_iteration: PositiveInt = 3
     proposal_attempts: PositiveInt = 3
     selector: Literal["pareto", "best", "epsilon_greedy"] = "pareto"
     epsilon: float = Field(default=0.1, ge=0, le=1)

@@ -82,8 +82,10 @@ def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
 
 def write_task(folder: Path, *, model: str = "fake/tests.fakes:task_model",
                reflection_model: str = "fake/tests.fakes:reflector", budget: int = 60,
-               extra: str = "", n_train: int = 10, n_val: int = 10, n_test: int = 5) -> Path:
-    """A complete task folder (task.yaml + data) on the scripted world."""
+               extra: str = "", n_train: int = 10, n_val: int = 10, n_test: int = 5,
+               optimizer: str = "{proposals_per_iteration: 1}") -> Path:
+    """A complete task folder (task.yaml + data) on the scripted world. Its reflector is deterministic, so
+    one proposal per iteration (more would repeat it)."""
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", make_rows(n_train)), ("val", make_rows(n_val, 100)), ("test", make_rows(n_test, 200))):
@@ -104,6 +106,12 @@ evaluator:
   expected: label
 budget:
   max_metric_calls: {budget}
+optimizer: {optimizer}
 seed: 0
 {extra}""")
     return task
+
+
+def parrot_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Returns the text it was asked to improve, unchanged: a reflector that repeats itself."""
+    return "```\n" + _target(messages)[1] + "\n```"

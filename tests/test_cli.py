@@ -31,6 +31,21 @@ def test_optimize_prints_scores_and_writes_the_run(tmp_path: Path) -> None:
     assert (run_dir / "events.jsonl").read_text().count("\n") > 5
 
 
+def test_a_run_that_improves_nothing_says_why_in_numbers(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60, reflection_model="fake/tests.fakes:parrot_reflector")
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0, out
+    assert "val score   seed 0.200  ->  best 0.200" in out
+    summary = json.loads(next((tmp_path / "runs").iterdir()).joinpath("summary.json").read_text())
+    asked = summary["counts"]["proposals_asked"]
+    assert asked > 0 and summary["counts"]["proposal_unchanged"] == asked
+    why = f"{asked} of {asked} proposals unchanged: the reflection model repeats itself; try a stronger --reflection-model"
+    assert why in out and why in summary["diagnosis"][1]
+    assert f"Reflection: {summary['counts']['reflection_calls']} calls made {asked} proposals; 0 were evaluated" in out
+    page = Path(summary["report"]).read_text()
+    assert "repeats itself" in page and "unchanged: the reflector returned the same text" in page
+
+
 def test_dry_run_renders_and_spends_nothing(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy")
     code, out = invoke("optimize", str(task), "--dry-run", "--runs-dir", str(tmp_path / "runs"))

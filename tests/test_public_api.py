@@ -21,7 +21,7 @@ def test_optimize_with_fake_models() -> None:
                            task_model=gepa.lm.FakeModel(fakes.task_model),
                            reflection_model=gepa.lm.FakeModel(fakes.reflector),
                            evaluator=gepa.evaluators.Exact(expected="label"),
-                           config=gepa.OptimizerConfig(max_metric_calls=80), use_cache=False)
+                           config=gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1), use_cache=False)
     assert result.best_score == 0.8 and fakes.RULE_B in result.best["user"]
     assert result.metric_calls <= 80 and result.best in result.frontier
     assert result.usage.calls > 0
@@ -46,5 +46,5 @@ def test_optimize_accepts_a_custom_system_and_evaluator() -> None:
 
     result = gepa.optimize({"user": "Review: {{text}}"}, fakes.make_rows(10), fakes.make_rows(10, 100),
                            task_model=Pipeline(), reflection_model=gepa.lm.FakeModel(respond),
-                           evaluator=evaluate, config=gepa.OptimizerConfig(max_metric_calls=60), use_cache=False)
+                           evaluator=evaluate, config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1), use_cache=False)
     assert fakes.RULE_B in result.best["user"]

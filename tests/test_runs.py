@@ -33,7 +33,7 @@ def comparable(run_dir: Path) -> dict:
 
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=120,
-                      extra="optimizer: {concurrency: 2}\n")
+                      optimizer="{concurrency: 2, proposals_per_iteration: 1}")
     reference = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "ref"), "--quiet",
                              cache=tmp_path / "cache-ref")
     assert reference.wait(timeout=300) == 0, reference.stderr.read() if reference.stderr else ""

@@ -33,7 +33,7 @@ class OptimizerConfig:
     patience: int | None = None
     max_idle_iterations: int = 20
     minibatch_size: int = 3
-    proposals_per_iteration: int = 1
+    proposals_per_iteration: int = 3
     proposal_attempts: int = 3
     selector: SelectorName = "pareto"
     epsilon: float = 0.1

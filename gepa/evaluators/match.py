@@ -38,6 +38,12 @@ def expected_values(example: Example, key: str) -> list[str]:
     return [v if isinstance(v, str) else json.dumps(v) for v in values]
 
 
+def accepted(values: Sequence[str]) -> str:
+    """``'three'``, or ``'three' (or '3')`` when several answers are accepted."""
+    rest = ", ".join(repr(v) for v in values[1:])
+    return repr(values[0]) + (f" (or {rest})" if rest else "")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Exact:
     expected: str
@@ -49,7 +55,7 @@ class Exact:
         if any(got == normalize(w, self.normalize) for w in wanted):
             return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.")
         return EvalResult(score=0.0, feedback=(
-            f"Wrong. Expected exactly {wanted[0]!r} but the output was {clip(output)!r}. "
+            f"Wrong. Expected exactly {accepted(wanted)} but the output was {clip(output)!r}. "
             "The whole output must be the answer and nothing else."))
 
 

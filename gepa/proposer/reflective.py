@@ -13,8 +13,9 @@ Examples show the fields the prompt actually fills as inputs; the expected answe
 through the feedback, so it learns the answer's form instead of asking for the answer as an input.
 
 A custom template (``string.Template``, ``$name``) replaces both and always rewrites the whole component.
-Fields: ``$candidate``, ``$component``, ``$current_text``, ``$examples``, ``$placeholder_rule``, and for the
-first failed example ``$failed_output`` and ``$failed_feedback``. Lines ``<<user>>`` / ``<<assistant>>`` split
+Fields: ``$candidate``, ``$component``, ``$current_text``, ``$examples``, ``$placeholder_rule``, ``$failures``
+(the first two failed outputs with their feedback, one line each), and for the first failed example
+``$failed_output`` and ``$failed_feedback``. Lines ``<<user>>`` / ``<<assistant>>`` split
 a template into chat turns, so it can carry worked examples as earlier turns: small reflectors such as
 SmolLM2 follow demonstrations given as turns far better than instructions (``small`` ships one).
 """
@@ -138,10 +139,12 @@ class ReflectiveProposer:
             template = self.custom or Template(COMPONENT_TEMPLATE)
         what = "system prompt" if component == "system" else f'prompt part "{component}"'
         parts = "\n\n".join(f"[{name}]\n{text}" for name, text in candidate.components.items())
-        failed = next((r for _, r in evidence if r.score < 1.0), evidence[0][1] if evidence else None)
+        failures = [r for _, r in evidence if r.score < 1.0] or [r for _, r in evidence[:1]]
+        failed = failures[0] if failures else None
         return template.safe_substitute(
             candidate=parts, component=component, what=what, current_text=current, placeholder_rule=rule,
             examples=format_examples(evidence, input_names(candidate, self.input_fields)),
+            failures="\n".join(f'The model answered: "{r.output[:300]}"\nFeedback: {r.feedback}' for r in failures[:2]),
             failed_output=failed.output[:300] if failed else "", failed_feedback=failed.feedback if failed else "")
 
     def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,

@@ -1,0 +1,93 @@
+"""Why a run improved, or did not, in numbers: the sentences the end of ``optimize`` and the report show.
+
+A run that improves nothing has still been paid for; the person who paid should learn where the proposals
+went (repeated, broken, evaluated and beaten) and what to change, not just "best = seed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+WASTE_REASONS = {"unchanged": "unchanged", "placeholders": "broke a placeholder", "duplicate": "repeated a candidate",
+                 "reflection_error": "failed"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFacts:
+    """What the diagnosis reads: the state's counters, the minibatch scores of rejected children, the outcome."""
+
+    counts: Mapping[str, int]
+    rejected_minibatches: list[tuple[float, float]]  # (parent sum, child sum) of children that lost to their parent
+    minibatch_size: int
+    seed_val: float
+    best_val: float
+    iterations: int
+    stop_reason: str
+
+
+def rejected_minibatches(events: Iterable[Mapping[str, Any]]) -> list[tuple[float, float]]:
+    """(parent, child) minibatch sums of every child that did not beat its parent, from the run's events."""
+    return [(float(e["parent_minibatch"]), float(e["child_minibatch"])) for e in events
+            if e.get("kind") == "candidate_rejected" and e.get("reason", "not better") == "not better"]
+
+
+def wasted(counts: Mapping[str, int]) -> int:
+    """Proposals that never reached a rollout."""
+    return sum(counts.get(f"proposal_{reason}", 0) for reason in WASTE_REASONS)
+
+
+def reflection_line(counts: Mapping[str, int]) -> str:
+    """One line on what the reflection calls produced."""
+    asked, calls = counts.get("proposals_asked", 0), counts.get("reflection_calls", 0)
+    if not asked:
+        return "Reflection: no proposals were asked for."
+    parts = [f"{counts.get(f'proposal_{r}', 0)} {label}" for r, label in WASTE_REASONS.items()
+             if counts.get(f"proposal_{r}", 0)]
+    line = (f"Reflection: {calls} calls made {asked} proposals; {counts.get('proposals', 0)} were evaluated, "
+            f"{wasted(counts)} ({wasted(counts) / asked:.0%}) were wasted before any rollout")
+    line += f" ({', '.join(parts)})" if parts else ""
+    if counts.get("repaired"):
+        line += f"; {counts['repaired']} were repaired after breaking a placeholder"
+    return line + "."
+
+
+def explain(facts: RunFacts) -> list[str]:
+    """The reflection line, then, when the best is no better than the seed, each reason that applies."""
+    counts = facts.counts
+    lines = [reflection_line(counts)]
+    if facts.best_val > facts.seed_val:
+        return lines
+    asked, evaluated = counts.get("proposals_asked", 0), counts.get("proposals", 0)
+    reflector = "try a stronger --reflection-model"
+    if facts.seed_val >= 1.0:
+        return [*lines, f"The seed already scores {facts.seed_val:.3f} on validation: there is nothing to improve."]
+    if not asked:
+        skipped = counts.get("skipped", 0)
+        why = (f"all {skipped} minibatches were already perfect" if skipped else f"the run stopped first "
+               f"({facts.stop_reason})")
+        return [*lines, f"Nothing was proposed: {why}."]
+    for reason, label in WASTE_REASONS.items():
+        n = counts.get(f"proposal_{reason}", 0)
+        if not n or n / asked < 0.25:
+            continue
+        advice = {"unchanged": f"the reflection model repeats itself; {reflector}",
+                  "placeholders": f"even after a repair request, the reflection model rewrites the template's "
+                                  f"inputs; {reflector}",
+                  "duplicate": "the reflection model keeps proposing texts already tried; raise its temperature",
+                  "reflection_error": "see the proposal_rejected events in events.jsonl"}[reason]
+        lines.append(f"{n} of {asked} proposals {label}: {advice}.")
+    lost = facts.rejected_minibatches
+    if lost:
+        parent = sum(p for p, _ in lost) / len(lost)
+        child = sum(c for _, c in lost) / len(lost)
+        lines.append(f"{len(lost)} of {evaluated} evaluated proposals did not beat their parent on the minibatch "
+                     f"(on average {child:.2f} against {parent:.2f} of {facts.minibatch_size}): the rewrites do not "
+                     f"help this task model; {reflector}, or give the search a larger budget.")
+    accepted = counts.get("accepted", 0)
+    if accepted:
+        lines.append(f"{accepted} proposals beat their parent on a minibatch of {facts.minibatch_size} but none beat "
+                     f"the seed's {facts.seed_val:.3f} on validation: a larger minibatch_size judges them better.")
+    lines.append(f"The search stopped after {facts.iterations} iterations: {facts.stop_reason}.")
+    return lines
