@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gepa.assembly import ModelLike, RunModels, reflective_proposer, task_system
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
@@ -22,15 +23,9 @@ from gepa.core.events import Callback
 from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
-from gepa.lm.base import LanguageModel
+from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
-from gepa.lm.client import ModelClient
-from gepa.lm.ledger import Usage, UsageLedger
-from gepa.lm.open import open_backend
-from gepa.proposer.reflective import ReflectiveProposer
-from gepa.system import PromptSystem
-
-ModelLike = str | LanguageModel | ModelClient
+from gepa.lm.ledger import Usage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,14 +58,6 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
             for i, row in enumerate(rows)]
 
 
-def _client(model: ModelLike, role: str, ledger: UsageLedger, cache: ResponseCache | None,
-            params: Mapping[str, Any], seed: int) -> ModelClient:
-    if isinstance(model, ModelClient):
-        return model
-    backend = open_backend(model) if isinstance(model, str) else model
-    return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, seed=seed)
-
-
 def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
              valset: Sequence[Example | Mapping[str, Any]], *, task_model: ModelLike | System,
              reflection_model: ModelLike | Proposer, evaluator: Evaluator,
@@ -79,27 +66,19 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
              task_params: Mapping[str, Any] | None = None,
              reflection_params: Mapping[str, Any] | None = None) -> RunResult:
     """Run GEPA and return the result. ``task_model`` may be a ``System`` (any pipeline), and
-    ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component."""
-    ledger = UsageLedger()
-    cache = ResponseCache(cache_dir) if use_cache else None
+    ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component. Sampling parameters
+    default to each role's (``gepa.lm.base.TASK_PARAMS`` / ``REFLECTION_PARAMS``), as in task files."""
     config = config or OptimizerConfig()
-    if isinstance(task_model, System) and not isinstance(task_model, ModelClient):
-        system: System = task_model
-    else:
-        client = _client(task_model, "task", ledger, cache, task_params or {"temperature": 0}, config.seed)
-        system = PromptSystem(client)
-    if isinstance(reflection_model, Proposer):
-        proposer: Proposer = reflection_model
-    else:
-        proposer = ReflectiveProposer(_client(reflection_model, "reflection", ledger, cache,
-                                              reflection_params or {"temperature": 0.7, "max_tokens": 512}, config.seed))
+    models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
+    system = task_system(task_model, models, task_params or TASK_PARAMS)
+    proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS)
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
                           trainset=_examples("train", trainset), valset=_examples("val", valset),
-                          config=config, callbacks=callbacks, spent_usd=ledger.spent_usd)
+                          config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd)
     state = optimizer.run(seed)
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
                      candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
                      frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
-                     metric_calls=state.metric_calls, usage=ledger.total(), state=state)
+                     metric_calls=state.metric_calls, usage=models.ledger.total(), state=state)

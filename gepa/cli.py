@@ -90,6 +90,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
                                  seed=seed, concurrency=concurrency, reflection_template=reflection_template)
     resume_dir = RunDir.open(resume) if resume else None
     prepared = runner.prepare(task, overrides, cache=None if dry_run else _cache(cache_dir, no_cache))
+    if not as_json:
+        click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
         _print_dry_run(prepared)
         return

@@ -8,19 +8,20 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import rollouts
 from gepa.core.events import Callback, Event
 from gepa.core.state import RunState
-from gepa.core.types import Evaluator, Example, Rollout
+from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, rejected_minibatches
 from gepa.errors import RegistryError, RunStateError, TaskSpecError
@@ -29,10 +30,9 @@ from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
-from gepa.lm.litellm_model import token_prices
-from gepa.lm.open import model_prices, open_backend
+from gepa.lm.pricing import model_prices, token_prices
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import PACKAGED_TEMPLATES, ReflectiveProposer, packaged_template
+from gepa.proposer.reflective import PACKAGED_TEMPLATES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
@@ -65,7 +65,8 @@ class Prepared:
     task_client: ModelClient
     evaluator: Evaluator
     system: PromptSystem
-    proposer: ReflectiveProposer
+    proposer: Proposer
+    reflection_model: str
     overrides: Overrides = field(default_factory=Overrides)
 
     def resolved_config(self) -> dict[str, Any]:
@@ -83,46 +84,36 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     splits = load_splits(task)
     seed = resolve_seed(task, registry or PromptRegistry())
     check_fields(task, seed, splits)
-    ledger = UsageLedger()
     limits = spec.rate_limit
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
-
     run_seed = spec.seed if overrides.seed is None else overrides.seed
-
-    def client(model: str, role: str, params: dict[str, Any], api_base: str | None, key_env: str | None) -> ModelClient:
-        backend = open_backend(model, api_base=api_base, api_key_env=key_env, prices=model_prices(_prices(spec), model))
-        return ModelClient(backend, role=role, ledger=ledger, cache=cache, params=params, limiter=limiter,
-                           seed=run_seed)
-
+    models = RunModels(cache=cache, limiter=limiter, seed=run_seed, prices=_prices(spec))
     task_model = overrides.model or spec.model
-    task_client = client(task_model, "task", spec.model_params, spec.api_base, spec.api_key_env)
-    reflection_client = client(overrides.reflection_model or spec.reflection_model, "reflection",
-                               {**spec.reflection_params, **(overrides.reflection_params or {})},
-                               spec.reflection_api_base, spec.reflection_api_key_env)
+    reflection_model = overrides.reflection_model or pick_reflection_model(
+        task_model, spec.reflection_model, task_model_overridden=overrides.model is not None)
+    task_client = models.client(task_model, "task", spec.model_params, api_base=spec.api_base,
+                                api_key_env=spec.api_key_env)
     evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
-                                judge_client=lambda model: client(model or task_model, "judge", {"temperature": 0},
-                                                                  spec.api_base, spec.api_key_env))
+                                judge_client=lambda model: models.client(model or task_model, "judge", {"temperature": 0},
+                                                                         api_base=spec.api_base,
+                                                                         api_key_env=spec.api_key_env))
     template = reflection_template(task, overrides.reflection_template or spec.reflection_template)
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
-    budget, opt = spec.budget, spec.optimizer
-    config = OptimizerConfig(
-        max_metric_calls=overrides.max_metric_calls or budget.max_metric_calls, max_cost_usd=budget.max_cost_usd,
-        max_seconds=budget.max_seconds, max_iterations=budget.max_iterations, patience=budget.patience,
-        max_reflection_calls=budget.max_reflection_calls, minibatch_size=opt.minibatch_size,
-        proposals_per_iteration=opt.proposals_per_iteration, proposal_attempts=opt.proposal_attempts, selector=opt.selector, epsilon=opt.epsilon,
-        component_selection=opt.component_selection, acceptance=opt.acceptance, skip_perfect=opt.skip_perfect,
-        merge=opt.merge, max_merges=opt.max_merges, merge_subsample=opt.merge_subsample,
-        concurrency=overrides.concurrency or opt.concurrency,
-        seed=run_seed,
-        optimize=tuple(spec.optimize) if spec.optimize else None)
+    config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,
+                             optimize=tuple(spec.optimize) if spec.optimize else None)
+    config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
+                     concurrency=overrides.concurrency or config.concurrency)
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
     if unknown:
         raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
                             path=str(task.path), field="optimize")
-    return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=ledger, task_client=task_client,
-                    evaluator=evaluator, system=PromptSystem(task_client, input_fields),
-                    proposer=ReflectiveProposer(reflection_client, template=template, input_fields=input_fields),
-                    overrides=overrides)
+    proposer = reflective_proposer(reflection_model, models, {**spec.reflection_params,
+                                                              **(overrides.reflection_params or {})},
+                                   template=template, input_fields=input_fields, api_base=spec.reflection_api_base,
+                                   api_key_env=spec.reflection_api_key_env)
+    return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=models.ledger, task_client=task_client,
+                    evaluator=evaluator, system=PromptSystem(task_client, input_fields), proposer=proposer,
+                    reflection_model=reflection_model, overrides=overrides)
 
 
 def reflection_template(task: Task, name: str | None) -> str | None:
@@ -224,7 +215,7 @@ def estimate(prepared: Prepared) -> Estimate:
     prompt_tokens = sum(len(m["content"]) for m in render_messages(prepared.seed, splits.train[0].fields,
                                                                   prepared.system.input_fields)) // 4
     task_prices = token_prices(prepared.task_client.model, model_prices(_prices(spec), prepared.task_client.model))
-    reflector = prepared.proposer.client.model  # type: ignore[attr-defined]
+    reflector = prepared.reflection_model
     reflection_prices = token_prices(reflector, model_prices(_prices(spec), reflector))
     if task_prices is None or reflection_prices is None:
         return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=None)

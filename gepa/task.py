@@ -8,13 +8,15 @@ Unknown keys are errors; wrong values list the valid choices; paths are relative
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, create_model, model_validator
 
+from gepa.core.config import OptimizerConfig, Section, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATOR_TYPES
+from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
 
@@ -94,28 +96,17 @@ class EvaluatorSpec(Strict):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-class BudgetSpec(Strict):
-    max_metric_calls: PositiveInt | None = 300
-    max_cost_usd: float | None = Field(default=None, gt=0)
-    max_seconds: float | None = Field(default=None, gt=0)
-    max_reflection_calls: PositiveInt | None = None
-    max_iterations: PositiveInt | None = None
-    patience: PositiveInt | None = None
+def _section_model(name: str, section: Section) -> type[BaseModel]:
+    """A task-file section as a strict pydantic model built from ``OptimizerConfig``'s fields (one definition)."""
+    hints = get_type_hints(OptimizerConfig)
+    specs: dict[str, Any] = {
+        f.name: (hints[f.name], Field(default=f.default, description=f.metadata["help"], **f.metadata["bounds"]))
+        for f in section_fields(section)}
+    return create_model(name, __base__=Strict, **specs)
 
 
-class OptimizerSpec(Strict):
-    minibatch_size: PositiveInt = 3
-    proposals_per_iteration: PositiveInt = 3
-    proposal_attempts: PositiveInt = 3
-    selector: Literal["pareto", "best", "epsilon_greedy"] = "pareto"
-    epsilon: float = Field(default=0.1, ge=0, le=1)
-    component_selection: Literal["round_robin", "all"] = "round_robin"
-    acceptance: Literal["strict", "non_strict"] = "strict"
-    skip_perfect: bool = True
-    merge: bool = True
-    max_merges: int = Field(default=5, ge=0)
-    merge_subsample: PositiveInt = 5
-    concurrency: PositiveInt = 4
+BudgetSpec = _section_model("BudgetSpec", "budget")
+OptimizerSpec = _section_model("OptimizerSpec", "optimizer")
 
 
 class RateLimitSpec(Strict):
@@ -143,17 +134,17 @@ class TaskSpec(Strict):
     optimize: list[str] | None = None
     data: DataSpec
     model: str = "local/smollm2"
-    model_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0, "max_tokens": 32})
+    model_params: dict[str, Any] = Field(default_factory=lambda: dict(TASK_PARAMS))
     api_base: str | None = None
     api_key_env: str | None = None
-    reflection_model: str = "local/smollm2"
-    reflection_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.7, "max_tokens": 256})
+    reflection_model: str | None = None
+    reflection_params: dict[str, Any] = Field(default_factory=lambda: dict(REFLECTION_PARAMS))
     reflection_api_base: str | None = None
     reflection_api_key_env: str | None = None
     reflection_template: str | None = None
     evaluator: EvaluatorSpec | list[EvaluatorSpec]
-    budget: BudgetSpec = Field(default_factory=BudgetSpec)
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)  # type: ignore[valid-type]
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)  # type: ignore[valid-type]
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
     rate_limit: RateLimitSpec | None = None
     seed: int = 0

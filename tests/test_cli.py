@@ -46,6 +46,18 @@ def test_a_run_that_improves_nothing_says_why_in_numbers(tmp_path: Path) -> None
     assert "repeats itself" in page and "unchanged: the reflector returned the same text" in page
 
 
+def test_a_remote_task_model_is_not_reflected_on_by_the_embedded_model(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    task = write_task(tmp_path / "toy", reflection_model="local/smollm2")
+    code, out = invoke("optimize", str(task), "--dry-run", "--model", "openai/gpt-4o-mini")
+    assert code == 0, out
+    assert "task model openai/gpt-4o-mini; reflection model openai/gpt-4o-mini" in out
+    code, out = invoke("optimize", str(task), "--dry-run", "--model", "openai/gpt-4o-mini",
+                       "--reflection-model", "openai/gpt-4.1")
+    assert "reflection model openai/gpt-4.1" in out
+
+
 def test_dry_run_renders_and_spends_nothing(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy")
     code, out = invoke("optimize", str(task), "--dry-run", "--runs-dir", str(tmp_path / "runs"))

@@ -1,13 +1,25 @@
-"""The one configuration object of the optimizer (budgets, strategies, sizes)."""
+"""The one configuration object of the optimizer (budgets, strategies, sizes), and the one definition of
+each setting: its default, its bounds, its help text and where it goes in a task file.
+
+The task file's ``budget:`` and ``optimizer:`` sections are generated from these fields (``gepa.task``), so a
+setting is declared once and the task file, the JSON Schema and the Python API cannot disagree.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 SelectorName = Literal["pareto", "best", "epsilon_greedy"]
 ComponentSelection = Literal["round_robin", "all"]
 Acceptance = Literal["strict", "non_strict"]
+Section = Literal["budget", "optimizer"]
+
+
+def setting(default: Any, help: str, *, section: Section | None = None, **bounds: float) -> Any:
+    """A config field: ``section`` places it in the task file (None: Python only); ``bounds`` are ``gt``,
+    ``ge`` or ``le`` checks the task file enforces."""
+    return field(default=default, metadata={"help": help, "section": section, "bounds": bounds})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,28 +37,44 @@ class OptimizerConfig:
     of ``max_metric_calls`` (unlimited when that is unlimited too).
     """
 
-    max_metric_calls: int | None = 300
-    max_cost_usd: float | None = None
-    max_seconds: float | None = None
-    max_reflection_calls: int | None = None
-    max_iterations: int | None = None
-    patience: int | None = None
-    max_idle_iterations: int = 20
-    minibatch_size: int = 3
-    proposals_per_iteration: int = 3
-    proposal_attempts: int = 3
-    selector: SelectorName = "pareto"
-    epsilon: float = 0.1
-    component_selection: ComponentSelection = "round_robin"
-    acceptance: Acceptance = "strict"
-    skip_perfect: bool = True
-    perfect_score: float = 1.0
-    merge: bool = True
-    max_merges: int = 5
-    merge_subsample: int = 5
-    concurrency: int = 4
-    seed: int = 0
-    optimize: tuple[str, ...] | None = None
+    max_metric_calls: int | None = setting(
+        300, "Task-model rollouts scored by the evaluator; the run stops before an iteration that could exceed it.",
+        section="budget", gt=0)
+    max_cost_usd: float | None = setting(None, "Dollars spent on every model of the run (task, reflection, judge).",
+                                         section="budget", gt=0)
+    max_seconds: float | None = setting(None, "Wall-clock seconds; checked between iterations.", section="budget",
+                                        gt=0)
+    max_reflection_calls: int | None = setting(
+        None, "Calls to the reflection model; default: max_metric_calls / minibatch_size.", section="budget", gt=0)
+    max_iterations: int | None = setting(None, "Iterations of the loop.", section="budget", gt=0)
+    patience: int | None = setting(None, "Stop after this many iterations without a new best.", section="budget",
+                                   gt=0)
+    max_idle_iterations: int = setting(20, "Stop after this many iterations that evaluated nothing new.", gt=0)
+    minibatch_size: int = setting(3, "Training examples per iteration: the evidence the reflector reads and the "
+                                     "test a child must pass.", section="optimizer", gt=0)
+    proposals_per_iteration: int = setting(
+        3, "Children asked for per iteration, concurrently; the best on the minibatch goes on.",
+        section="optimizer", gt=0)
+    proposal_attempts: int = setting(
+        3, "Reflection calls a proposal may use: a repeated text is asked again, a broken placeholder repaired.",
+        section="optimizer", gt=0)
+    selector: SelectorName = setting("pareto", "How a parent is picked: a Pareto-front member (GEPA), the best, "
+                                               "or epsilon-greedy.", section="optimizer")
+    epsilon: float = setting(0.1, "Exploration rate of the epsilon_greedy selector.", section="optimizer", ge=0, le=1)
+    component_selection: ComponentSelection = setting(
+        "round_robin", "Which components a proposal rewrites: one in turn, or all at once.", section="optimizer")
+    acceptance: Acceptance = setting("strict", "A child must beat its parent on the minibatch (strict) or tie it.",
+                                     section="optimizer")
+    skip_perfect: bool = setting(True, "Skip minibatches the parent already solves.", section="optimizer")
+    perfect_score: float = setting(1.0, "The score that counts as solved.")
+    merge: bool = setting(True, "Now and then combine two lineages that changed different components.",
+                          section="optimizer")
+    max_merges: int = setting(5, "Merges per run.", section="optimizer", ge=0)
+    merge_subsample: int = setting(5, "Validation examples a merged child is first checked on.", section="optimizer",
+                                   gt=0)
+    concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
+    seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
+    optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
 
     def reflection_call_limit(self) -> int | None:
         """``max_reflection_calls``, or its default derived from the metric-call budget."""
@@ -54,4 +82,9 @@ class OptimizerConfig:
             return self.max_reflection_calls
         if self.max_metric_calls is None:
             return None
-        return max(self.max_metric_calls // max(1, self.minibatch_size), self.proposals_per_iteration * self.proposal_attempts)
+        return max(self.max_metric_calls // self.minibatch_size, self.proposals_per_iteration * self.proposal_attempts)
+
+
+def section_fields(section: Section) -> list[Any]:
+    """The dataclass fields a task-file section holds, in declaration order."""
+    return [f for f in fields(OptimizerConfig) if f.metadata.get("section") == section]

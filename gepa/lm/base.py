@@ -15,6 +15,11 @@ from gepa.errors import ModelConfigError
 
 ALLOW_MODEL_CALLS = os.environ.get("GEPA_ALLOW_MODEL_CALLS", "1") != "0"
 
+# The sampling parameters of each role when none are given (task files and ``gepa.optimize`` alike): the task
+# model answers greedily, so a candidate's score is repeatable; the reflector samples, so retries differ.
+TASK_PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 512}
+REFLECTION_PARAMS: dict[str, Any] = {"temperature": 0.7, "max_tokens": 512}
+
 
 class Message(TypedDict):
     role: str

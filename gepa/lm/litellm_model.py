@@ -2,8 +2,7 @@
 
 litellm is imported lazily (it costs seconds) with its price map read from the package, never the
 network. ``drop_params`` lets a provider ignore a parameter it does not take (such as the per-sample ``seed``).
-Provider errors are mapped here to gepa's errors: auth and unknown-model failures are systemic,
-429 / 5xx / timeouts / connection errors are transient (``ModelClient`` retries them), other 4xx fail at once.
+Its exceptions become gepa's through ``gepa.lm.provider_errors``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
+from gepa.errors import ModelConfigError
 from gepa.lm.base import Completion, Message, check_allow_model_calls
-
-Prices = Mapping[str, float]  # {"input_per_mtok": ..., "output_per_mtok": ...}
+from gepa.lm.pricing import Prices
+from gepa.lm.provider_errors import map_provider_error
 
 
 def import_litellm() -> Any:
@@ -86,55 +85,3 @@ class LiteLLMModel:
             return float(litellm.completion_cost(completion_response=response))
         except Exception:  # noqa: BLE001 - not in the price map: unknown, reported as such
             return None
-
-
-def token_prices(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
-    """USD per input and output token: the task's prices, else litellm's price map; None when unknown."""
-    if prices:
-        return prices.get("input_per_mtok", 0.0) / 1e6, prices.get("output_per_mtok", 0.0) / 1e6
-    if model.startswith(("local/", "fake/")):
-        return 0.0, 0.0
-    table = import_litellm().model_cost
-    entry = table.get(model) or table.get(model.split("/", 1)[-1])
-    if not entry:
-        return None
-    return float(entry.get("input_cost_per_token") or 0.0), float(entry.get("output_cost_per_token") or 0.0)
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The provider's ``Retry-After`` (seconds) from a litellm/openai exception, if it sent one."""
-    candidates = [getattr(exc, "litellm_response_headers", None)]
-    response = getattr(exc, "response", None)
-    candidates.append(getattr(response, "headers", None))
-    for headers in candidates:
-        if not headers:
-            continue
-        try:
-            value = headers.get("retry-after") or headers.get("Retry-After")
-            if value is not None:
-                return max(0.0, float(value))
-        except (TypeError, ValueError, AttributeError):
-            continue
-    return None
-
-
-def map_provider_error(exc: BaseException, model: str) -> ModelCallError:
-    """Translate a litellm exception into gepa's tree, most specific first."""
-    name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    status = int(status) if isinstance(status, int) else None
-    message = str(getattr(exc, "message", "") or exc)
-    if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
-        return ModelConfigError(f"model {model!r} rejected the credentials (HTTP {status}): {message}",
-                                model=model, status_code=status)
-    if name == "NotFoundError" or status == 404 or "LLM Provider NOT provided" in message:
-        return ModelConfigError(f"model {model!r} is unknown to its provider: {message}",
-                                model=model, status_code=status)
-    transient_names = ("RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError", "InternalServerError",
-                       "ServiceUnavailableError", "BadGatewayError")
-    if name in transient_names or status in (408, 409, 429) or (status is not None and status >= 500):
-        error = TransientModelError(f"model {model!r}: {name} (HTTP {status}): {message}",
-                                    model=model, status_code=status)
-        error.retry_after = retry_after_seconds(exc)  # type: ignore[attr-defined]
-        return error
-    return ModelCallError(f"model {model!r}: {name} (HTTP {status}): {message}", model=model, status_code=status)

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
 
 from gepa.errors import ModelConfigError
 from gepa.lm.base import LanguageModel
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
-from gepa.lm.litellm_model import LiteLLMModel, Prices
+from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.local_model import LocalModel
 from gepa.lm.openai_model import OpenAIModel
+from gepa.lm.pricing import Prices
 
 
 def open_backend(model: str, *, api_base: str | None = None, api_key_env: str | None = None,
@@ -38,7 +38,3 @@ def fake_responder(model: str) -> Responder:
     except (ImportError, AttributeError) as exc:
         raise ModelConfigError(f"fake model {model!r}: cannot import {reference!r}: {exc}", model=model) from exc
     return responder  # type: ignore[no-any-return]
-
-
-def model_prices(prices: Mapping[str, Mapping[str, float]] | None, model: str) -> Prices | None:
-    return dict(prices[model]) if prices and model in prices else None

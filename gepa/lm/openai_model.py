@@ -12,7 +12,8 @@ from typing import Any
 
 from gepa.errors import ModelConfigError
 from gepa.lm.base import Completion, Message, check_allow_model_calls
-from gepa.lm.litellm_model import Prices, map_provider_error, token_prices
+from gepa.lm.pricing import Prices, token_prices
+from gepa.lm.provider_errors import map_provider_error
 
 
 class OpenAIModel:
