@@ -61,14 +61,14 @@ def run_ours(task: Path, seed: int, budget: int, reflector: str, cache: Path) ->
         prepared = runner.prepare(task, overrides, cache=ResponseCache(cache))
         started = time.perf_counter()
         summary = runner.run(prepared, runs_root=cache.parent / "runs").summary
-        usage, counts = summary["usage"], summary["counts"]
+        usage, counts = summary.usage, summary.counts
         wasted = sum(v for k, v in counts.items() if k.startswith("proposal_"))
-        rows[name] = {"seed_test": summary["seed"]["test"], "best_test": summary["best"]["test"],
-                      "best_val": summary["best"]["val"], "model_calls": usage["model_calls"],
+        rows[name] = {"seed_test": summary.seed.test, "best_test": summary.best.test,
+                      "best_val": summary.best.val, "model_calls": usage.model_calls,
                       "reflection_calls": counts.get("reflection_calls", 0),
                       "wasted_share": wasted / counts["proposals_asked"] if counts.get("proposals_asked") else 0.0,
-                      "tokens": usage["input_tokens"] + usage["output_tokens"], "wall_s": time.perf_counter() - started,
-                      "candidates": summary["candidates"], "best": summary["best"]["components"]}
+                      "tokens": usage.input_tokens + usage.output_tokens, "wall_s": time.perf_counter() - started,
+                      "candidates": summary.candidates, "best": summary.best.components}
     return {**rows["first"], "rerun_calls": rows["rerun"]["model_calls"], "rerun_wall_s": rows["rerun"]["wall_s"]}
 
 

@@ -46,8 +46,8 @@ def cached_rerun(tmp: Path) -> tuple[dict, dict]:
         prepared = runner.prepare(task, runner.Overrides(max_metric_calls=60), cache=ResponseCache(tmp / "rerun-cache"))
         started = time.perf_counter()
         outcome = runner.run(prepared, runs_root=tmp / f"runs-{name}")
-        rows.append({"wall_s": time.perf_counter() - started, "model_calls": outcome.summary["usage"]["model_calls"],
-                     "cache_hits": outcome.summary["usage"]["cache_hits"], "best_val": outcome.summary["best"]["val"]})
+        rows.append({"wall_s": time.perf_counter() - started, "model_calls": outcome.summary.usage.model_calls,
+                     "cache_hits": outcome.summary.usage.cache_hits, "best_val": outcome.summary.best.val})
     return rows[0], rows[1]
 
 

@@ -26,6 +26,7 @@ from gepa.core.types import Evaluator, Example, Proposer, System
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
+from gepa.summary import RunSummary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +44,7 @@ class RunResult:
 
 
 def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: str | Path = "runs",
-             cache_dir: str | Path | None = None) -> dict[str, Any]:
+             cache_dir: str | Path | None = None) -> RunSummary:
     """What ``gepa optimize TASK [--resume RUN]`` does, from Python: returns the run's summary."""
     from gepa import runner
     from gepa.runs import RunDir

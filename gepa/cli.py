@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from gepa.errors import GepaError, UserError
+from gepa.summary import RunSummary
 
 EXIT_INTERRUPTED = 130
 
@@ -100,7 +101,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     outcome = runner.run(prepared, runs_root=Path(runs_dir), resume=resume_dir, callbacks=[progress],
                          should_stop=stop)
     if as_json:
-        click.echo(json.dumps(outcome.summary, indent=2))
+        click.echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:
         _print_summary(outcome.summary)
     if stop():
@@ -140,31 +141,30 @@ def _print_dry_run(prepared: Any) -> None:
     click.echo("dry run: nothing was called or written")
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
-    seed, best, usage = summary["seed"], summary["best"], summary["usage"]
+def _print_summary(summary: RunSummary) -> None:
+    seed, best, usage = summary.seed, summary.best, summary.usage
 
     def fmt(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
-    click.echo(f"\n{summary['task']}: {summary['status']} ({summary['stop_reason']})")
-    click.echo(f"  val score   seed {fmt(seed['val'])}  ->  best {fmt(best['val'])}")
-    click.echo(f"  test score  seed {fmt(seed['test'])}  ->  best {fmt(best['test'])}  ({summary['test_examples']} examples)")
-    click.echo(f"  {summary['iterations']} iterations, {summary['candidates']} candidates, "
-               f"{summary['metric_calls']} metric calls")
-    click.echo(f"  model calls {usage['model_calls']}, cache hits {usage['cache_hits']}, tokens "
-               f"{usage['input_tokens']}+{usage['output_tokens']}, cost ${usage['cost_usd']:.4f}")
-    for line in summary.get("diagnosis", []):
+    click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
+    click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}")
+    click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)")
+    click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, {summary.metric_calls} metric calls")
+    click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
+               f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
+    for line in summary.diagnosis:
         click.echo(f"  {line}")
     click.echo("best prompt:")
-    for name, text in best["components"].items():
+    for name, text in best.components.items():
         click.echo(f"  [{name}] {text}")
-    click.echo(f"run written to {summary['run_dir']}; best prompt in {summary['best_prompt_dir']}")
-    click.echo(f"report: {summary['report']}")
-    if summary.get("status", "").startswith("stopped"):
-        click.echo(f"resume with: gepa optimize TASK --resume {summary['run_dir']}")
-    export = summary.get("export")
+    click.echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
+    click.echo(f"report: {summary.report}")
+    if summary.resumable:
+        click.echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
+    export = summary.export
     if export:
-        click.echo(f"exported as {export['name']} v{export['version']}" + (f"; {export['reason']}" if export["reason"] else ""))
+        click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
 
 
 @main.command()

@@ -57,9 +57,8 @@ def runs_list(runs_dir: str) -> None:
     for run_dir in found:
         summary = run_dir.summary()
         if summary:
-            click.echo(f"{run_dir.root.name}  {summary['status']:<8}  iter {summary['iterations']:<4} "
-                       f"val {_fmt(summary['seed']['val'])} -> {_fmt(summary['best']['val'])}  "
-                       f"test {_fmt(summary['best']['test'])}")
+            click.echo(f"{run_dir.root.name}  {summary.status:<8}  iter {summary.iterations:<4} "
+                       f"val {_fmt(summary.seed.val)} -> {_fmt(summary.best.val)}  test {_fmt(summary.best.test)}")
         elif run_dir.has_state():
             state = run_dir.load_state()
             best = max(state.mean_scores(), default=None)

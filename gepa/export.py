@@ -30,12 +30,11 @@ def best_of(run_dir: RunDir) -> tuple[Candidate, dict[str, Any]]:
     if not state.candidates:
         raise RunStateError(f"{run_dir.root}: the run has no scored candidate yet")
     best = state.best_index()
-    config, summary = run_dir.config(), run_dir.summary() or {}
-    test = (summary.get("best") or {}).get("test") if summary.get("best", {}).get("id") == state.candidates[best].id else None
-    task = config.get("task", {})
+    config, summary = run_dir.config(), run_dir.summary()
+    test = summary.best.test if summary is not None and summary.best.id == state.candidates[best].id else None
+    task, models = config.get("task", {}), config.get("models", {})
     meta = {"source_run": str(run_dir.root), "task": task.get("name"), "task_path": config.get("task_path"),
-            "model": config.get("overrides", {}).get("model") or task.get("model"),
-            "reflection_model": config.get("overrides", {}).get("reflection_model") or task.get("reflection_model"),
+            "model": models.get("task"), "reflection_model": models.get("reflection"),
             "val_score": state.mean_scores()[best], "test_score": test}
     return state.candidates[best], meta
 

@@ -17,6 +17,7 @@ import numpy as np
 from gepa.core.pareto import best_mask, frontier_weights
 from gepa.core.state import RunState
 from gepa.runs import RunDir, atomic_write
+from gepa.summary import RunSummary
 
 STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
@@ -26,16 +27,16 @@ white-space:pre-wrap}.add{color:#116611}.del{color:#aa1111}.muted{color:#777}ul.
 code{background:#f2f2f2;padding:0 3px}"""
 
 
-def write_report(run_dir: RunDir, summary: dict[str, Any] | None = None) -> Path:
+def write_report(run_dir: RunDir, summary: RunSummary | None = None) -> Path:
     """Render the report from the run's state and events (and summary, if known); returns its path."""
     state = run_dir.load_state()
-    page = render(state, run_dir.events(), run_dir.config(), summary if summary is not None else run_dir.summary() or {})
+    page = render(state, run_dir.events(), run_dir.config(), summary if summary is not None else run_dir.summary())
     path = run_dir.root / "report.html"
     atomic_write(path, page)
     return path
 
 
-def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any], summary: dict[str, Any]) -> str:
+def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any], summary: RunSummary | None) -> str:
     name = html.escape(str(config.get("task", {}).get("name", "run")))
     means = state.mean_scores()
     best = state.best_index()
@@ -44,10 +45,9 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              f"<h1>gepa run: {name}</h1>",
              f"<p>{state.iteration} iterations, {len(state.candidates)} candidates, {state.metric_calls} metric calls. "
              f"Seed {means[0]:.3f} &rarr; best <b>{means[best]:.3f}</b> on validation"
-             + (f"; test {_score(summary['seed']['test'])} &rarr; {_score(summary['best']['test'])}"
-                if summary.get("best") else "")
+             + (f"; test {_score(summary.seed.test)} &rarr; {_score(summary.best.test)}" if summary else "")
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
-             *(f"<p>{html.escape(line)}</p>" for line in summary.get("diagnosis", [])),
+             *(f"<p>{html.escape(line)}</p>" for line in (summary.diagnosis if summary else [])),
              "<h2>Score against budget</h2>", score_chart(state),
              "<h2>Pareto front</h2>", pareto_table(state),
              "<h2>Lineage</h2>", lineage_tree(state),

@@ -36,6 +36,7 @@ from gepa.proposer.reflective import PACKAGED_TEMPLATES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
+from gepa.summary import BestScores, CandidateScores, ExportRecord, RunSummary, UsageTotals
 from gepa.system import PromptSystem, render_messages
 from gepa.task import ComponentSource, Task, load_task
 
@@ -73,6 +74,7 @@ class Prepared:
         """What config.json records: the task as run (no secrets: only the names of key variables)."""
         return {"task_path": str(self.task.path.resolve()), "task": self.task.spec.model_dump(mode="json", by_alias=True),
                 "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
+                "models": {"task": self.task_client.model, "reflection": self.reflection_model},
                 "seed_candidate": self.seed.to_dict(), "optimizer": {**self.config.__dict__},
                 "data": self.splits.sources}
 
@@ -235,7 +237,7 @@ def _prices(spec: Any) -> dict[str, dict[str, float]]:
 class Outcome:
     run_dir: RunDir
     state: RunState
-    summary: dict[str, Any]
+    summary: RunSummary
 
 
 def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
@@ -257,7 +259,7 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
     optimizer = Optimizer(
         system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
         trainset=prepared.splits.train, valset=prepared.splits.val, config=prepared.config,
-        callbacks=[log, *callbacks], spent_usd=prepared.ledger.spent_usd,
+        callbacks=callbacks, record=log, spent_usd=prepared.ledger.spent_usd,
         should_stop=lambda: should_stop() or stop_file.exists(),
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()))
     state = optimizer.run(prepared.seed, state)
@@ -267,8 +269,9 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
                             promote_if_better=export.promote_if_better,
                             scorer=lambda candidate: score(prepared, candidate, prepared.splits.test)[0])
-        summary["export"] = {"name": export.name, "version": result.version.version, "created": result.created,
-                             "alias": result.alias, "promoted": result.promoted, "reason": result.reason}
+        summary = replace(summary, export=ExportRecord(
+            name=export.name, version=result.version.version, created=result.created, alias=result.alias,
+            promoted=result.promoted, reason=result.reason))
         run_dir.write_summary(summary)
     return Outcome(run_dir=run_dir, state=state, summary=summary)
 
@@ -283,33 +286,31 @@ def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     return run_dir.load_state() if run_dir.has_state() else None
 
 
-def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> dict[str, Any]:
-    """Score seed and best on the test split, write the best prompt and the summary."""
+def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
+    """Score seed and best on the test split, write the best prompt, the report and the summary."""
     best_index = state.best_index()
     best = state.candidates[best_index]
     means = state.mean_scores()
     test = prepared.splits.test
     seed_test, _ = score(prepared, state.candidates[0], test)
     best_test = seed_test if best_index == 0 else score(prepared, best, test)[0]
-    best_dir = run_dir.write_best(best)
     usage = prepared.ledger.total()
-    summary = {
-        "task": prepared.task.spec.name, "run_dir": str(run_dir.root),
-        "status": "finished" if state.finished else "stopped (resumable)",
-        "stop_reason": state.stop_reason, "iterations": state.iteration, "candidates": len(state.candidates),
-        "metric_calls": state.metric_calls, "seed": {"id": state.candidates[0].id, "val": means[0], "test": _num(seed_test)},
-        "best": {"id": best.id, "val": means[best_index], "test": _num(best_test), "components": dict(best.components)},
-        "best_prompt_dir": str(best_dir), "counts": state.counts,
-        "usage": {"model_calls": usage.calls, "cache_hits": usage.cache_hits, "input_tokens": usage.input_tokens,
-                  "output_tokens": usage.output_tokens, "tokens_saved": usage.tokens_saved, "cost_usd": usage.cost_usd},
-        "usage_by_model": prepared.ledger.to_dict(), "test_examples": len(test),
-        "diagnosis": explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(run_dir.events()),
-                                      minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
-                                      best_val=means[best_index], iterations=state.iteration,
-                                      stop_reason=state.stop_reason)),
-    }
+    summary = RunSummary(
+        task=prepared.task.spec.name, run_dir=str(run_dir.root),
+        status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
+        iterations=state.iteration, candidates=len(state.candidates), metric_calls=state.metric_calls,
+        seed=CandidateScores(id=state.candidates[0].id, val=means[0], test=_num(seed_test)),
+        best=BestScores(id=best.id, val=means[best_index], test=_num(best_test), components=dict(best.components)),
+        best_prompt_dir=str(run_dir.write_best(best)), counts=dict(state.counts),
+        usage=UsageTotals(model_calls=usage.calls, cache_hits=usage.cache_hits, input_tokens=usage.input_tokens,
+                          output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
+        usage_by_model=prepared.ledger.to_dict(), test_examples=len(test),
+        diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(run_dir.events()),
+                                   minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
+                                   best_val=means[best_index], iterations=state.iteration,
+                                   stop_reason=state.stop_reason)))
     run_dir.save_state(state, prepared.ledger.to_dict())  # usage now includes the test calls
-    summary["report"] = str(write_report(run_dir, summary))
+    summary = replace(summary, report=str(write_report(run_dir, summary)))
     run_dir.write_summary(summary)
     return summary
 

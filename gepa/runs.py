@@ -21,6 +21,7 @@ from typing import Any
 from gepa.core.candidate import Candidate
 from gepa.core.state import RunState, StateFormatError
 from gepa.errors import RunStateError
+from gepa.summary import RunSummary
 
 
 def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
@@ -101,8 +102,8 @@ class RunDir:
         write_json(best / "candidate.json", candidate.to_dict())
         return best
 
-    def write_summary(self, summary: Mapping[str, Any]) -> None:
-        write_json(self.root / "summary.json", dict(summary))
+    def write_summary(self, summary: RunSummary) -> None:
+        write_json(self.root / "summary.json", summary.to_dict())
 
     # -- reading ----------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -125,9 +126,14 @@ class RunDir:
         path = self.root / "usage.json"
         return list(read_json(path)) if path.is_file() else []
 
-    def summary(self) -> dict[str, Any] | None:
+    def summary(self) -> RunSummary | None:
         path = self.root / "summary.json"
-        return dict(read_json(path)) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return RunSummary.from_dict(read_json(path))
+        except (TypeError, KeyError) as exc:
+            raise RunStateError(f"{path}: not a summary this gepa can read ({exc})") from exc
 
     def events(self) -> list[dict[str, Any]]:
         path = self.root / "events.jsonl"

@@ -214,3 +214,21 @@ def test_several_proposals_per_iteration_are_deterministic_and_the_best_goes_on(
         winner = [e for e in group if e.data.get("reason") != "outscored"]
         assert len(winner) == 1
         assert all(e.data["child_minibatch"] <= winner[0].data["child_minibatch"] for e in group)
+
+
+def test_a_failing_display_is_ignored_but_a_failing_run_log_stops_the_run() -> None:
+    def broken(event: Event) -> None:
+        raise RuntimeError("display gone")
+
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE))
+    optimizer.callbacks = [broken]
+    assert optimizer.run(SEED).finished
+
+    def disk_full(event: Event) -> None:
+        if event.kind == "iteration_started":
+            raise OSError(28, "No space left on device")
+
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE))
+    optimizer.record = disk_full
+    with pytest.raises(OSError, match="No space left"):
+        optimizer.run(SEED)

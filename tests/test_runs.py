@@ -148,10 +148,10 @@ def test_run_task_resumes_from_python(tmp_path: Path) -> None:
 
     task = write_task(tmp_path / "toy", budget=60)
     first = gepa.run_task(task, runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")
-    run_dir = Path(first["run_dir"])
+    run_dir = Path(first.run_dir)
     state = json.loads((run_dir / "state.json").read_text())
     state["finished"], state["stop_reason"] = False, "stop requested"
     (run_dir / "state.json").write_text(json.dumps(state))
     again = gepa.run_task(task, resume=run_dir, runs_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")
-    assert again["run_dir"] == first["run_dir"] and again["status"] == "finished"
-    assert again["usage"]["model_calls"] == first["usage"]["model_calls"]  # spending carried over, nothing re-paid
+    assert again.run_dir == first.run_dir and again.status == "finished"
+    assert again.usage.model_calls == first.usage.model_calls  # spending carried over, nothing re-paid

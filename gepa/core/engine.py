@@ -16,7 +16,7 @@ from typing import Any
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.evaluation import rollout
-from gepa.core.events import Callback, Event
+from gepa.core.events import Callback, Event, EventKind
 from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
@@ -51,18 +51,22 @@ class ProposalOutcome:
 
 
 class Optimizer:
-    """Runs GEPA over injected parts. ``run`` returns the final ``RunState``; pass a saved one to resume."""
+    """Runs GEPA over injected parts. ``run`` returns the final ``RunState``; pass a saved one to resume.
+
+    ``record`` receives every event and may stop the run by raising (the run log); ``callbacks`` may not.
+    """
 
     def __init__(self, *, system: System, evaluator: Evaluator, proposer: Proposer,
                  trainset: Sequence[Example], valset: Sequence[Example], config: OptimizerConfig,
-                 callbacks: Sequence[Callback] = (), spent_usd: Callable[[], float] = lambda: 0.0,
+                 callbacks: Sequence[Callback] = (), record: Callback | None = None,
+                 spent_usd: Callable[[], float] = lambda: 0.0,
                  should_stop: Callable[[], bool] = lambda: False,
                  checkpoint: Callable[[RunState], None] = lambda state: None) -> None:
         if not trainset or not valset:
             raise UserError("the train and validation sets must each hold at least one example")
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
         self.train, self.val, self.config = list(trainset), list(valset), config
-        self.callbacks, self.spent_usd = list(callbacks), spent_usd
+        self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
         self.select_parent = make_selector(config)
         self._pool: ThreadPoolExecutor | None = None
@@ -330,8 +334,12 @@ class Optimizer:
         state.metric_calls += len(todo)
         return [[state.rollouts[c.id][e.id] for e in examples] for c in candidates]
 
-    def _emit(self, kind: str, state: RunState, **data: Any) -> None:
+    def _emit(self, kind: EventKind, state: RunState, **data: Any) -> None:
+        """Record the event (a failure there stops the run: the record of a paid run may not be lost), then
+        show it to the callbacks (a failing display must not stop a paid run)."""
         event = Event(kind=kind, iteration=state.iteration, data=data)
+        if self.record is not None:
+            self.record(event)
         for callback in self.callbacks:
             try:
                 callback(event)

@@ -1,27 +1,28 @@
 """Events the engine emits at every step, so a CLI, a run log or a user callback can follow it.
 
-Kinds: ``run_started``, ``iteration_started``, ``minibatch_skipped``, ``proposal_rejected`` (placeholders,
-unchanged, reflection_error, duplicate), ``candidate_rejected`` (did not beat its parent), ``candidate_accepted``,
-``merge_accepted``, ``merge_rejected``, ``new_best``, ``budget``, ``run_finished``.
+``proposal_rejected`` says why (placeholders, unchanged, reflection_error, duplicate); ``proposal_repaired``
+names the placeholder problem a repair request fixed; ``candidate_rejected`` says whether the child did not
+beat its parent (``not better``) or lost to a sibling of the same iteration (``outscored``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-EVENT_KINDS = (
-    "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "candidate_rejected",
-    "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "budget", "run_finished",
-)
+EventKind = Literal[
+    "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
+    "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "budget",
+    "run_finished",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
     """Something that happened in iteration ``iteration``; ``data`` is plain JSON."""
 
-    kind: str
+    kind: EventKind
     iteration: int
     data: Mapping[str, Any] = field(default_factory=dict)
 

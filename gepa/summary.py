@@ -1,0 +1,82 @@
+"""``RunSummary``: what a finished (or stopped) run reports, written as ``summary.json``.
+
+One typed contract for everything that reads it (the CLI, the report, export, benchmarks), so a renamed field
+breaks at the type checker instead of in a user's report. ``to_dict`` / ``from_dict`` keep the JSON shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateScores:
+    """A candidate's mean validation score and test score (None without a test split)."""
+
+    id: str
+    val: float
+    test: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BestScores(CandidateScores):
+    components: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageTotals:
+    model_calls: int
+    cache_hits: int
+    input_tokens: int
+    output_tokens: int
+    tokens_saved: int
+    cost_usd: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportRecord:
+    """What the end-of-run export did (``export:`` in the task file)."""
+
+    name: str
+    version: int
+    created: bool
+    alias: str | None
+    promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    task: str
+    run_dir: str
+    status: str  # "finished" or "stopped (resumable)"
+    stop_reason: str
+    iterations: int
+    candidates: int
+    metric_calls: int
+    seed: CandidateScores
+    best: BestScores
+    best_prompt_dir: str
+    counts: dict[str, int]
+    usage: UsageTotals
+    usage_by_model: list[dict[str, Any]]
+    test_examples: int
+    diagnosis: list[str] = field(default_factory=list)
+    report: str = ""
+    export: ExportRecord | None = None
+
+    @property
+    def resumable(self) -> bool:
+        return self.status != "finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
+        export = data.get("export")
+        return cls(**{**data, "seed": CandidateScores(**data["seed"]), "best": BestScores(**data["best"]),
+                      "usage": UsageTotals(**data["usage"]),
+                      "export": ExportRecord(**export) if export else None})
