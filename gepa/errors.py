@@ -1,17 +1,19 @@
 """The one exception tree of gepa.
 
-    GepaError                 anything gepa raises on purpose
-    ├── UserError             the user can fix it (CLI exit code 2, no traceback)
-    │   ├── TaskSpecError     a task file is malformed or names something missing (.path, .line, .field)
-    │   ├── RegistryError     a prompt registry entry is missing or invalid
-    │   └── RunStateError     a run directory is missing, truncated or corrupt
-    ├── ModelCallError        a model call failed (.model, .status_code)
-    │   ├── SystemicModelError  no point continuing: bad key, unknown model, missing extra
-    │   └── TransientModelError rate limit, 5xx, timeout after retries ran out
-    └── EvaluatorError        an evaluator is misconfigured (not: failed on one example)
+    GepaError                   anything gepa raises on purpose
+    ├── UserError               the user can fix it (CLI exit code 2, no traceback)
+    │   ├── TaskSpecError       a task file is malformed or names something missing (.path, .line, .field)
+    │   ├── RegistryError       a prompt registry entry is missing or invalid
+    │   ├── RunStateError       a run directory is missing, truncated or corrupt
+    │   └── ModelConfigError    (also a SystemicModelError) missing key, unknown model, missing extra
+    ├── ModelCallError          a model call failed (.model, .status_code)
+    │   ├── SystemicModelError  no point continuing: every further call would fail the same way
+    │   │   └── ModelConfigError
+    │   └── TransientModelError rate limit, 5xx, timeout or connection error after retries ran out
+    └── EvaluatorError          an evaluator is misconfigured (not: failed on one example)
 
 Per-example failures are data, not exceptions: the engine turns them into score 0 plus feedback.
-Only ``SystemicModelError`` and ``UserError`` stop a run.
+``UserError``, ``SystemicModelError`` and ``EvaluatorError`` stop a run.
 """
 
 from __future__ import annotations

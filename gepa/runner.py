@@ -5,7 +5,6 @@ optimizer, run directory. Validation happens before anything is written, so a us
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer
-from gepa.core.candidate import Candidate, placeholders
+from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import rollouts
@@ -24,21 +23,21 @@ from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, rejected_minibatches
-from gepa.errors import RegistryError, RunStateError, TaskSpecError
+from gepa.errors import RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
-from gepa.lm.pricing import model_prices, token_prices
 from gepa.lm.ratelimit import RateLimiter
 from gepa.proposer.reflective import PACKAGED_TEMPLATES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
+from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
 from gepa.summary import BestScores, CandidateScores, ExportRecord, RunSummary, UsageTotals
-from gepa.system import PromptSystem, render_messages
-from gepa.task import ComponentSource, Task, load_task
+from gepa.system import PromptSystem
+from gepa.task import Task, TaskSpec, load_task
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +88,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     limits = spec.rate_limit
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
     run_seed = spec.seed if overrides.seed is None else overrides.seed
-    models = RunModels(cache=cache, limiter=limiter, seed=run_seed, prices=_prices(spec))
+    models = RunModels(cache=cache, limiter=limiter, seed=run_seed, prices=task_prices(spec))
     task_model = overrides.model or spec.model
     reflection_model = overrides.reflection_model or pick_reflection_model(
         task_model, spec.reflection_model, task_model_overridden=overrides.model is not None)
@@ -131,64 +130,6 @@ def reflection_template(task: Task, name: str | None) -> str | None:
     return path.read_text(encoding="utf-8")
 
 
-def expected_fields(task: Task) -> set[str]:
-    """Example fields the evaluators compare against (never shown to the task model as inputs)."""
-    fields: set[str] = set()
-    for spec in task.spec.evaluator_dicts():
-        fields.update(f for f in [spec.get("expected"), *(spec.get("fields") or {}).values()] if f)
-    return fields
-
-
-def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
-    """The seed candidate from inline text, files, or the prompt registry."""
-    prompt = task.spec.prompt
-
-    def from_source(source: ComponentSource, component: str | None) -> dict[str, str]:
-        if source.file is not None:
-            path = task.resolve(source.file)
-            if not path.is_file():
-                raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
-                                    field=f"prompt.{component}" if component else "prompt")
-            return {component or "system": path.read_text(encoding="utf-8")}
-        assert source.registry is not None
-        try:
-            version = registry.get(source.registry)
-        except RegistryError as exc:
-            raise TaskSpecError(f"prompt registry: {exc}", path=str(task.path), field="prompt") from exc
-        if component is None:
-            return dict(version.components)
-        if component not in version.components:
-            raise TaskSpecError(f"registry prompt {version.ref} has no component {component!r}; it has "
-                                f"{list(version.components)!r}", path=str(task.path), field=f"prompt.{component}")
-        return {component: version.components[component]}
-
-    if isinstance(prompt, str):
-        return Candidate(components={"system": prompt})
-    if isinstance(prompt, ComponentSource):
-        return Candidate(components=from_source(prompt, None))
-    components: dict[str, str] = {}
-    for name, value in prompt.items():
-        components.update({name: value} if isinstance(value, str) else from_source(value, name))
-    if not components:
-        raise TaskSpecError("the prompt has no components", path=str(task.path), field="prompt")
-    return Candidate(components=components)
-
-
-def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
-    """Every placeholder and every expected field must exist in the data."""
-    fields = splits.fields()
-    shown = ", ".join(sorted(fields))
-    for name, text in seed.components.items():
-        for placeholder in placeholders(text):
-            if placeholder not in fields:
-                raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
-                                    f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
-    missing = sorted(expected_fields(task) - fields)
-    if missing:
-        raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
-                            path=str(task.path), field="evaluator.expected")
-
-
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:
     """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted)."""
     if not examples:
@@ -198,38 +139,8 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     return float(np.mean([r.score for r in results])), results
 
 
-@dataclass(frozen=True, kw_only=True)
-class Estimate:
-    """What a run would spend at most: calls per role and a rough cost (None where a price is unknown)."""
-
-    task_calls: int
-    reflection_calls: int
-    test_calls: int
-    cost_usd: float | None
-
-
-def estimate(prepared: Prepared) -> Estimate:
-    """Upper-bound calls from the budget; cost from the first example's prompt size (4 characters a token)."""
-    config, splits, spec = prepared.config, prepared.splits, prepared.task.spec
-    task_calls = config.max_metric_calls or 0
-    reflection_calls = max(0, (task_calls - len(splits.val)) // (2 * min(config.minibatch_size, len(splits.train))))
-    test_calls = 2 * len(splits.test)
-    prompt_tokens = sum(len(m["content"]) for m in render_messages(prepared.seed, splits.train[0].fields,
-                                                                  prepared.system.input_fields)) // 4
-    task_prices = token_prices(prepared.task_client.model, model_prices(_prices(spec), prepared.task_client.model))
-    reflector = prepared.reflection_model
-    reflection_prices = token_prices(reflector, model_prices(_prices(spec), reflector))
-    if task_prices is None or reflection_prices is None:
-        return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=None)
-    task_out = int(spec.model_params.get("max_tokens") or 256)
-    reflection_in = 1500 + prompt_tokens * config.minibatch_size
-    reflection_out = int(spec.reflection_params.get("max_tokens") or 512)
-    cost = ((task_calls + test_calls) * (prompt_tokens * task_prices[0] + task_out * task_prices[1])
-            + reflection_calls * (reflection_in * reflection_prices[0] + reflection_out * reflection_prices[1]))
-    return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=cost)
-
-
-def _prices(spec: Any) -> dict[str, dict[str, float]]:
+def task_prices(spec: TaskSpec) -> dict[str, dict[str, float]]:
+    """The task file's ``prices:`` as plain mappings."""
     return {name: p.model_dump() for name, p in spec.prices.items()}
 
 
@@ -319,8 +230,4 @@ def _num(value: float) -> float | None:
     return None if value != value else value  # NaN (no test split) -> null
 
 
-def default_runs_root() -> Path:
-    return Path(os.environ.get("GEPA_RUNS_DIR", "runs"))
-
-
-__all__ = ["Estimate", "Outcome", "Overrides", "Prepared", "default_runs_root", "estimate", "prepare", "run", "score"]
+__all__ = ["Outcome", "Overrides", "Prepared", "prepare", "run", "score"]

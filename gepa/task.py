@@ -11,14 +11,25 @@ from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from gepa.core.config import OptimizerConfig, Section, section_fields
 from gepa.errors import TaskSpecError
-from gepa.evaluators.build import EVALUATOR_TYPES
+from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 
 
 class Strict(BaseModel):
@@ -28,8 +39,8 @@ class Strict(BaseModel):
 class ComponentSource(Strict):
     """A component taken from a file (relative to the task file) or from the prompt registry (``name@alias``)."""
 
-    file: str | None = None
-    registry: str | None = None
+    file: str | None = Field(default=None, description="A text file, relative to the task file.")
+    registry: str | None = Field(default=None, description="A registered prompt: name, name@alias or name@version.")
 
     @model_validator(mode="after")
     def _one_source(self) -> ComponentSource:
@@ -39,10 +50,12 @@ class ComponentSource(Strict):
 
 
 class SplitSpec(Strict):
-    train: float = Field(gt=0, le=1)
-    val: float = Field(gt=0, le=1)
-    test: float = Field(default=0.0, ge=0, le=1)
-    seed: int = 0
+    """Fractions of one data file for each split, drawn after a seeded shuffle."""
+
+    train: float = Field(gt=0, le=1, description="Fraction of the examples for training (minibatches).")
+    val: float = Field(gt=0, le=1, description="Fraction for validation (the Pareto front and the best).")
+    test: float = Field(default=0.0, ge=0, le=1, description="Fraction held out for the final test score.")
+    seed: int = Field(default=0, description="Seed of the shuffle before splitting.")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitSpec:
@@ -52,12 +65,15 @@ class SplitSpec(Strict):
 
 
 class DataSpec(Strict):
-    train: str | None = None
-    val: str | None = None
-    test: str | None = None
-    file: str | None = None
-    split: SplitSpec | None = None
-    limit: dict[Literal["train", "val", "test"], PositiveInt] | None = None
+    """Where the examples are: train/val(/test) files, or one file and split fractions. .jsonl, .json or .csv."""
+
+    train: str | None = Field(default=None, description="Training examples, relative to the task file.")
+    val: str | None = Field(default=None, description="Validation examples.")
+    test: str | None = Field(default=None, description="Test examples (optional).")
+    file: str | None = Field(default=None, description="One file of examples to split by 'split'.")
+    split: SplitSpec | None = Field(default=None, description="How to split 'file'.")
+    limit: dict[Literal["train", "val", "test"], PositiveInt] | None = Field(
+        default=None, description="Use at most this many examples of a split, e.g. {train: 20}.")
 
     @model_validator(mode="after")
     def _one_layout(self) -> DataSpec:
@@ -70,24 +86,34 @@ class DataSpec(Strict):
 
 
 class EvaluatorSpec(Strict):
-    type: Literal["exact", "contains", "regex", "json", "numeric", "python", "judge"]
-    expected: str | None = None
-    normalize: list[Normalizer] | None = None
-    pattern: str | None = None
-    tolerance: float | None = None
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    fields: dict[str, str] | None = None
-    function: str | None = None
-    rubric: str | None = None
-    model: str | None = None
-    input_fields: list[str] | None = None
-    weight: float = Field(default=1.0, ge=0)
+    """How an output is scored in [0, 1], with feedback for the reflector."""
+
+    type: str = Field(description="The evaluator.", json_schema_extra={"enum": list(EVALUATORS)})
+    expected: str | None = Field(default=None, description="The example field holding the expected answer "
+                                                           "(exact, contains, numeric; optional for judge).")
+    normalize: list[Normalizer] | None = Field(default=None, description="Steps applied to both sides before "
+                                                                         "comparing (exact, contains, json).")
+    pattern: str | None = Field(default=None, description="regex: the pattern; {field} inserts an example field.")
+    tolerance: float | None = Field(default=None, description="numeric: the largest accepted difference.")
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema",
+                                               description="json: a JSON Schema the output must satisfy.")
+    fields: dict[str, str] | None = Field(default=None, description="json: output key -> example field to match.")
+    function: str | None = Field(default=None, description="python: module:function or file.py:function.")
+    rubric: str | None = Field(default=None, description="judge: what the judge model grades against.")
+    model: str | None = Field(default=None, description="judge: the judge model (default: the task model).")
+    input_fields: list[str] | None = Field(default=None, description="judge: example fields the judge sees.")
+    weight: float = Field(default=1.0, ge=0, description="Weight in a list of evaluators.")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in EVALUATORS:
+            raise ValueError("unknown evaluator type")
+        return value
 
     @model_validator(mode="after")
     def _required_per_type(self) -> EvaluatorSpec:
-        needs = {"exact": "expected", "contains": "expected", "numeric": "expected", "regex": "pattern",
-                 "python": "function", "judge": "rubric"}
-        key = needs.get(self.type)
+        key = REQUIRED_KEY.get(self.type)
         if key and getattr(self, key) is None:
             raise ValueError(f"evaluator type {self.type!r} needs the key {key!r}")
         return self
@@ -110,49 +136,76 @@ OptimizerSpec = _section_model("OptimizerSpec", "optimizer")
 
 
 class RateLimitSpec(Strict):
-    requests_per_minute: PositiveInt | None = None
-    tokens_per_minute: PositiveInt | None = None
+    """A limit shared by every model of the run."""
+
+    requests_per_minute: PositiveInt | None = Field(default=None, description="Calls per minute, all models.")
+    tokens_per_minute: PositiveInt | None = Field(default=None, description="Tokens per minute, all models.")
 
 
 class PriceSpec(Strict):
-    input_per_mtok: float = Field(ge=0)
-    output_per_mtok: float = Field(ge=0)
+    """A model's price, for models litellm's price map lacks."""
+
+    input_per_mtok: float = Field(ge=0, description="USD per million input tokens.")
+    output_per_mtok: float = Field(ge=0, description="USD per million output tokens.")
 
 
 class ExportSpec(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    alias: str | None = None
-    promote_if_better: bool = False
+    """Register the best prompt in the prompt registry when the run ends."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="The prompt's name in the registry.")
+    alias: str | None = Field(default=None, description="An alias to point at the new version (e.g. production).")
+    promote_if_better: bool = Field(default=False, description="Move the alias only if the new version wins on "
+                                                               "the test split.")
 
 
 class TaskSpec(Strict):
-    """The whole task file. See the README's task-file reference for each key."""
+    """A gepa task file: the prompt to improve, the data, the models, the evaluator and the budget."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    prompt: str | ComponentSource | dict[str, str | ComponentSource] = Field(union_mode="left_to_right")
-    optimize: list[str] | None = None
-    data: DataSpec
-    model: str = "local/smollm2"
-    model_params: dict[str, Any] = Field(default_factory=lambda: dict(TASK_PARAMS))
-    api_base: str | None = None
-    api_key_env: str | None = None
-    reflection_model: str | None = None
-    reflection_params: dict[str, Any] = Field(default_factory=lambda: dict(REFLECTION_PARAMS))
-    reflection_api_base: str | None = None
-    reflection_api_key_env: str | None = None
-    reflection_template: str | None = None
-    evaluator: EvaluatorSpec | list[EvaluatorSpec]
-    budget: BudgetSpec = Field(default_factory=BudgetSpec)  # type: ignore[valid-type]
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)  # type: ignore[valid-type]
-    prices: dict[str, PriceSpec] = Field(default_factory=dict)
-    rate_limit: RateLimitSpec | None = None
-    seed: int = 0
-    export: ExportSpec | None = None
+    name: str = Field(pattern=NAME_PATTERN, description="Task name; run directories are named after it.")
+    description: str = Field(default="", description="Free text.")
+    prompt: str | ComponentSource | dict[str, str | ComponentSource] = Field(
+        union_mode="left_to_right",
+        description="The seed candidate: a string (one system component), a mapping of components (text, "
+                    "{file: ...} or {registry: ...}) or {registry: name@alias}. {{field}} is filled per example.")
+    optimize: list[str] | None = Field(default=None, description="Components the optimizer may change "
+                                                                 "(default: all).")
+    data: DataSpec = Field(description="The examples.")
+    model: str = Field(default="local/smollm2", description="The task model: any litellm model string, "
+                                                            "local/smollm2 or local/<file.gguf>.")
+    model_params: dict[str, Any] = Field(default_factory=lambda: dict(TASK_PARAMS),
+                                         description="The task model's sampling parameters.")
+    api_base: str | None = Field(default=None, description="Server URL of a self-hosted task model.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the task model's key.")
+    reflection_model: str | None = Field(
+        default=None, description="The model that rewrites the prompt (default: the task model; the embedded "
+                                  "model when the task model is local).")
+    reflection_params: dict[str, Any] = Field(default_factory=lambda: dict(REFLECTION_PARAMS),
+                                              description="The reflection model's sampling parameters.")
+    reflection_api_base: str | None = Field(default=None, description="Server URL of a self-hosted reflector.")
+    reflection_api_key_env: str | None = Field(default=None,
+                                               description="Environment variable holding the reflector's key.")
+    reflection_template: str | None = Field(
+        default=None, description="'default', 'small' (few-shot, for tiny reflectors) or a template file.")
+    evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
+    budget: BudgetSpec = Field(default_factory=BudgetSpec,  # type: ignore[valid-type]
+                               description="When the run stops.")
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec,  # type: ignore[valid-type]
+                                     description="How the search proceeds.")
+    prices: dict[str, PriceSpec] = Field(default_factory=dict, description="Prices of models litellm does not know.")
+    rate_limit: RateLimitSpec | None = Field(default=None, description="A rate limit shared by every model.")
+    seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "
+                                             "the same run.")
+    export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
 
     def evaluator_dicts(self) -> list[dict[str, Any]]:
         specs = self.evaluator if isinstance(self.evaluator, list) else [self.evaluator]
         return [s.as_dict() for s in specs]
+
+
+def task_json_schema() -> dict[str, Any]:
+    """The task file's JSON Schema, every field described (for editor completion and validation)."""
+    schema = TaskSpec.model_json_schema(by_alias=True)
+    return {"$schema": SCHEMA_URL, **schema, "title": "gepa task file"}
 
 
 class Task:
@@ -211,9 +264,9 @@ def _explain(exc: ValidationError, path: Path, root: yaml.Node | None) -> TaskSp
     elif error["type"] == "missing":
         message = f"missing required key {field!r}"
     else:
-        message = f"{field}: {error['msg']} (got {error.get('input')!r})"
+        message = f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
         if loc and loc[-1] == "type":
-            message += f"; valid types: {', '.join(EVALUATOR_TYPES)}"
+            message += f"; valid types: {', '.join(EVALUATORS)}"
     return TaskSpecError(message, path=str(path), line=line, field=field)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,81 @@ def test_dry_run_estimates_cost_from_prices(tmp_path: Path) -> None:
     assert code == 0
     cost = float(out.split("at most about $")[1].split()[0])
     assert cost > 100  # 110 task and test calls, each ~8 prompt tokens at $1 a token
+
+
+def test_eval_writes_per_example_results_and_gates_on_a_minimum(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy")
+    code, out = invoke("eval", str(task), "-o", str(tmp_path / "results.jsonl"), "--min-score", "0.2")
+    assert code == 0, out
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 5 and {"id", "score", "output", "feedback"} <= set(rows[0])
+    assert sum(r["score"] for r in rows) / 5 == pytest.approx(0.2)
+    code, out = invoke("eval", str(task), "-o", str(tmp_path / "results.csv"), "--json", "--min-score", "0.5")
+    assert code == 1
+    report = json.loads(out)
+    assert report["score"] == pytest.approx(0.2) and report["passed"] is False and report["examples"] == 5
+    assert (tmp_path / "results.csv").read_text().splitlines()[0] == "id,score,output,feedback,error"
+    code, out = invoke("eval", str(task), "-o", str(tmp_path / "results.txt"))
+    assert code == 2 and "must end in .jsonl or .csv" in out
+
+
+def test_runs_list_and_prompts_list_speak_json(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=40)
+    invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    code, out = invoke("runs", "list", "--runs-dir", str(tmp_path / "runs"), "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["status"] == "finished" and row["seed_val"] == pytest.approx(0.2)
+    run_dir = tmp_path / "runs" / row["run"]
+    invoke("export", str(run_dir), "--name", "toy", "--alias", "production", "--prompts-dir", str(tmp_path / "p"))
+    code, out = invoke("prompts", "--prompts-dir", str(tmp_path / "p"), "list", "--json")
+    assert code == 0 and json.loads(out) == [{"name": "toy", "versions": 1,
+                                              "aliases": {"latest": 1, "production": 1}}]
+
+
+def test_schema_describes_every_field_and_accepts_the_example_tasks() -> None:
+    import jsonschema
+    import yaml
+
+    code, out = invoke("schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["title"] == "gepa task file"
+    undescribed = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.get("properties", {}).items():
+                if "description" not in value:
+                    undescribed.append(f"{path}.{key}")
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(schema, "")
+    assert not undescribed
+    assert schema["$defs"]["EvaluatorSpec"]["properties"]["type"]["enum"][:2] == ["exact", "contains"]
+    assert "minibatch_size" in schema["$defs"]["OptimizerSpec"]["properties"]
+    for task in sorted(Path(__file__).parent.parent.joinpath("tasks").glob("*/task.yaml")):
+        jsonschema.validate(yaml.safe_load(task.read_text()), schema)
+
+
+def test_help_names_files_that_exist_and_every_option_is_explained() -> None:
+    import click
+
+    from gepa.cli import main as group
+
+    code, out = invoke("--help")
+    for path in re.findall(r"tasks/[\w/]+\.yaml", out):
+        assert (Path(__file__).parent.parent / path).is_file(), path
+    missing = []
+
+    def visit(command: click.Command, name: str) -> None:
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.help and "--help" not in param.opts:
+                missing.append(f"{name} {param.opts[0]}")
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            visit(sub, f"{name} {sub_name}")
+
+    visit(group, "gepa")
+    assert not missing

@@ -52,11 +52,6 @@ def frontier(scores: NDArray[np.float64]) -> list[int]:
     return np.flatnonzero(frontier_weights(scores)).tolist()
 
 
-def dominates(a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
-    """True when ``a`` scores at least ``b`` everywhere and more somewhere."""
-    return bool(np.all(a >= b) and np.any(a > b))
-
-
 def sample_from_front(scores: NDArray[np.float64], rng: random.Random) -> int:
     """Pick a front member with probability proportional to the number of examples it wins."""
     weights = frontier_weights(scores)

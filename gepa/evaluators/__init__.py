@@ -3,7 +3,7 @@
 ``build_evaluator(spec)`` turns a task file's ``evaluator:`` entry (one, or a list with weights) into one.
 """
 
-from gepa.evaluators.build import EVALUATOR_TYPES, build_evaluator
+from gepa.evaluators.build import EVALUATORS, build_evaluator
 from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
 
-__all__ = ["EVALUATOR_TYPES", "Contains", "Exact", "JsonOutput", "Numeric", "Regex", "build_evaluator"]
+__all__ = ["EVALUATORS", "Contains", "Exact", "JsonOutput", "Numeric", "Regex", "build_evaluator"]

@@ -1,8 +1,13 @@
-"""Build an evaluator from a task file's validated ``evaluator:`` entry (a dict, or a list of dicts)."""
+"""Build an evaluator from a task file's validated ``evaluator:`` entry (a dict, or a list of dicts).
+
+``EVALUATORS`` is the one list of evaluator types: the task file's validation, its JSON Schema and the error
+for an unknown type all read it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,34 +16,51 @@ from gepa.errors import EvaluatorError
 from gepa.evaluators.custom import Completes, LLMJudge, PythonEvaluator, Weighted, load_function
 from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
 
-EVALUATOR_TYPES = ("exact", "contains", "regex", "json", "numeric", "python", "judge")
 JudgeFactory = Callable[[str | None], Completes]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildContext:
+    """What some evaluators need beyond their spec: where relative files are, and a client for judges."""
+
+    base_dir: Path
+    judge_client: JudgeFactory | None = None
+
+
+def _normalize(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"normalize": tuple(spec["normalize"])} if spec.get("normalize") is not None else {}
+
+
+def _judge(spec: Mapping[str, Any], context: BuildContext) -> Evaluator:
+    if context.judge_client is None:
+        raise EvaluatorError("judge evaluator: no model available for the judge")
+    return LLMJudge(rubric=spec["rubric"], client=context.judge_client(spec.get("model")),
+                    expected=spec.get("expected"), input_fields=tuple(spec.get("input_fields") or ()))
+
+
+EVALUATORS: dict[str, Callable[[Mapping[str, Any], BuildContext], Evaluator]] = {
+    "exact": lambda spec, _: Exact(expected=spec["expected"], **_normalize(spec)),
+    "contains": lambda spec, _: Contains(expected=spec["expected"], **_normalize(spec)),
+    "regex": lambda spec, _: Regex(pattern=spec["pattern"]),
+    "json": lambda spec, _: JsonOutput(schema=spec.get("schema"), fields=dict(spec.get("fields") or {}),
+                                       **_normalize(spec)),
+    "numeric": lambda spec, _: Numeric(expected=spec["expected"], tolerance=float(spec.get("tolerance") or 1e-6)),
+    "python": lambda spec, context: PythonEvaluator(function=load_function(spec["function"], context.base_dir)),
+    "judge": _judge,
+}
+REQUIRED_KEY = {"exact": "expected", "contains": "expected", "numeric": "expected", "regex": "pattern",
+                "python": "function", "judge": "rubric"}
 
 
 def build_evaluator(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, base_dir: Path,
                     judge_client: JudgeFactory | None = None) -> Evaluator:
+    """One evaluator, or a weighted combination of a list of them."""
+    context = BuildContext(base_dir=base_dir, judge_client=judge_client)
     if isinstance(spec, Sequence):
         parts = [(build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
                  for s in spec]
         return parts[0][0] if len(parts) == 1 else Weighted(parts=parts)
-    kind = spec.get("type")
-    norm = tuple(spec["normalize"]) if spec.get("normalize") is not None else None
-    if kind == "exact":
-        return Exact(expected=spec["expected"], **({"normalize": norm} if norm is not None else {}))
-    if kind == "contains":
-        return Contains(expected=spec["expected"], **({"normalize": norm} if norm is not None else {}))
-    if kind == "regex":
-        return Regex(pattern=spec["pattern"])
-    if kind == "numeric":
-        return Numeric(expected=spec["expected"], tolerance=float(spec.get("tolerance") or 1e-6))
-    if kind == "json":
-        return JsonOutput(schema=spec.get("schema"), fields=dict(spec.get("fields") or {}),
-                          **({"normalize": norm} if norm is not None else {}))
-    if kind == "python":
-        return PythonEvaluator(function=load_function(spec["function"], base_dir))
-    if kind == "judge":
-        if judge_client is None:
-            raise EvaluatorError("judge evaluator: no model available for the judge")
-        return LLMJudge(rubric=spec["rubric"], client=judge_client(spec.get("model")),
-                        expected=spec.get("expected"), input_fields=tuple(spec.get("input_fields") or ()))
-    raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATOR_TYPES)}")
+    kind = str(spec.get("type"))
+    if kind not in EVALUATORS:
+        raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATORS)}")
+    return EVALUATORS[kind](spec, context)

@@ -1,9 +1,12 @@
-"""Turn a model string into a backend: ``local/...`` in-process, ``fake/...`` scripted (tests, dry runs),
-``openai/...`` (OpenAI or any OpenAI-compatible server) through the openai SDK, anything else through litellm."""
+"""Turn a model string into a backend by its prefix (``BACKENDS``): ``local/...`` in-process, ``fake/...``
+scripted (tests, dry runs), ``openai/...`` (OpenAI or any OpenAI-compatible server) through the openai SDK;
+any other prefix through litellm."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from gepa.errors import ModelConfigError
 from gepa.lm.base import LanguageModel
@@ -14,17 +17,39 @@ from gepa.lm.openai_model import OpenAIModel
 from gepa.lm.pricing import Prices
 
 
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """Where a remote model is and how to pay for it."""
+
+    api_base: str | None = None
+    api_key_env: str | None = None
+    timeout: float = 60.0
+    prices: Prices | None = None
+
+
+def _remote(cls: type[OpenAIModel] | type[LiteLLMModel]) -> Callable[[str, Endpoint], LanguageModel]:
+    def open_remote(model: str, endpoint: Endpoint) -> LanguageModel:
+        backend = cls(model, api_base=endpoint.api_base, api_key_env=endpoint.api_key_env, timeout=endpoint.timeout,
+                      prices=endpoint.prices)
+        backend.check_credentials()
+        return backend
+
+    return open_remote
+
+
+BACKENDS: dict[str, Callable[[str, Endpoint], LanguageModel]] = {
+    "local/": lambda model, _: LocalModel(model),
+    "fake/": lambda model, _: FakeModel(fake_responder(model), name=model),
+    "openai/": _remote(OpenAIModel),
+}
+FALLBACK = _remote(LiteLLMModel)
+
+
 def open_backend(model: str, *, api_base: str | None = None, api_key_env: str | None = None,
                  timeout: float = 60.0, prices: Prices | None = None) -> LanguageModel:
     """The backend for ``model``; raises ``ModelConfigError`` for missing keys, files or extras."""
-    if model.startswith("local/"):
-        return LocalModel(model)
-    if model.startswith("fake/"):
-        return FakeModel(fake_responder(model), name=model)
-    cls = OpenAIModel if model.startswith("openai/") else LiteLLMModel
-    backend = cls(model, api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices)
-    backend.check_credentials()
-    return backend
+    factory = next((f for prefix, f in BACKENDS.items() if model.startswith(prefix)), FALLBACK)
+    return factory(model, Endpoint(api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices))
 
 
 def fake_responder(model: str) -> Responder:

@@ -1,13 +1,9 @@
-"""The ``gepa`` command: optimize, eval, validate, runs, export, prompts, cache.
-
-Commands stay thin: parse, call ``runner`` / ``registry``, render. User mistakes print one line and exit 2;
-other gepa errors exit 1; ``GEPA_DEBUG=1`` shows tracebacks.
-"""
+"""The commands that work on a task file: optimize, eval, validate, and the task file's JSON Schema."""
 
 from __future__ import annotations
 
+import csv
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -16,73 +12,40 @@ from typing import Any
 
 import click
 
-from gepa.errors import GepaError, UserError
+from gepa.cli.app import cache_options, fmt, json_option, model_option, open_cache, runs_dir_option
+from gepa.errors import UserError
 from gepa.summary import RunSummary
 
 EXIT_INTERRUPTED = 130
+TASK = click.argument("task", type=click.Path(dir_okay=False))
 
 
-class GepaGroup(click.Group):
-    """Turns gepa errors into clean messages with exit codes, instead of tracebacks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GepaError as exc:
-            if os.environ.get("GEPA_DEBUG"):
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(2 if isinstance(exc, UserError) else 1)
-
-
-@click.group(cls=GepaGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gepa-evolve")
-def main() -> None:
-    """Evolve the prompts of an LLM task with GEPA: reflective mutation on a Pareto front of candidates.
-
-    Start with `gepa optimize tasks/sentiment/task.yaml`; see README.md for the task-file reference.
-    """
-
-
-def _cache(cache_dir: str | None, no_cache: bool) -> Any:
-    if no_cache:
-        return None
-    from gepa.lm.cache import ResponseCache
-
-    return ResponseCache(cache_dir)
-
-
-def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--model", help="Task model (any litellm model string, or local/smollm2, local/<file.gguf>)."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), envvar="GEPA_CACHE_DIR",
-                     help="Response cache directory [default: ~/.cache/gepa]."),
-        click.option("--no-cache", is_flag=True, help="Call the models even for requests seen before."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@main.command()
-@click.argument("task", type=click.Path(dir_okay=False))
-@_common
-@click.option("--reflection-model", help="Model that reads the failures and rewrites the prompt.")
-@click.option("--reflection-template", help="Reflection prompt: 'default', 'small' (few-shot, for tiny reflectors) or a file.")
+@click.command()
+@TASK
+@model_option
+@cache_options
+@click.option("--reflection-model", help="Model that reads the failures and rewrites the prompt [default: the task "
+                                         "file's; else the task model, or the embedded model for a local one].")
+@click.option("--reflection-template", help="Reflection prompt: 'default', 'small' (few-shot, for tiny reflectors) "
+                                            "or a file relative to the task.")
 @click.option("--budget", "max_metric_calls", type=click.IntRange(min=1),
               help="Maximum metric calls (task-model rollouts scored); overrides budget.max_metric_calls.")
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Parallel model calls per batch.")
-@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="GEPA_RUNS_DIR", default="runs",
-              show_default=True, help="Where run directories are created.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Model calls in flight at once.")
+@runs_dir_option
 @click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the run in this directory.")
-@click.option("--dry-run", is_flag=True, help="Validate, show the first example's messages and the call estimate; spend nothing.")
+@click.option("--dry-run", is_flag=True, help="Validate, show the first example's messages and the call estimate; "
+                                              "spend nothing, write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout (implies --quiet).")
+@json_option
 def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool, reflection_model: str | None,
-             reflection_template: str | None, max_metric_calls: int | None, seed: int | None, concurrency: int | None, runs_dir: str,
-             resume: str | None, dry_run: bool, quiet: bool, as_json: bool) -> None:
-    """Optimise the prompt of TASK (a task YAML file) and write a run directory."""
+             reflection_template: str | None, max_metric_calls: int | None, seed: int | None,
+             concurrency: int | None, runs_dir: str, resume: str | None, dry_run: bool, quiet: bool,
+             as_json: bool) -> None:
+    """Optimise the prompt of TASK (a task YAML file) and write a run directory.
+
+    Ctrl-C stops after the current iteration and keeps the run resumable (--resume); a second Ctrl-C aborts.
+    """
     from gepa import runner
     from gepa.console import Progress
     from gepa.runs import RunDir
@@ -90,7 +53,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
                                  seed=seed, concurrency=concurrency, reflection_template=reflection_template)
     resume_dir = RunDir.open(resume) if resume else None
-    prepared = runner.prepare(task, overrides, cache=None if dry_run else _cache(cache_dir, no_cache))
+    prepared = runner.prepare(task, overrides, cache=None if dry_run else open_cache(cache_dir, no_cache))
     if not as_json:
         click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
@@ -98,8 +61,11 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
         return
     progress = Progress(max_calls=prepared.config.max_metric_calls, usage=prepared.ledger, quiet=quiet or as_json)
     stop = _graceful_stop()
-    outcome = runner.run(prepared, runs_root=Path(runs_dir), resume=resume_dir, callbacks=[progress],
-                         should_stop=stop)
+    try:
+        outcome = runner.run(prepared, runs_root=Path(runs_dir), resume=resume_dir, callbacks=[progress],
+                             should_stop=stop)
+    finally:
+        progress.close()
     if as_json:
         click.echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:
@@ -123,6 +89,7 @@ def _graceful_stop() -> Callable[[], bool]:
 
 
 def _print_dry_run(prepared: Any) -> None:
+    from gepa.estimate import estimate
     from gepa.system import render_messages
 
     example = prepared.splits.train[0]
@@ -131,8 +98,6 @@ def _print_dry_run(prepared: Any) -> None:
     click.echo(f"first train example ({example.id}) renders as:")
     for message in render_messages(prepared.seed, example.fields, prepared.system.input_fields):
         click.echo(f"  [{message['role']}] {message['content']}")
-    from gepa.runner import estimate
-
     guess = estimate(prepared)
     click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
                f"plus {guess.test_calls} test calls at the end")
@@ -143,10 +108,6 @@ def _print_dry_run(prepared: Any) -> None:
 
 def _print_summary(summary: RunSummary) -> None:
     seed, best, usage = summary.seed, summary.best, summary.usage
-
-    def fmt(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
     click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
     click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}")
     click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)")
@@ -167,8 +128,8 @@ def _print_summary(summary: RunSummary) -> None:
         click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
 
 
-@main.command()
-@click.argument("task", type=click.Path(dir_okay=False))
+@click.command()
+@TASK
 def validate(task: str) -> None:
     """Check TASK: the YAML, its data, placeholders, evaluator and models, without calling any model."""
     from gepa import runner
@@ -179,30 +140,88 @@ def validate(task: str) -> None:
                f"components {', '.join(prepared.seed.components)})")
 
 
-@main.command(name="eval")
-@click.argument("task", type=click.Path(dir_okay=False))
-@_common
+@click.command(name="eval")
+@TASK
+@model_option
+@cache_options
 @click.option("--prompt", "prompt_ref", help="A prompt to score: a registry reference (name@alias) or a candidate.json.")
 @click.option("--run", "run_path", type=click.Path(file_okay=False), help="Score this run's best prompt.")
-@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which examples to score.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write one row per example (id, score, output, feedback) to a .jsonl or .csv file.")
+@click.option("--min-score", type=click.FloatRange(0, 1),
+              help="Exit with code 1 when the mean score is below this (a CI gate on a prompt).")
+@json_option
 def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: bool, prompt_ref: str | None,
-                 run_path: str | None, split: str) -> None:
-    """Score a prompt on TASK's test split (the seed prompt unless --prompt or --run)."""
+                 run_path: str | None, split: str, output: str | None, min_score: float | None, as_json: bool) -> None:
+    """Score a prompt on a split of TASK (the seed prompt unless --prompt or --run)."""
     from gepa import runner
-    from gepa.cli_more import candidate_from
 
-    prepared = runner.prepare(task, runner.Overrides(model=model), cache=_cache(cache_dir, no_cache))
+    prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
     candidate = candidate_from(prompt_ref, run_path) or prepared.seed
     examples = getattr(prepared.splits, split)
     if not examples:
         raise UserError(f"{task}: the {split} split is empty")
     mean, results = runner.score(prepared, candidate, examples)
-    click.echo(f"{split} score {mean:.3f} on {len(results)} examples (candidate {candidate.id})")
+    rows = [{"id": r.example_id, "score": r.score, "output": r.output, "feedback": r.feedback, "error": r.error}
+            for r in results]
+    if output:
+        _write_rows(Path(output), rows)
+    passed = min_score is None or mean >= min_score
+    if as_json:
+        click.echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
+                               "min_score": min_score, "passed": passed}, indent=2))
+    else:
+        click.echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
+        if not passed:
+            click.echo(f"below --min-score {min_score:.3f}", err=True)
+    if not passed:
+        sys.exit(1)
 
 
-from gepa.cli_more import cache, export, prompts, runs  # noqa: E402 - registers the remaining commands
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    if path.suffix.lower() not in (".jsonl", ".csv"):
+        raise UserError(f"{path}: --output must end in .jsonl or .csv")
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            if path.suffix.lower() == ".jsonl":
+                out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            else:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
+                writer.writeheader()
+                writer.writerows(rows)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the results: {exc.strerror or exc}") from exc
 
-main.add_command(runs)
-main.add_command(export)
-main.add_command(prompts)
-main.add_command(cache)
+
+def candidate_from(prompt_ref: str | None, run_path: str | None) -> Any:
+    """A candidate from a registry reference, a candidate.json file, or a run's best (None: neither given)."""
+    from gepa.core.candidate import Candidate
+
+    if prompt_ref and run_path:
+        raise UserError("give --prompt or --run, not both")
+    if run_path:
+        from gepa.export import best_of
+        from gepa.runs import RunDir
+
+        return best_of(RunDir.open(run_path))[0]
+    if prompt_ref:
+        path = Path(prompt_ref)
+        if path.is_file():
+            try:
+                return Candidate.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise UserError(f"{path}: not a candidate file (expected {{\"components\": {{...}}}}): {exc}") from exc
+        from gepa.registry import PromptRegistry
+
+        return PromptRegistry().get(prompt_ref).candidate()
+    return None
+
+
+@click.command()
+def schema() -> None:
+    """Print the task file's JSON Schema (for editors: `# yaml-language-server: $schema=<file>`)."""
+    from gepa.task import task_json_schema
+
+    click.echo(json.dumps(task_json_schema(), indent=2))

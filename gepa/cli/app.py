@@ -1,0 +1,86 @@
+"""The ``gepa`` command group and what every command shares: error handling, common options, formatting.
+
+Commands stay thin: parse, call ``runner`` / ``registry``, render. User mistakes print one line and exit 2;
+other gepa errors exit 1; ``GEPA_DEBUG=1`` shows tracebacks. Heavy modules are imported inside commands, so
+``gepa --help`` stays fast (litellm is never imported at start).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from gepa.errors import GepaError, UserError
+
+F = Callable[..., Any]
+
+
+class GepaGroup(click.Group):
+    """Turns gepa errors into clean messages with exit codes, instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GepaError as exc:
+            if os.environ.get("GEPA_DEBUG"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2 if isinstance(exc, UserError) else 1)
+
+
+@click.group(cls=GepaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gepa-evolve")
+def main() -> None:
+    """Evolve the prompts of an LLM task with GEPA: reflective mutation on a Pareto front of candidates.
+
+    Start with `gepa optimize tasks/polarity/task.yaml` (runs offline on the embedded model); README.md has the
+    task-file reference, and `gepa schema` prints the task file's JSON Schema.
+    """
+
+
+def cache_options(func: F) -> F:
+    """--cache-dir and --no-cache, declared once for every command that calls models."""
+    func = click.option("--no-cache", is_flag=True, help="Call the models even for requests seen before.")(func)
+    return cache_dir_option(func)
+
+
+def cache_dir_option(func: F) -> F:
+    return click.option("--cache-dir", type=click.Path(file_okay=False), envvar="GEPA_CACHE_DIR",
+                        help="Response cache directory [env GEPA_CACHE_DIR; default: ~/.cache/gepa].")(func)
+
+
+def model_option(func: F) -> F:
+    return click.option("--model", help="Task model: any litellm model string, local/smollm2 or "
+                                        "local/<file.gguf>; overrides the task file's model.")(func)
+
+
+def runs_dir_option(func: F) -> F:
+    return click.option("--runs-dir", type=click.Path(file_okay=False), envvar="GEPA_RUNS_DIR", default="runs",
+                        show_default=True, help="Where run directories live [env GEPA_RUNS_DIR].")(func)
+
+
+def prompts_dir_option(func: F) -> F:
+    return click.option("--prompts-dir", type=click.Path(file_okay=False), envvar="GEPA_PROMPTS_DIR",
+                        default="prompts", show_default=True,
+                        help="The prompt registry's directory [env GEPA_PROMPTS_DIR].")(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of text.")(func)
+
+
+def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
+    """The response cache the options ask for (None with --no-cache)."""
+    if no_cache:
+        return None
+    from gepa.lm.cache import ResponseCache
+
+    return ResponseCache(cache_dir)
+
+
+def fmt(value: float | None) -> str:
+    """A score as the CLI shows it: three decimals, or n/a when unknown."""
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,33 @@
+"""``gepa cache``: inspect or clear the response cache."""
+
+from __future__ import annotations
+
+import click
+
+from gepa.cli.app import cache_dir_option
+
+
+@click.group()
+def cache() -> None:
+    """Inspect or clear the response cache."""
+
+
+@cache.command(name="stats")
+@cache_dir_option
+def cache_stats(cache_dir: str | None) -> None:
+    """Where the cache is, how many responses it holds and its size on disk."""
+    from gepa.lm.cache import ResponseCache
+
+    stats = ResponseCache(cache_dir).stats()
+    click.echo(f"{stats['directory']}: {stats['entries']} responses, {stats['bytes'] / 1e6:.1f} MB")
+
+
+@cache.command(name="clear")
+@cache_dir_option
+@click.confirmation_option(prompt="Delete every cached response?", help="Do not ask for confirmation.")
+def cache_clear(cache_dir: str | None) -> None:
+    """Delete every cached response (the next runs pay again)."""
+    from gepa.lm.cache import ResponseCache
+
+    removed = ResponseCache(cache_dir).clear()
+    click.echo(f"removed {removed} responses")

@@ -1,0 +1,128 @@
+"""``gepa prompts`` (browse the registry) and ``gepa export`` (a run's best prompt into it)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import click
+
+from gepa.cli.app import cache_dir_option, json_option, prompts_dir_option
+from gepa.core.candidate import Candidate
+from gepa.errors import UserError
+
+
+@click.command()
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--name", required=True, help="Prompt name in the registry.")
+@click.option("--alias", help="Point this alias (e.g. production) at the exported version.")
+@click.option("--promote-if-better", is_flag=True,
+              help="Move --alias only if the new version beats the aliased one on the task's test split.")
+@prompts_dir_option
+@cache_dir_option
+@click.option("--to", "target", type=click.Choice(["registry", "mlflow"]), default="registry", show_default=True,
+              help="gepa's file registry under --prompts-dir, or the MLflow Prompt Registry.")
+@click.option("--mlflow-uri", envvar="MLFLOW_TRACKING_URI",
+              help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).")
+def export(run: str, name: str, alias: str | None, promote_if_better: bool, prompts_dir: str,
+           cache_dir: str | None, target: str, mlflow_uri: str | None) -> None:
+    """Register RUN's best prompt as a new version of NAME in the prompt registry (or MLflow's)."""
+    from gepa.export import best_of, export_run
+    from gepa.registry import PromptRegistry
+    from gepa.runs import RunDir
+
+    run_dir = RunDir.open(run)
+    if target == "mlflow":
+        from gepa.mlflow_export import register_in_mlflow
+
+        if promote_if_better:
+            raise UserError("--promote-if-better works with gepa's registry only; use --alias with --to mlflow")
+        candidate, meta = best_of(run_dir)
+        version, created = register_in_mlflow(name, candidate.components, meta, alias=alias, tracking_uri=mlflow_uri)
+        verb = "registered in MLflow as" if created else "already in MLflow as"
+        click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
+        return
+
+    def scorer(candidate: Candidate) -> float:
+        from gepa import runner
+        from gepa.lm.cache import ResponseCache
+
+        prepared = runner.prepare(run_dir.config()["task_path"], cache=ResponseCache(cache_dir))
+        if not prepared.splits.test:
+            raise UserError("the task has no test split to compare versions on")
+        return runner.score(prepared, candidate, prepared.splits.test)[0]
+
+    result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
+                        promote_if_better=promote_if_better, scorer=scorer)
+    verb = "exported as" if result.created else "already registered as"
+    click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
+    if result.reason:
+        click.echo(("promoted: " if result.promoted else "not promoted: ") + result.reason)
+
+
+@click.group()
+@prompts_dir_option
+@click.pass_context
+def prompts(ctx: click.Context, prompts_dir: str) -> None:
+    """Browse the prompt registry: list, show, diff, promote."""
+    from gepa.registry import PromptRegistry
+
+    ctx.obj = PromptRegistry(prompts_dir)
+
+
+@prompts.command(name="list")
+@json_option
+@click.pass_obj
+def prompts_list(registry: Any, as_json: bool) -> None:
+    """Every prompt name with its number of versions and its aliases."""
+    rows = [{"name": name, "versions": len(registry.versions(name)), "aliases": registry.aliases(name)}
+            for name in registry.names()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no prompts in {registry.root}")
+    for row in rows:
+        tags = ", ".join(f"{a}=v{v}" for a, v in sorted(row["aliases"].items()))
+        click.echo(f"{row['name']}  versions {row['versions']}  {tags}")
+
+
+@prompts.command(name="show")
+@click.argument("ref")
+@click.pass_obj
+def prompts_show(registry: Any, ref: str) -> None:
+    """Show NAME, NAME@alias or NAME@version."""
+    version = registry.get(ref)
+    click.echo(f"{version.name} v{version.version}")
+    for key in ("task", "source_run", "model", "val_score", "test_score", "created", "content_hash"):
+        if version.meta.get(key) is not None:
+            click.echo(f"  {key}: {version.meta[key]}")
+    for name, text in version.components.items():
+        click.echo(f"[{name}]\n{text}")
+
+
+@prompts.command(name="diff")
+@click.argument("a")
+@click.argument("b")
+@click.pass_obj
+def prompts_diff(registry: Any, a: str, b: str) -> None:
+    """Unified diff of two versions, component by component."""
+    first, second = registry.get(a), registry.get(b)
+    for name in dict.fromkeys([*first.components, *second.components]):
+        lines = difflib.unified_diff(first.components.get(name, "").splitlines(),
+                                     second.components.get(name, "").splitlines(),
+                                     f"{first.ref}/{name}", f"{second.ref}/{name}", lineterm="")
+        for line in lines:
+            click.echo(line)
+
+
+@prompts.command(name="promote")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--alias", required=True, help="The alias to move (e.g. production).")
+@click.pass_obj
+def prompts_promote(registry: Any, name: str, version: int, alias: str) -> None:
+    """Point ALIAS of NAME at VERSION."""
+    registry.promote(name, version, alias)
+    click.echo(f"{name}@{alias} -> v{version}")

@@ -1,0 +1,78 @@
+"""``gepa runs``: list and inspect run directories, and (re)write their reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gepa.cli.app import fmt, json_option, runs_dir_option
+
+
+@click.group()
+def runs() -> None:
+    """List and inspect run directories."""
+
+
+@runs.command(name="list")
+@runs_dir_option
+@json_option
+def runs_list(runs_dir: str, as_json: bool) -> None:
+    """One line per run: status, iterations, seed and best validation score, best test score."""
+    from gepa.runs import list_runs
+
+    rows = []
+    for run_dir in list_runs(Path(runs_dir)):
+        summary = run_dir.summary()
+        if summary:
+            rows.append({"run": run_dir.root.name, "status": summary.status, "iterations": summary.iterations,
+                         "seed_val": summary.seed.val, "best_val": summary.best.val, "best_test": summary.best.test})
+        elif run_dir.has_state():
+            state = run_dir.load_state()
+            rows.append({"run": run_dir.root.name, "status": "unfinished", "iterations": state.iteration,
+                         "seed_val": state.mean_scores()[0] if state.candidates else None,
+                         "best_val": max(state.mean_scores(), default=None), "best_test": None})
+        else:
+            rows.append({"run": run_dir.root.name, "status": "empty", "iterations": 0, "seed_val": None,
+                         "best_val": None, "best_test": None})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no runs in {runs_dir}")
+    for row in rows:
+        click.echo(f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
+                   f"{fmt(row['best_val'])}  test {fmt(row['best_test'])}")
+
+
+@runs.command(name="show")
+@click.argument("run", type=click.Path(file_okay=False))
+def runs_show(run: str) -> None:
+    """Scores, best prompt and cost of RUN (finished or not)."""
+    from gepa.runs import RunDir
+
+    run_dir = RunDir.open(run)
+    state = run_dir.load_state()
+    means = state.mean_scores()
+    best = state.best_index()
+    cost = sum(row.get("cost_usd", 0.0) for row in run_dir.usage())
+    status = "finished" if state.finished else "unfinished"
+    click.echo(f"{run_dir.root}: {status} {state.stop_reason}".rstrip())
+    click.echo(f"iterations {state.iteration}, metric calls {state.metric_calls}, cost ${cost:.4f}")
+    for i, candidate in enumerate(state.candidates):
+        marker = "*" if i == best else " "
+        click.echo(f" {marker} {candidate.id}  val {means[i]:.3f}  {candidate.origin}")
+    click.echo("best prompt:")
+    for name, text in state.candidates[best].components.items():
+        click.echo(f"  [{name}] {text}")
+
+
+@runs.command(name="report")
+@click.argument("run", type=click.Path(file_okay=False))
+def runs_report(run: str) -> None:
+    """Write RUN's report.html (finished or not) and print its path."""
+    from gepa.report import write_report
+    from gepa.runs import RunDir
+
+    click.echo(write_report(RunDir.open(run)))

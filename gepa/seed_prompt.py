@@ -1,0 +1,68 @@
+"""The seed candidate of a task file (inline text, files, or the prompt registry) and the checks that tie it
+to the data: every placeholder and every expected field must exist in the examples."""
+
+from __future__ import annotations
+
+from gepa.core.candidate import Candidate, placeholders
+from gepa.data import Splits
+from gepa.errors import RegistryError, TaskSpecError
+from gepa.registry import PromptRegistry
+from gepa.task import ComponentSource, Task
+
+
+def expected_fields(task: Task) -> set[str]:
+    """Example fields the evaluators compare against (never shown to the task model as inputs)."""
+    fields: set[str] = set()
+    for spec in task.spec.evaluator_dicts():
+        fields.update(f for f in [spec.get("expected"), *(spec.get("fields") or {}).values()] if f)
+    return fields
+
+
+def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
+    """The seed candidate from inline text, files, or the prompt registry."""
+    prompt = task.spec.prompt
+
+    def from_source(source: ComponentSource, component: str | None) -> dict[str, str]:
+        if source.file is not None:
+            path = task.resolve(source.file)
+            if not path.is_file():
+                raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
+                                    field=f"prompt.{component}" if component else "prompt")
+            return {component or "system": path.read_text(encoding="utf-8")}
+        assert source.registry is not None
+        try:
+            version = registry.get(source.registry)
+        except RegistryError as exc:
+            raise TaskSpecError(f"prompt registry: {exc}", path=str(task.path), field="prompt") from exc
+        if component is None:
+            return dict(version.components)
+        if component not in version.components:
+            raise TaskSpecError(f"registry prompt {version.ref} has no component {component!r}; it has "
+                                f"{list(version.components)!r}", path=str(task.path), field=f"prompt.{component}")
+        return {component: version.components[component]}
+
+    if isinstance(prompt, str):
+        return Candidate(components={"system": prompt})
+    if isinstance(prompt, ComponentSource):
+        return Candidate(components=from_source(prompt, None))
+    components: dict[str, str] = {}
+    for name, value in prompt.items():
+        components.update({name: value} if isinstance(value, str) else from_source(value, name))
+    if not components:
+        raise TaskSpecError("the prompt has no components", path=str(task.path), field="prompt")
+    return Candidate(components=components)
+
+
+def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
+    """Every placeholder and every expected field must exist in the data."""
+    fields = splits.fields()
+    shown = ", ".join(sorted(fields))
+    for name, text in seed.components.items():
+        for placeholder in placeholders(text):
+            if placeholder not in fields:
+                raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
+                                    f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+    missing = sorted(expected_fields(task) - fields)
+    if missing:
+        raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
+                            path=str(task.path), field="evaluator.expected")
