@@ -164,7 +164,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             reruns = [r["rerun_calls"] for r in group if r["rerun_calls"] is not None]
             wasted = [r["wasted_share"] for r in group if r["wasted_share"] is not None]
             print(f"{name:<10} {system:<21} {spread([r['seed_test'] for r in group]):>13} "
-                  f"{spread([r['best_test'] for r in group]):>13} {statistics.mean(r['model_calls'] for r in group):>6.0f} "
+                  f"{spread([r['best_test'] for r in group]):>13} "
+                  f"{statistics.mean(r['model_calls'] for r in group):>6.0f} "
                   f"{statistics.mean(r['reflection_calls'] for r in group):>7.1f} "
                   f"{statistics.mean(r['wall_s'] for r in group):>7.0f} "
                   f"{(f'{statistics.mean(wasted):.0%}' if wasted else '-'):>6} "

@@ -75,6 +75,7 @@ def selection_ms(n_candidates: int = 1000, n_examples: int = 10_000, repeats: in
 
 if __name__ == "__main__":
     ms, pool = per_iteration_ms()
-    print(f"engine overhead: {ms:.2f} ms per iteration (100 val examples, instant fake model, {pool} candidates at the end)")
+    print(f"engine overhead: {ms:.2f} ms per iteration (100 val examples, instant fake model, "
+          f"{pool} candidates at the end)")
     for name, value in selection_ms().items():
         print(f"selection step, 1,000 candidates x 10,000 val examples ({name} scores): {value:.1f} ms (goal < 100 ms)")

@@ -90,7 +90,8 @@ if __name__ == "__main__":
         first, rerun = cached_rerun(tmp)
         print(f"optimisation, first run: {first['model_calls']} model calls, {first['wall_s']:.2f} s "
               f"(best val {first['best_val']:.2f})")
-        print(f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), {rerun['cache_hits']} cache hits, "
+        print(f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), "
+              f"{rerun['cache_hits']} cache hits, "
               f"{rerun['wall_s']:.2f} s = {rerun['wall_s'] / first['wall_s']:.1%} of the first run (goal <= 5 %)")
         for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
             for n, speedup in concurrency_speedups(backend_cls).items():

@@ -71,7 +71,8 @@ class Prepared:
 
     def resolved_config(self) -> dict[str, Any]:
         """What config.json records: the task as run (no secrets: only the names of key variables)."""
-        return {"task_path": str(self.task.path.resolve()), "task": self.task.spec.model_dump(mode="json", by_alias=True),
+        return {"task_path": str(self.task.path.resolve()),
+                "task": self.task.spec.model_dump(mode="json", by_alias=True),
                 "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
                 "models": {"task": self.task_client.model, "reflection": self.reflection_model},
                 "seed_candidate": self.seed.to_dict(), "optimizer": {**self.config.__dict__},
@@ -95,7 +96,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     task_client = models.client(task_model, "task", spec.model_params, api_base=spec.api_base,
                                 api_key_env=spec.api_key_env)
     evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
-                                judge_client=lambda model: models.client(model or task_model, "judge", {"temperature": 0},
+                                judge_client=lambda model: models.client(model or task_model, "judge",
+                                                                         {"temperature": 0},
                                                                          api_base=spec.api_base,
                                                                          api_key_env=spec.api_key_env))
     template = reflection_template(task, overrides.reflection_template or spec.reflection_template)

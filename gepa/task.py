@@ -8,7 +8,7 @@ Unknown keys are errors; wrong values list the valid choices; paths are relative
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 import yaml
 from pydantic import (
@@ -131,8 +131,12 @@ def _section_model(name: str, section: Section) -> type[BaseModel]:
     return create_model(name, __base__=Strict, **specs)
 
 
-BudgetSpec = _section_model("BudgetSpec", "budget")
-OptimizerSpec = _section_model("OptimizerSpec", "optimizer")
+if TYPE_CHECKING:  # the type checker sees plain models; pydantic validates the generated ones
+    BudgetSpec = BaseModel
+    OptimizerSpec = BaseModel
+else:
+    BudgetSpec = _section_model("BudgetSpec", "budget")
+    OptimizerSpec = _section_model("OptimizerSpec", "optimizer")
 
 
 class RateLimitSpec(Strict):
@@ -187,10 +191,8 @@ class TaskSpec(Strict):
     reflection_template: str | None = Field(
         default=None, description="'default', 'small' (few-shot, for tiny reflectors) or a template file.")
     evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
-    budget: BudgetSpec = Field(default_factory=BudgetSpec,  # type: ignore[valid-type]
-                               description="When the run stops.")
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec,  # type: ignore[valid-type]
-                                     description="How the search proceeds.")
+    budget: BudgetSpec = Field(default_factory=BudgetSpec, description="When the run stops.")
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="How the search proceeds.")
     prices: dict[str, PriceSpec] = Field(default_factory=dict, description="Prices of models litellm does not know.")
     rate_limit: RateLimitSpec | None = Field(default=None, description="A rate limit shared by every model.")
     seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "

@@ -116,7 +116,8 @@ for i in range(300):
 
 
 def test_two_processes_writing_at_once_corrupt_nothing(tmp_path: Path) -> None:
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "c"), name]) for name in ("left", "right")]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "c"), name])
+               for name in ("left", "right")]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     cache = ResponseCache(tmp_path / "c")
     assert cache.stats()["entries"] == 900
@@ -124,4 +125,5 @@ def test_two_processes_writing_at_once_corrupt_nothing(tmp_path: Path) -> None:
     for prefix in ("shared", "left", "right"):
         for i in range(300):
             content = f"{prefix} {i}"
-            assert client.complete([{"role": "user", "content": content}], {"temperature": 0}).text == content.upper() * 50
+            reply = client.complete([{"role": "user", "content": content}], {"temperature": 0})
+            assert reply.text == content.upper() * 50

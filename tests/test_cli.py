@@ -40,7 +40,8 @@ def test_a_run_that_improves_nothing_says_why_in_numbers(tmp_path: Path) -> None
     summary = json.loads(next((tmp_path / "runs").iterdir()).joinpath("summary.json").read_text())
     asked = summary["counts"]["proposals_asked"]
     assert asked > 0 and summary["counts"]["proposal_unchanged"] == asked
-    why = f"{asked} of {asked} proposals unchanged: the reflection model repeats itself; try a stronger --reflection-model"
+    why = (f"{asked} of {asked} proposals unchanged: the reflection model repeats itself; "
+           "try a stronger --reflection-model")
     assert why in out and why in summary["diagnosis"][1]
     assert f"Reflection: {summary['counts']['reflection_calls']} calls made {asked} proposals; 0 were evaluated" in out
     page = Path(summary["report"]).read_text()
@@ -98,7 +99,8 @@ evaluator: {type: exact, expected: label}
     (BASE + "budgett: {max_metric_calls: 3}\n", "task.yaml:9: unknown key 'budgett'; valid keys:"),
     (BASE + "budget: {max_calls: 3}\n", "unknown key 'max_calls' in budget; valid keys: max_cost_usd, max_iterations"),
     (BASE.replace("type: exact", "type: exakt"), "valid types: exact, contains, regex, json, numeric, python, judge"),
-    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}", "data: {train: data/nope.jsonl, val: data/val.jsonl}"),
+    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}",
+                  "data: {train: data/nope.jsonl, val: data/val.jsonl}"),
      "nope.jsonl: data file not found"),
     (BASE.replace("Review: {{text}}", "Review: {{review}}"),
      "placeholder {{review}} in prompt component 'user' has no matching field in the data (fields: label, text)"),

@@ -46,5 +46,6 @@ def test_optimize_accepts_a_custom_system_and_evaluator() -> None:
 
     result = gepa.optimize({"user": "Review: {{text}}"}, fakes.make_rows(10), fakes.make_rows(10, 100),
                            task_model=Pipeline(), reflection_model=gepa.lm.FakeModel(respond),
-                           evaluator=evaluate, config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1), use_cache=False)
+                           evaluator=evaluate, use_cache=False,
+                           config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1))
     assert fakes.RULE_B in result.best["user"]

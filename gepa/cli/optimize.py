@@ -111,7 +111,8 @@ def _print_summary(summary: RunSummary) -> None:
     click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
     click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}")
     click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)")
-    click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, {summary.metric_calls} metric calls")
+    click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
+               f"{summary.metric_calls} metric calls")
     click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
                f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
     for line in summary.diagnosis:
@@ -144,7 +145,8 @@ def validate(task: str) -> None:
 @TASK
 @model_option
 @cache_options
-@click.option("--prompt", "prompt_ref", help="A prompt to score: a registry reference (name@alias) or a candidate.json.")
+@click.option("--prompt", "prompt_ref",
+              help="A prompt to score: a registry reference (name@alias) or a candidate.json.")
 @click.option("--run", "run_path", type=click.Path(file_okay=False), help="Score this run's best prompt.")
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
               help="Which examples to score.")

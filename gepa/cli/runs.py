@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,7 +23,7 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
     """One line per run: status, iterations, seed and best validation score, best test score."""
     from gepa.runs import list_runs
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for run_dir in list_runs(Path(runs_dir)):
         summary = run_dir.summary()
         if summary:

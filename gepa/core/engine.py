@@ -131,7 +131,8 @@ class Optimizer:
         if c.max_cost_usd is not None and self.spent_usd() >= c.max_cost_usd:
             return f"max_cost_usd ({c.max_cost_usd:g}) reached"
         if state.idle_iterations >= c.max_idle_iterations:
-            return f"nothing new to evaluate in {c.max_idle_iterations} iterations (perfect minibatches or repeated proposals)"
+            return (f"nothing new to evaluate in {c.max_idle_iterations} iterations "
+                    "(perfect minibatches or repeated proposals)")
         if c.patience is not None and state.stale_iterations >= c.patience:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:

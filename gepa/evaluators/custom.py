@@ -39,7 +39,7 @@ def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
     function = getattr(module, attr, None)
     if not callable(function):
         raise EvaluatorError(f"python evaluator: {target!r} has no function {attr!r}")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def as_result(value: Any) -> EvalResult:

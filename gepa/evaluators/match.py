@@ -69,7 +69,8 @@ class Contains:
         got = normalize(output, self.normalize)
         if any(normalize(w, self.normalize) in got for w in wanted):
             return EvalResult(score=1.0, feedback=f"Correct: the output contains {wanted[0]!r}.")
-        return EvalResult(score=0.0, feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
+        return EvalResult(score=0.0,
+                          feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +90,8 @@ class Regex:
             pattern = pattern.replace("{" + name + "}", re.escape(str(value)))
         if re.search(pattern, output, self.flags):
             return EvalResult(score=1.0, feedback="Correct: the output matches the required pattern.")
-        return EvalResult(score=0.0, feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}.")
+        return EvalResult(score=0.0,
+                          feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}.")
 
 
 _NUMBER = re.compile(r"-?\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|-?\.\d+")
@@ -106,11 +108,13 @@ class Numeric:
         want = float(str(example.fields[self.expected]).replace(",", ""))
         numbers = _NUMBER.findall(output)
         if not numbers:
-            return EvalResult(score=0.0, feedback=f"Wrong. Expected the number {want:g} but the output has no number: {clip(output)!r}.")
+            return EvalResult(score=0.0, feedback=f"Wrong. Expected the number {want:g} but the output has no "
+                                                   f"number: {clip(output)!r}.")
         got = float(numbers[-1].replace(",", ""))
         if abs(got - want) <= self.tolerance:
             return EvalResult(score=1.0, feedback=f"Correct: {got:g}.")
-        return EvalResult(score=0.0, feedback=f"Wrong. The final number was {got:g} but the answer is {want:g}. End the answer with the final number.")
+        return EvalResult(score=0.0, feedback=f"Wrong. The final number was {got:g} but the answer is {want:g}. "
+                                               "End the answer with the final number.")
 
 
 def extract_json(output: str) -> Any:
@@ -146,7 +150,8 @@ class JsonOutput:
         try:
             value = extract_json(output)
         except ValueError:
-            return EvalResult(score=0.0, feedback=f"The output is not valid JSON: {clip(output)!r}. Output only a JSON object.")
+            return EvalResult(score=0.0,
+                              feedback=f"The output is not valid JSON: {clip(output)!r}. Output only a JSON object.")
         checks, problems = 1, []
         if self.schema is not None:
             import jsonschema

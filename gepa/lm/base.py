@@ -21,6 +21,9 @@ TASK_PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 512}
 REFLECTION_PARAMS: dict[str, Any] = {"temperature": 0.7, "max_tokens": 512}
 
 
+Prices = Mapping[str, float]  # a model's price: {"input_per_mtok": ..., "output_per_mtok": ...}
+
+
 class Message(TypedDict):
     role: str
     content: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ class UsageLedger:
         with self._lock:
             return [{"model": m, "role": r, **asdict(u)} for (m, r), u in sorted(self._usage.items())]
 
-    def restore(self, rows: list[Mapping[str, Any]]) -> None:
+    def restore(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Carry a resumed run's earlier spending forward."""
         for row in rows:
             amounts = {k: v for k, v in row.items() if k not in ("model", "role")}

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gepa.errors import ModelConfigError
-from gepa.lm.base import LanguageModel
+from gepa.lm.base import LanguageModel, Prices
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
 from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.local_model import LocalModel
 from gepa.lm.openai_model import OpenAIModel
-from gepa.lm.pricing import Prices
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,4 +61,4 @@ def fake_responder(model: str) -> Responder:
         responder = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ModelConfigError(f"fake model {model!r}: cannot import {reference!r}: {exc}", model=model) from exc
-    return responder  # type: ignore[no-any-return]
+    return responder

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gepa.errors import ModelConfigError
-from gepa.lm.base import Completion, Message, check_allow_model_calls
-from gepa.lm.pricing import Prices, token_prices
+from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
+from gepa.lm.pricing import token_prices
 from gepa.lm.provider_errors import map_provider_error
 
 

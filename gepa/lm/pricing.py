@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-Prices = Mapping[str, float]  # {"input_per_mtok": ..., "output_per_mtok": ...}
+from gepa.lm.base import Prices
 
 
 def model_prices(prices: Mapping[str, Mapping[str, float]] | None, model: str) -> Prices | None:
