@@ -6,6 +6,7 @@ Errors name the file and line; ids are ``<split>/<id field or row number>`` so s
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from collections.abc import Sequence
@@ -32,41 +33,76 @@ class Splits:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a .jsonl, .json or .csv file. The csv and json modules do the splitting (quoted newlines,
+    U+2028 inside JSON strings); a BOM is dropped; every decoding problem names the file and line."""
     if not path.is_file():
         raise TaskSpecError("data file not found", path=str(path))
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise TaskSpecError(f"unsupported data format {suffix!r}; use .jsonl, .json or .csv", path=str(path))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise TaskSpecError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8",
+                            path=str(path), line=line) from None
     if suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise TaskSpecError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
-            if not isinstance(row, dict):
-                raise TaskSpecError("each line must be a JSON object", path=str(path), line=number)
-            rows.append(row)
-        return rows
+        return _jsonl_rows(text, path)
     if suffix == ".json":
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise TaskSpecError(f"invalid JSON: {exc}", path=str(path)) from exc
+            raise TaskSpecError(f"invalid JSON: {exc}", path=str(path), line=getattr(exc, "lineno", None)) from exc
         if isinstance(data, dict) and isinstance(data.get("examples"), list):
             data = data["examples"]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise TaskSpecError("a .json data file must hold a list of objects (or {\"examples\": [...]})",
                                 path=str(path))
         return data
-    if suffix == ".csv":
-        return [dict(row) for row in csv.DictReader(text.splitlines())]
-    raise TaskSpecError(f"unsupported data format {suffix!r}; use .jsonl, .json or .csv", path=str(path))
+    return _csv_rows(text, path)
 
 
-def to_examples(split: str, rows: Sequence[dict[str, Any]]) -> list[Example]:
-    return [Example(id=f"{split}/{row.get('id', index)}", fields=row) for index, row in enumerate(rows)]
+def _jsonl_rows(text: str, path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in a string
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise TaskSpecError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
+        if not isinstance(row, dict):
+            raise TaskSpecError("each line must be a JSON object", path=str(path), line=number)
+        rows.append(row)
+    return rows
+
+
+def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    for row in reader:
+        missing = [key for key, value in row.items() if value is None]
+        if missing or None in row:
+            problem = (f"has no value for {', '.join(map(repr, missing))}" if missing
+                       else "has more cells than the header")
+            raise TaskSpecError(f"this row {problem} (columns: {', '.join(reader.fieldnames or [])})",
+                                path=str(path), line=reader.line_num)
+        rows.append(dict(row))
+    return rows
+
+
+def to_examples(split: str, rows: Sequence[dict[str, Any]], source: str) -> list[Example]:
+    """Examples with ids ``<split>/<id field or row number>``; two rows with one id are an error, not one example."""
+    examples, seen = [], set()
+    for index, row in enumerate(rows):
+        example_id = f"{split}/{row.get('id', index)}"
+        if example_id in seen:
+            raise TaskSpecError(f"two {split} examples share the id {row.get('id')!r}; ids must be unique",
+                                path=source, field="id")
+        seen.add(example_id)
+        examples.append(Example(id=example_id, fields=row))
+    return examples
 
 
 def load_splits(task: Task) -> Splits:
@@ -99,5 +135,6 @@ def load_splits(task: Task) -> Splits:
         if not by_split[split]:
             raise TaskSpecError(f"the {split} split is empty", path=sources.get(split, str(task.path)),
                                 field=f"data.{split}")
-    return Splits(train=to_examples("train", by_split["train"]), val=to_examples("val", by_split["val"]),
-                  test=to_examples("test", by_split["test"]), sources=sources)
+    examples = {split: to_examples(split, by_split[split], sources.get(split, str(task.path)))
+                for split in ("train", "val", "test")}
+    return Splits(train=examples["train"], val=examples["val"], test=examples["test"], sources=sources)

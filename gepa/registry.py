@@ -33,7 +33,19 @@ from gepa.runs import atomic_write, write_json
 from gepa.system import chat_turns
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 100
 VERSION_DIR = re.compile(r"^v(\d{4,})$")
+
+
+def checked(value: str, kind: str = "prompt name") -> str:
+    """``value`` if it is safe as one path part (a prompt, alias or component name); else a RegistryError.
+
+    Every name that reaches a path goes through here, so nothing is ever read or written outside the registry.
+    """
+    if not isinstance(value, str) or len(value) > MAX_NAME or not NAME.fullmatch(value):
+        raise RegistryError(f"invalid {kind} {value!r}: use up to {MAX_NAME} letters, digits, '.', '_' and '-', "
+                            "starting with a letter or digit")
+    return value
 
 
 def default_root() -> Path:
@@ -69,8 +81,9 @@ class PromptVersion:
 def parse_ref(ref: str) -> tuple[str, str]:
     """``name``, ``name@alias`` or ``name@3`` to (name, selector); a bare name means ``latest``."""
     name, _, selector = ref.partition("@")
-    if not NAME.match(name):
-        raise RegistryError(f"invalid prompt name {name!r}: use letters, digits, '.', '_' and '-'")
+    checked(name)
+    if selector and not selector.isdigit():
+        checked(selector, "alias")
     return name, selector or "latest"
 
 
@@ -85,13 +98,13 @@ class PromptRegistry:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name))
 
     def versions(self, name: str) -> list[int]:
-        folder = self.root / name
+        folder = self.root / checked(name)
         if not folder.is_dir():
             raise RegistryError(f"no prompt named {name!r} in {self.root}; known: {', '.join(self.names()) or 'none'}")
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := VERSION_DIR.match(p.name)))
 
     def aliases(self, name: str) -> dict[str, int]:
-        path = self.root / name / "aliases.json"
+        path = self.root / checked(name) / "aliases.json"
         if not path.is_file():
             return {}
         try:
@@ -121,7 +134,7 @@ class PromptRegistry:
         return self._read(name, number)
 
     def _read(self, name: str, number: int) -> PromptVersion:
-        folder = self.root / name / f"v{number:04d}"
+        folder = self.root / checked(name) / f"v{number:04d}"
         meta_path = folder / "meta.json"
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -147,8 +160,11 @@ class PromptRegistry:
     def publish(self, name: str, components: Mapping[str, str], meta: Mapping[str, Any],
                 alias: str | None = None) -> tuple[PromptVersion, bool]:
         """Register ``components`` as a new version (or find the identical one); returns (version, created)."""
-        parse_ref(name)
-        folder = self.root / name
+        folder = self.root / checked(name)
+        for component in components:
+            checked(component, "component name")
+        if alias is not None:
+            checked(alias, "alias")
         folder.mkdir(parents=True, exist_ok=True)
         digest = content_hash(components)
         with FileLock(str(folder / ".lock")):
@@ -174,6 +190,9 @@ class PromptRegistry:
         return version, created
 
     def promote(self, name: str, version: int, alias: str) -> None:
+        checked(alias, "alias")
+        if not (self.root / checked(name)).is_dir():
+            raise RegistryError(f"no prompt named {name!r} in {self.root}; known: {', '.join(self.names()) or 'none'}")
         with FileLock(str(self.root / name / ".lock")):
             if version not in self.versions(name):
                 raise RegistryError(f"prompt {name!r} has no version {version}")

@@ -23,7 +23,7 @@ from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, rejected_minibatches
-from gepa.errors import RunStateError, TaskSpecError
+from gepa.errors import EvaluatorError, RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
@@ -95,11 +95,14 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
         task_model, spec.reflection_model, task_model_overridden=overrides.model is not None)
     task_client = models.client(task_model, "task", spec.model_params, api_base=spec.api_base,
                                 api_key_env=spec.api_key_env)
-    evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
-                                judge_client=lambda model: models.client(model or task_model, "judge",
-                                                                         {"temperature": 0},
-                                                                         api_base=spec.api_base,
-                                                                         api_key_env=spec.api_key_env))
+    try:
+        evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
+                                    judge_client=lambda model: models.client(model or task_model, "judge",
+                                                                             {"temperature": 0},
+                                                                             api_base=spec.api_base,
+                                                                             api_key_env=spec.api_key_env))
+    except EvaluatorError as exc:
+        raise TaskSpecError(str(exc), path=str(task.path), field="evaluator") from None
     template = reflection_template(task, overrides.reflection_template or spec.reflection_template)
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,

@@ -140,7 +140,7 @@ class RunDir:
         if not path.is_file():
             return []
         rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines(): U+2028 is valid in JSON
             try:
                 rows.append(json.loads(line))
             except ValueError:

@@ -156,8 +156,9 @@ class PriceSpec(Strict):
 class ExportSpec(Strict):
     """Register the best prompt in the prompt registry when the run ends."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="The prompt's name in the registry.")
-    alias: str | None = Field(default=None, description="An alias to point at the new version (e.g. production).")
+    name: str = Field(pattern=NAME_PATTERN, max_length=100, description="The prompt's name in the registry.")
+    alias: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=100,
+                              description="An alias to point at the new version (e.g. production).")
     promote_if_better: bool = Field(default=False, description="Move the alias only if the new version wins on "
                                                                "the test split.")
 
@@ -165,7 +166,8 @@ class ExportSpec(Strict):
 class TaskSpec(Strict):
     """A gepa task file: the prompt to improve, the data, the models, the evaluator and the budget."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="Task name; run directories are named after it.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=100,
+                      description="Task name; run directories are named after it.")
     description: str = Field(default="", description="Free text.")
     prompt: str | ComponentSource | dict[str, str | ComponentSource] = Field(
         union_mode="left_to_right",

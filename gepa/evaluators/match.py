@@ -146,6 +146,17 @@ class JsonOutput:
     fields: Mapping[str, str] = field(default_factory=dict)
     normalize: tuple[str, ...] = ("strip", "lower")
 
+    def __post_init__(self) -> None:
+        if self.schema is not None:
+            import jsonschema
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(self.schema)
+            except jsonschema.SchemaError as exc:
+                where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+                raise EvaluatorError(f"json evaluator: the schema is not a valid JSON Schema at {where}: "
+                                     f"{exc.message}") from None
+
     def __call__(self, example: Example, output: str) -> EvalResult:
         try:
             value = extract_json(output)
