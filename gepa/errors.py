@@ -4,16 +4,16 @@
     ├── UserError               the user can fix it (CLI exit code 2, no traceback)
     │   ├── TaskSpecError       a task file is malformed or names something missing (.path, .line, .field)
     │   ├── RegistryError       a prompt registry entry is missing or invalid
-    │   ├── RunStateError       a run directory is missing, truncated or corrupt
+    │   ├── RunStateError       a run directory is missing, truncated, corrupt or in use
+    │   ├── EvaluatorError      an evaluator is misconfigured or fails on every seed example (not: on one)
     │   └── ModelConfigError    (also a SystemicModelError) missing key, unknown model, missing extra
-    ├── ModelCallError          a model call failed (.model, .status_code)
-    │   ├── SystemicModelError  no point continuing: every further call would fail the same way
-    │   │   └── ModelConfigError
-    │   └── TransientModelError rate limit, 5xx, timeout or connection error after retries ran out
-    └── EvaluatorError          an evaluator is misconfigured (not: failed on one example)
+    └── ModelCallError          a model call failed (.model, .status_code)
+        ├── SystemicModelError  no point continuing: every further call would fail the same way
+        │   └── ModelConfigError
+        └── TransientModelError rate limit, 5xx, timeout or connection error after retries ran out
 
 Per-example failures are data, not exceptions: the engine turns them into score 0 plus feedback.
-``UserError``, ``SystemicModelError`` and ``EvaluatorError`` stop a run.
+``UserError`` and ``SystemicModelError`` stop a run.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ class RunStateError(UserError):
     """A run directory cannot be read back: missing, truncated or from an unknown format."""
 
 
-class EvaluatorError(GepaError):
-    """An evaluator is misconfigured (bad regex, unimportable function); not a per-example failure."""
+class EvaluatorError(UserError):
+    """An evaluator is misconfigured (bad regex, unimportable function) or fails on every example of the seed;
+    not a failure on one example."""
 
 
 class ModelCallError(GepaError):

@@ -101,3 +101,34 @@ def test_events_with_line_separators_are_read_back(tmp_path: Path) -> None:
     run_dir.append_event({"kind": "budget", "note": "a\u2028b"})
     run_dir.append_event({"kind": "budget", "note": "c"})
     assert [e["note"] for e in run_dir.events()] == ["a\u2028b", "c"]
+
+
+# -- 5: a score that is not a number in [0, 1] is an evaluator error, never a silent 0 or 1 ------------
+@pytest.mark.parametrize("returned", ['"good"', 'float("nan")', "1.5", "None"])
+def test_an_evaluator_that_never_returns_a_score_stops_the_run(tmp_path: Path, returned: str) -> None:
+    task = write_task(tmp_path / "toy", budget=40)
+    (tmp_path / "toy" / "score.py").write_text(f"def score(fields, output):\n    return {returned}\n")
+    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
+                                             "evaluator:\n  type: python\n  function: score.py:score"))
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2, out
+    assert "the evaluator failed on every validation example of the seed" in out
+    assert "evaluator python:gepa_user_score.score failed on example val/0" in out
+    assert "a score must be a number in [0, 1]" in out and "Traceback" not in out
+
+
+def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=40)
+    (tmp_path / "toy" / "score.py").write_text(
+        "def score(fields, output):\n    if '101' in fields['text']:\n        return 1.5\n"
+        "    return float(output == fields['label'])\n")
+    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
+                                             "evaluator:\n  type: python\n  function: score.py:score"))
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    assert code == 0, out
+    import json
+
+    state = json.loads(next((tmp_path / "runs").iterdir()).joinpath("state.json").read_text())
+    seed_rollouts = next(iter(state["rollouts"].values()))
+    bad = seed_rollouts["val/1"]
+    assert bad["score"] == 0.0 and bad["error_source"] == "evaluator" and "returned the score 1.5" in bad["error"]

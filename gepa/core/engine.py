@@ -21,7 +21,7 @@ from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
 from gepa.core.types import Evaluator, Example, Proposer, Repairs, Rollout, System
-from gepa.errors import SystemicModelError, UserError
+from gepa.errors import EvaluatorError, SystemicModelError, UserError
 
 STOP_REQUESTED = "stop requested"
 
@@ -118,7 +118,11 @@ class Optimizer:
             raise UserError(f"budget of {limit} metric calls cannot even score the seed on the "
                             f"{len(self.val)} validation examples; raise max_metric_calls")
         self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
-        self._add(state, seed, self._evaluate(state, seed, self.val))
+        scored = self._evaluate(state, seed, self.val)
+        if all(r.error_source == "evaluator" for r in scored):
+            raise EvaluatorError(f"the evaluator failed on every validation example of the seed, so there is "
+                                 f"nothing to optimise; the first: {scored[0].error}")
+        self._add(state, seed, scored)
 
     def _stop_reason(self, state: RunState, started: float) -> str:
         c = self.config

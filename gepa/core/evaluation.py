@@ -9,12 +9,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from typing import Any
 
 from gepa.core.candidate import Candidate
 from gepa.core.types import Evaluator, Example, Rollout, System
 from gepa.errors import EvaluatorError, SystemicModelError, UserError
 
 FATAL = (SystemicModelError, UserError, EvaluatorError)
+
+
+def evaluator_name(evaluator: Evaluator) -> str:
+    """How errors name an evaluator: its ``name`` attribute, else its class."""
+    return str(getattr(evaluator, "name", None) or type(evaluator).__name__)
+
+
+def valid_score(value: Any) -> float | None:
+    """``value`` as a score if it is a finite real number in [0, 1]; None otherwise (a string, NaN, 1.5...)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    score = float(value)
+    return score if math.isfinite(score) and 0.0 <= score <= 1.0 else None
 
 
 def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example) -> Rollout:
@@ -25,18 +39,20 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
         raise
     except Exception as exc:  # noqa: BLE001 - a per-example failure is data for the reflector
         message = f"{type(exc).__name__}: {exc}"
-        return Rollout(example_id=example.id, output="", score=0.0, error=message,
+        return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
                        feedback=f"The system failed on this example: {message}")
     try:
         result = evaluator(example, output.text)
-        score = float(result.score)
+        score = valid_score(result.score)
+        if score is None:
+            raise ValueError(f"returned the score {result.score!r}; a score must be a number in [0, 1]")
     except FATAL:
         raise
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
-        message = f"{type(exc).__name__}: {exc}"
+        message = f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}"
         return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
-                       error=message, feedback=f"The evaluator failed on this output: {message}")
-    score = 0.0 if math.isnan(score) else min(1.0, max(0.0, score))
+                       error=message, error_source="evaluator", feedback=f"The evaluator failed on this output: "
+                                                                      f"{message}")
     return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
                    trace=output.trace)
 

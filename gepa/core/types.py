@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from gepa.core.candidate import Candidate
 
@@ -41,9 +41,13 @@ class SystemOutput:
     trace: Mapping[str, Any] = field(default_factory=dict)
 
 
+ErrorSource = Literal["system", "evaluator"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rollout:
-    """One scored run of a candidate on one example. ``error`` is set when the system or evaluator failed."""
+    """One scored run of a candidate on one example. ``error`` is set when the system or the evaluator
+    failed on it, and ``error_source`` says which."""
 
     example_id: str
     output: str
@@ -51,15 +55,18 @@ class Rollout:
     feedback: str
     trace: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    error_source: ErrorSource | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"example_id": self.example_id, "output": self.output, "score": self.score,
-                "feedback": self.feedback, "trace": dict(self.trace), "error": self.error}
+                "feedback": self.feedback, "trace": dict(self.trace), "error": self.error,
+                "error_source": self.error_source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
         return cls(example_id=data["example_id"], output=data["output"], score=float(data["score"]),
-                   feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"))
+                   feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"),
+                   error_source=data.get("error_source"))
 
 
 @runtime_checkable
@@ -75,7 +82,11 @@ class System(Protocol):
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Scores ``output`` for ``example``: a score in [0, 1] and feedback. Must be thread-safe and deterministic."""
+    """Scores ``output`` for ``example``: a score in [0, 1] and feedback. Must be thread-safe and deterministic.
+
+    A score that is not a number in [0, 1] is an error on that example (never clipped or read as 0); an
+    evaluator that fails on every example of the seed stops the run. A ``name`` attribute names it in errors.
+    """
 
     def __call__(self, example: Example, output: str) -> EvalResult: ...
 

@@ -43,14 +43,15 @@ def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
 
 
 def as_result(value: Any) -> EvalResult:
-    """Accept what a user function naturally returns: a number, (score, feedback), a dict or an EvalResult."""
+    """Accept what a user function naturally returns: a number, (score, feedback), a dict or an EvalResult.
+    The score is passed on as it is: the engine refuses one that is not a number in [0, 1]."""
     if isinstance(value, EvalResult):
         return value
     if isinstance(value, tuple) and len(value) == 2:
-        return EvalResult(score=float(value[0]), feedback=str(value[1]))
+        return EvalResult(score=value[0], feedback=str(value[1]))
     if isinstance(value, Mapping):
-        return EvalResult(score=float(value["score"]), feedback=str(value.get("feedback", "")))
-    return EvalResult(score=float(value), feedback="")
+        return EvalResult(score=value["score"], feedback=str(value.get("feedback", "")))
+    return EvalResult(score=value, feedback="")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,10 @@ class PythonEvaluator:
     """Calls ``function(example_fields: dict, output: str)``."""
 
     function: Callable[..., Any]
+
+    @property
+    def name(self) -> str:
+        return f"python:{getattr(self.function, '__module__', '?')}.{getattr(self.function, '__qualname__', '?')}"
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         return as_result(self.function(dict(example.fields), output))
