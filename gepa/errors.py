@@ -9,7 +9,8 @@
     │   └── ModelConfigError    (also a SystemicModelError) missing key, unknown model, missing extra
     └── ModelCallError          a model call failed (.model, .status_code)
         ├── SystemicModelError  no point continuing: every further call would fail the same way
-        │   └── ModelConfigError
+        │   ├── ModelConfigError
+        │   └── ModelUnreachableError  a whole batch failed after its retries
         └── TransientModelError rate limit, 5xx, timeout or connection error after retries ran out
 
 Per-example failures are data, not exceptions: the engine turns them into score 0 plus feedback.
@@ -17,6 +18,27 @@ Per-example failures are data, not exceptions: the engine turns them into score 
 """
 
 from __future__ import annotations
+
+import os
+import re
+
+_SECRET_VARIABLE = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+_SECRET_PATTERNS = [(re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[redacted]"),
+                    (re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"), "[redacted]"),
+                    (re.compile(r"(?i)((?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)"
+                                r"[^\s\"',}]{8,}"), r"\1[redacted]")]
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with key values replaced by ``[redacted]``: the values of environment variables named like keys
+    (``*_KEY``, ``*_TOKEN``...) and bearer tokens, ``sk-...`` keys and ``api_key=...`` pairs. Every error text
+    gepa stores or prints goes through here, so a provider that echoes a header never puts a key on disk."""
+    for name, value in os.environ.items():
+        if len(value) >= 8 and _SECRET_VARIABLE.search(name):
+            text = text.replace(value, "[redacted]")
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class GepaError(Exception):
@@ -53,19 +75,29 @@ class EvaluatorError(UserError):
 
 
 class ModelCallError(GepaError):
-    """A model call failed. ``model`` and ``status_code`` say which and how."""
+    """A model call failed. ``model``, ``address`` (the server, when known) and ``status_code`` say which and
+    how; the message never holds a key (see ``redact_secrets``)."""
 
-    def __init__(self, message: str, *, model: str = "", status_code: int | None = None) -> None:
-        self.model, self.status_code = model, status_code
-        super().__init__(message)
+    def __init__(self, message: str, *, model: str = "", status_code: int | None = None,
+                 address: str | None = None) -> None:
+        self.model, self.status_code, self.address = model, status_code, address
+        super().__init__(redact_secrets(message))
 
 
 class SystemicModelError(ModelCallError):
     """A failure that every further call would repeat (bad key, unknown model): stop the run."""
 
 
+class ModelUnreachableError(SystemicModelError):
+    """Every call of a batch failed with a transient error that outlived its retries: the model's server is
+    down or unreachable, so the run stops (its state is saved and can be resumed)."""
+
+
 class TransientModelError(ModelCallError):
-    """Rate limit, server error, timeout or connection error that outlived its retries."""
+    """Rate limit, server error, timeout or connection error that outlived its retries. ``retry_after`` is the
+    provider's hint in seconds, when it sent one."""
+
+    retry_after: float | None = None
 
 
 class ModelConfigError(SystemicModelError, UserError):

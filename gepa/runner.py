@@ -29,6 +29,7 @@ from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
+from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
 from gepa.proposer.reflective import PACKAGED_TEMPLATES, packaged_template
 from gepa.registry import PromptRegistry
@@ -67,6 +68,7 @@ class Prepared:
     system: PromptSystem
     proposer: Proposer
     reflection_model: str
+    endpoints: dict[str, tuple[str | None, str | None]]  # model -> (api_base, api_key_env)
     overrides: Overrides = field(default_factory=Overrides)
 
     def resolved_config(self) -> dict[str, Any]:
@@ -113,13 +115,31 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     if unknown:
         raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
                             path=str(task.path), field="optimize")
+    reflects_itself = reflection_model == task_model and spec.reflection_api_base is None
+    reflection_base = spec.api_base if reflects_itself else spec.reflection_api_base
+    reflection_key = spec.api_key_env if reflects_itself else spec.reflection_api_key_env
     proposer = reflective_proposer(reflection_model, models, {**spec.reflection_params,
                                                               **(overrides.reflection_params or {})},
-                                   template=template, input_fields=input_fields, api_base=spec.reflection_api_base,
-                                   api_key_env=spec.reflection_api_key_env)
+                                   template=template, input_fields=input_fields, api_base=reflection_base,
+                                   api_key_env=reflection_key)
     return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=models.ledger, task_client=task_client,
                     evaluator=evaluator, system=PromptSystem(task_client, input_fields), proposer=proposer,
-                    reflection_model=reflection_model, overrides=overrides)
+                    reflection_model=reflection_model,
+                    endpoints={task_model: (spec.api_base, spec.api_key_env),
+                               reflection_model: (reflection_base, reflection_key)},
+                    overrides=overrides)
+
+
+def probe_models(prepared: Prepared) -> list[str]:
+    """One tiny uncached call to each model of the task; raises the first model's error (``--check-models``)."""
+    lines = []
+    for model, (api_base, api_key_env) in prepared.endpoints.items():
+        backend = open_backend(model, api_base=api_base, api_key_env=api_key_env)
+        client = ModelClient(backend, role="probe", max_attempts=2, backoff_initial=0.2, backoff_max=1.0)
+        reply = client.complete([{"role": "user", "content": "Reply with the word OK."}],
+                                {"temperature": 0, "max_tokens": 4})
+        lines.append(f"{model}" + (f" at {api_base}" if api_base else "") + f": answered {reply.text.strip()!r}")
+    return lines
 
 
 def reflection_template(task: Task, name: str | None) -> str | None:

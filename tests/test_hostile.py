@@ -132,3 +132,88 @@ def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) 
     seed_rollouts = next(iter(state["rollouts"].values()))
     bad = seed_rollouts["val/1"]
     assert bad["score"] == 0.0 and bad["error_source"] == "evaluator" and "returned the score 1.5" in bad["error"]
+
+
+# -- 1: an unreachable model server stops the run with one line, within a minute ------------------------
+def test_an_unreachable_server_stops_the_run_with_its_address(tmp_path: Path, allow_local_http: None,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini",
+                      extra=f"api_base: http://127.0.0.1:{port}/v1\n")
+    started = time.monotonic()
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+    assert time.monotonic() - started < 60
+    assert code == 1, out
+    assert f"model 'openai/gpt-4o-mini' at http://127.0.0.1:{port}/v1" in out and "Connection" in out
+    assert "Traceback" not in out
+    code, out = invoke("validate", str(task), "--check-models")
+    assert code == 1 and f"127.0.0.1:{port}" in out
+
+
+def test_check_models_probes_each_model_once(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", reflection_model="fake/echo")
+    code, out = invoke("validate", str(task), "--check-models")
+    assert code == 0, out
+    assert "fake/tests.fakes:task_model: answered 'unsure'" in out
+    assert "fake/echo: answered 'Reply with the word OK.'" in out
+
+
+# -- 7: retry hints in milliseconds and as HTTP dates, honoured up to the openai SDK's limit -------------
+def test_retry_hints_in_every_form() -> None:
+    import email.utils
+
+    from gepa.lm.provider_errors import parse_retry_after
+
+    assert parse_retry_after({"retry-after-ms": "1500"}) == 1.5
+    assert parse_retry_after({"retry-after": "7"}) == 7.0
+    date = email.utils.formatdate(1_000_045, usegmt=True)
+    assert parse_retry_after({"retry-after": date}, now=1_000_000) == pytest.approx(45.0)
+    assert parse_retry_after({"retry-after": "soon"}) is None and parse_retry_after({}) is None
+
+
+def test_a_long_retry_hint_is_honoured_up_to_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gepa.errors import TransientModelError
+    from gepa.lm import FakeModel, ModelClient
+
+    slept: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", slept.append)
+    backend = FakeModel(lambda m, p: "ok")
+    for hint in (45.0, 600.0):
+        error = TransientModelError("429", model="fake/model", status_code=429)
+        error.retry_after = hint
+        backend.fail_with(error)
+    client = ModelClient(backend, role="task", backoff_max=30.0)
+    assert client.complete([{"role": "user", "content": "hi"}], {"temperature": 0}).text == "ok"
+    assert slept == [45.0, 60.0]
+
+
+# -- 11: a provider error that echoes the key never reaches the disk ------------------------------------
+def test_a_provider_error_echoing_the_key_is_redacted(tmp_path: Path, allow_local_http: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as jsonlib
+
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Request, Response
+
+    key = "sk-live-abcdefghijklmnop1234"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+
+    def echo_header(request: Request) -> Response:
+        body = {"error": {"message": f"bad request; you sent Authorization: {request.headers.get('Authorization')}",
+                          "type": "invalid_request_error", "code": 400}}
+        return Response(jsonlib.dumps(body), status=400, content_type="application/json")
+
+    with HTTPServer(host="127.0.0.1") as server:
+        server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(echo_header)
+        task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini", budget=30,
+                          extra=f"api_base: {server.url_for('/v1')}\n")
+        code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+    assert key not in out
+    written = "".join(p.read_text() for p in (tmp_path / "runs").rglob("*") if p.is_file())
+    assert "you sent Authorization: Bearer [redacted]" in written and key not in written

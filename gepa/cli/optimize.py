@@ -131,14 +131,19 @@ def _print_summary(summary: RunSummary) -> None:
 
 @click.command()
 @TASK
-def validate(task: str) -> None:
-    """Check TASK: the YAML, its data, placeholders, evaluator and models, without calling any model."""
+@click.option("--check-models", is_flag=True, help="Also send one tiny call to each model (it may cost a fraction "
+                                                   "of a cent) to prove the keys and addresses work.")
+def validate(task: str, check_models: bool) -> None:
+    """Check TASK: the YAML, its data, placeholders, evaluator and models; no model call unless --check-models."""
     from gepa import runner
 
     prepared = runner.prepare(task)
     splits = prepared.splits
     click.echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
                f"components {', '.join(prepared.seed.components)})")
+    if check_models:
+        for line in runner.probe_models(prepared):
+            click.echo(line)
 
 
 @click.command(name="eval")

@@ -21,7 +21,7 @@ from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
 from gepa.core.types import Evaluator, Example, Proposer, Repairs, Rollout, System
-from gepa.errors import EvaluatorError, SystemicModelError, UserError
+from gepa.errors import EvaluatorError, ModelUnreachableError, SystemicModelError, UserError, redact_secrets
 
 STOP_REQUESTED = "stop requested"
 
@@ -272,7 +272,8 @@ class Optimizer:
             except SystemicModelError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
-                outcome.rejections.append(_rejection(name, "reflection_error", f"{type(exc).__name__}: {exc}", ""))
+                detail = redact_secrets(f"{type(exc).__name__}: {exc}")
+                outcome.rejections.append(_rejection(name, "reflection_error", detail, ""))
                 continue
             if problem:
                 outcome.rejections.append(_rejection(name, "placeholders", problem, text))
@@ -334,6 +335,9 @@ class Optimizer:
         pool = self._pool
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
         results = list(pool.map(lambda pair: rollout(self.system, self.evaluator, *pair), todo))
+        if results and all(r.error_source == "unreachable" for r in results):
+            raise ModelUnreachableError(f"{results[0].error} (every call of the batch failed after its retries; "
+                                        "the run stops, and resumes from its saved state)")
         for (candidate, example), result in zip(todo, results, strict=True):
             state.rollouts.setdefault(candidate.id, {})[example.id] = result
         state.metric_calls += len(todo)

@@ -13,7 +13,7 @@ from typing import Any
 
 from gepa.core.candidate import Candidate
 from gepa.core.types import Evaluator, Example, Rollout, System
-from gepa.errors import EvaluatorError, SystemicModelError, UserError
+from gepa.errors import EvaluatorError, SystemicModelError, TransientModelError, UserError, redact_secrets
 
 FATAL = (SystemicModelError, UserError, EvaluatorError)
 
@@ -37,8 +37,11 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
         output = system.run(candidate, example)
     except FATAL:
         raise
+    except TransientModelError as exc:  # the engine stops when a whole batch fails so
+        return Rollout(example_id=example.id, output="", score=0.0, error=str(exc), error_source="unreachable",
+                       feedback=f"The model could not be reached: {exc}")
     except Exception as exc:  # noqa: BLE001 - a per-example failure is data for the reflector
-        message = f"{type(exc).__name__}: {exc}"
+        message = redact_secrets(f"{type(exc).__name__}: {exc}")
         return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
                        feedback=f"The system failed on this example: {message}")
     try:
@@ -49,7 +52,7 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
     except FATAL:
         raise
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
-        message = f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}"
+        message = redact_secrets(f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}")
         return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
                        error=message, error_source="evaluator", feedback=f"The evaluator failed on this output: "
                                                                       f"{message}")

@@ -41,7 +41,7 @@ class SystemOutput:
     trace: Mapping[str, Any] = field(default_factory=dict)
 
 
-ErrorSource = Literal["system", "evaluator"]
+ErrorSource = Literal["system", "evaluator", "unreachable"]  # unreachable: a transient error outlived its retries
 
 
 @dataclass(frozen=True, kw_only=True)

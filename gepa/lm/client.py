@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,9 +26,16 @@ from gepa.lm.cache import ResponseCache, cache_key
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.ratelimit import RateLimiter
 
+RETRY_AFTER_LIMIT = 60.0  # the longest provider hint honoured, as the openai SDK does
+FAIL_FAST_SECONDS = 30.0
+
 
 class ModelClient:
-    """Cached, retried, accounted calls to one backend in one role (``task``, ``reflection``, ``judge``)."""
+    """Cached, retried, accounted calls to one backend in one role (``task``, ``reflection``, ``judge``).
+
+    A call whose transient error outlived its retries makes the calls that start within ``FAIL_FAST_SECONDS``
+    fail at once with the same error, so an unreachable server costs one call's retries, not every call's.
+    """
 
     def __init__(self, backend: LanguageModel, *, role: str, ledger: UsageLedger | None = None,
                  cache: ResponseCache | None = None, params: Mapping[str, Any] | None = None,
@@ -40,6 +48,7 @@ class ModelClient:
         self.limiter = limiter
         self._seen: Counter[str] = Counter()
         self._seen_lock = threading.Lock()
+        self._failed: tuple[float, TransientModelError] | None = None
 
     @property
     def model(self) -> str:
@@ -80,19 +89,28 @@ class ModelClient:
         return cache_key(self.model, messages, params, sample), params
 
     def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        failed = self._failed
+        if failed is not None and time.monotonic() - failed[0] < FAIL_FAST_SECONDS:
+            raise failed[1]
         exponential = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             hinted = getattr(error, "retry_after", None)
-            return min(float(hinted), self.backoff_max) if hinted is not None else exponential(state)
+            return min(float(hinted), RETRY_AFTER_LIMIT) if hinted is not None else exponential(state)
 
         def count_error(state: RetryCallState) -> None:
             self.ledger.record(self.model, self.role, errors=1)
 
         retrying = Retrying(retry=retry_if_exception_type(TransientModelError), wait=wait,
                             stop=stop_after_attempt(self.max_attempts), before_sleep=count_error, reraise=True)
-        return retrying(self._attempt, messages, params)
+        try:
+            completion = retrying(self._attempt, messages, params)
+        except TransientModelError as exc:
+            self._failed = (time.monotonic(), exc)
+            raise
+        self._failed = None
+        return completion
 
     def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         if self.limiter is not None:

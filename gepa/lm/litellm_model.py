@@ -68,7 +68,7 @@ class LiteLLMModel:
         try:
             response = litellm.completion(**kwargs)
         except Exception as exc:
-            raise map_provider_error(exc, self.name) from exc
+            raise map_provider_error(exc, self.name, self.api_base) from exc
         text = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)

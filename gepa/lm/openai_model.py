@@ -51,7 +51,7 @@ class OpenAIModel:
             response = client.chat.completions.create(model=self.name.removeprefix("openai/"),
                                                       messages=list(messages), **params)
         except Exception as exc:
-            raise map_provider_error(exc, self.name) from exc
+            raise map_provider_error(exc, self.name, self.api_base) from exc
         usage = response.usage
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)

@@ -4,43 +4,72 @@ connection errors are transient (``ModelClient`` retries them), other 4xx fail a
 
 from __future__ import annotations
 
+import email.utils
+import time
+from typing import Any
+
 from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
 
 
+def parse_retry_after(headers: Any, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date; None if absent."""
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+        value = headers.get("retry-after")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 def retry_after_seconds(exc: BaseException) -> float | None:
-    """The provider's ``Retry-After`` (seconds) from a litellm/openai exception, if it sent one."""
-    candidates = [getattr(exc, "litellm_response_headers", None)]
+    """The provider's retry hint from a litellm/openai exception, if it sent one."""
     response = getattr(exc, "response", None)
-    candidates.append(getattr(response, "headers", None))
-    for headers in candidates:
-        if not headers:
-            continue
-        try:
-            value = headers.get("retry-after") or headers.get("Retry-After")
-            if value is not None:
-                return max(0.0, float(value))
-        except (TypeError, ValueError, AttributeError):
-            continue
+    for headers in (getattr(exc, "litellm_response_headers", None), getattr(response, "headers", None)):
+        if headers:
+            hinted = parse_retry_after(_case_insensitive(headers))
+            if hinted is not None:
+                return hinted
     return None
 
 
-def map_provider_error(exc: BaseException, model: str) -> ModelCallError:
+def _case_insensitive(headers: Any) -> Any:
+    try:
+        return {str(k).lower(): v for k, v in headers.items()}
+    except AttributeError:
+        return headers
+
+
+def map_provider_error(exc: BaseException, model: str, address: str | None = None) -> ModelCallError:
     """Translate a litellm exception into gepa's tree, most specific first."""
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
     status = int(status) if isinstance(status, int) else None
     message = str(getattr(exc, "message", "") or exc)
+    where = f"model {model!r}" + (f" at {address}" if address else "")
     if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
         return ModelConfigError(f"model {model!r} rejected the credentials (HTTP {status}): {message}",
-                                model=model, status_code=status)
+                                model=model, status_code=status, address=address)
     if name == "NotFoundError" or status == 404 or "LLM Provider NOT provided" in message:
         return ModelConfigError(f"model {model!r} is unknown to its provider: {message}",
-                                model=model, status_code=status)
+                                model=model, status_code=status, address=address)
     transient_names = ("RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError", "InternalServerError",
                        "ServiceUnavailableError", "BadGatewayError")
     if name in transient_names or status in (408, 409, 429) or (status is not None and status >= 500):
-        error = TransientModelError(f"model {model!r}: {name} (HTTP {status}): {message}",
-                                    model=model, status_code=status)
-        error.retry_after = retry_after_seconds(exc)  # type: ignore[attr-defined]
+        error = TransientModelError(f"{where}: {name} (HTTP {status}): {message}",
+                                    model=model, status_code=status, address=address)
+        error.retry_after = retry_after_seconds(exc)
         return error
-    return ModelCallError(f"model {model!r}: {name} (HTTP {status}): {message}", model=model, status_code=status)
+    return ModelCallError(f"{where}: {name} (HTTP {status}): {message}", model=model, status_code=status,
+                          address=address)
