@@ -20,6 +20,7 @@ class RunFacts:
 
     counts: Mapping[str, int]
     rejected_minibatches: list[tuple[float, float]]  # (parent sum, child sum) of children that lost to their parent
+    first_rejections: Mapping[str, str]  # the first detail of each kind of rejected proposal
     minibatch_size: int
     seed_val: float
     best_val: float
@@ -31,6 +32,15 @@ def rejected_minibatches(events: Iterable[Mapping[str, Any]]) -> list[tuple[floa
     """(parent, child) minibatch sums of every child that did not beat its parent, from the run's events."""
     return [(float(e["parent_minibatch"]), float(e["child_minibatch"])) for e in events
             if e.get("kind") == "candidate_rejected" and e.get("reason", "not better") == "not better"]
+
+
+def first_rejections(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The first detail the run logged for each reason a proposal was rejected."""
+    found: dict[str, str] = {}
+    for event in events:
+        if event.get("kind") == "proposal_rejected":
+            found.setdefault(str(event.get("reason")), str(event.get("detail", "")))
+    return found
 
 
 def wasted(counts: Mapping[str, int]) -> int:
@@ -76,7 +86,8 @@ def explain(facts: RunFacts) -> list[str]:
                   "placeholders": f"even after a repair request, the reflection model rewrites the template's "
                                   f"inputs; {reflector}",
                   "duplicate": "the reflection model keeps proposing texts already tried; raise its temperature",
-                  "reflection_error": "see the proposal_rejected events in events.jsonl"}[reason]
+                  "reflection_error": "the reflection model's calls failed, the first with "
+                                      f"{facts.first_rejections.get('reflection_error', '(no detail)')}"}[reason]
         lines.append(f"{n} of {asked} proposals {label}: {advice}.")
     lost = facts.rejected_minibatches
     if lost:

@@ -15,14 +15,14 @@ import numpy as np
 
 from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer
 from gepa.core.candidate import Candidate
-from gepa.core.config import OptimizerConfig
+from gepa.core.config import OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import rollouts
 from gepa.core.events import Callback, Event
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
-from gepa.diagnosis import RunFacts, explain, rejected_minibatches
+from gepa.diagnosis import RunFacts, explain, first_rejections, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
@@ -180,11 +180,18 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False,
         registry: PromptRegistry | None = None) -> Outcome:
     """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks."""
-    if resume is not None:
-        run_dir, state = resume, _resumable_state(resume, prepared)
-        prepared.ledger.restore(resume.usage())
+    run_dir = resume if resume is not None else RunDir.create(runs_root, prepared.task.spec.name)
+    with run_dir.lock():
+        return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
+
+
+def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: Sequence[Callback],
+                should_stop: Callable[[], bool], registry: PromptRegistry | None) -> Outcome:
+    if resuming:
+        state = _resumable_state(run_dir, prepared)
+        prepared.ledger.restore(run_dir.usage())
     else:
-        run_dir, state = RunDir.create(runs_root, prepared.task.spec.name), None
+        state = None
         run_dir.write_config(prepared.resolved_config())
     stop_file = run_dir.root / "STOP"
     stop_file.unlink(missing_ok=True)  # a resumed run must not stop on the request that ended its last session
@@ -212,14 +219,35 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
     return Outcome(run_dir=run_dir, state=state, summary=summary)
 
 
+# What may change on resume: how long the run may go on, and how many calls are in flight. Anything else
+# changes what is measured, so mixing it into one run would make its scores incomparable.
+RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {"max_idle_iterations", "concurrency"}
+
+
+def _measured(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a run's config that decide its scores."""
+    task = {k: v for k, v in config.get("task", {}).items() if k != "budget"}
+    task["optimizer"] = {k: v for k, v in (task.get("optimizer") or {}).items() if k not in RESUMABLE_CHANGES}
+    optimizer = {k: v for k, v in config.get("optimizer", {}).items() if k not in RESUMABLE_CHANGES}
+    return {"task file": task, "seed prompt": config.get("seed_candidate"), "search settings": optimizer,
+            "models": config.get("models")}
+
+
 def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
+    """The saved state, if the run may continue as asked; a larger budget reopens a finished run."""
     recorded = run_dir.config()
     current = json.loads(json.dumps(prepared.resolved_config()))  # as it reads back from config.json
-    for key in ("task", "seed_candidate", "optimizer"):
-        if recorded.get(key) != current[key]:
-            raise RunStateError(f"{run_dir.root}: the task's {key.replace('_', ' ')} changed since this run started; "
-                                "resume with the same task file and options, or start a new run")
-    return run_dir.load_state() if run_dir.has_state() else None
+    before, now = _measured(recorded), _measured(current)
+    for part, value in now.items():
+        if before[part] != value:
+            raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget and "
+                                "the concurrency may change on resume); start a new run instead")
+    state = run_dir.load_state() if run_dir.has_state() else None
+    if recorded.get("optimizer") != current["optimizer"]:
+        run_dir.write_config(current)  # the budget it now runs under
+        if state is not None and state.finished:
+            state.finished, state.stop_reason = False, ""  # the engine checks the new budget before going on
+    return state
 
 
 def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
@@ -230,7 +258,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     test = prepared.splits.test
     seed_test, _ = score(prepared, state.candidates[0], test)
     best_test = seed_test if best_index == 0 else score(prepared, best, test)[0]
-    usage = prepared.ledger.total()
+    usage, events = prepared.ledger.total(), run_dir.events()
     summary = RunSummary(
         task=prepared.task.spec.name, run_dir=str(run_dir.root),
         status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
@@ -241,7 +269,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         usage=UsageTotals(model_calls=usage.calls, cache_hits=usage.cache_hits, input_tokens=usage.input_tokens,
                           output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
         usage_by_model=prepared.ledger.to_dict(), test_examples=len(test),
-        diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(run_dir.events()),
+        diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
+                                   first_rejections=first_rejections(events),
                                    minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
                                    best_val=means[best_index], iterations=state.iteration,
                                    stop_reason=state.stop_reason)))

@@ -14,9 +14,12 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from gepa.core.candidate import Candidate
 from gepa.core.state import RunState, StateFormatError
@@ -81,6 +84,20 @@ class RunDir:
         if not (root / "config.json").is_file():
             raise RunStateError(f"{root}: not a gepa run directory (no config.json)")
         return cls(root)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run directory for this process: a second process working in it is refused, not interleaved."""
+        lock = FileLock(str(self.root / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunStateError(f"{self.root}: another gepa process is working in this run; wait for it to finish "
+                                "(or stop it with a STOP file in the run directory)") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     # -- writing ----------------------------------------------------------------------------------
     def write_config(self, config: Mapping[str, Any]) -> None:

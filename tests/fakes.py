@@ -115,3 +115,10 @@ seed: 0
 def parrot_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
     """Returns the text it was asked to improve, unchanged: a reflector that repeats itself."""
     return "```\n" + _target(messages)[1] + "\n```"
+
+
+def failing_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """A reflector whose provider rejects every request."""
+    from gepa.errors import ModelCallError
+
+    raise ModelCallError("model 'fake/reflector': BadRequestError (HTTP 400): context window exceeded")

@@ -232,3 +232,12 @@ def test_a_failing_display_is_ignored_but_a_failing_run_log_stops_the_run() -> N
     optimizer.record = disk_full
     with pytest.raises(OSError, match="No space left"):
         optimizer.run(SEED)
+
+
+def test_an_idle_run_names_what_kept_it_idle() -> None:
+    config = OptimizerConfig(max_metric_calls=None, max_reflection_calls=1000, max_idle_iterations=3, seed=0, **ONE)
+    state = build(config, reflect=fakes.failing_reflector)[0].run(SEED)
+    assert state.stop_reason == ("nothing new to evaluate in 3 iterations (every reflection call failed: see "
+                                 "proposal_rejected in events.jsonl)")
+    state = build(config, reflect=fakes.parrot_reflector)[0].run(SEED)
+    assert state.stop_reason.endswith("(the reflector repeated texts already tried)")

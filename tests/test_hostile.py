@@ -217,3 +217,66 @@ def test_a_provider_error_echoing_the_key_is_redacted(tmp_path: Path, allow_loca
     assert key not in out
     written = "".join(p.read_text() for p in (tmp_path / "runs").rglob("*") if p.is_file())
     assert "you sent Authorization: Bearer [redacted]" in written and key not in written
+
+
+# -- 3: overrides that change what is measured are refused on resume; a larger budget continues ----------
+def test_resume_refuses_a_changed_model_and_continues_with_a_larger_budget(tmp_path: Path) -> None:
+    import json
+
+    run_dir = finished_run(tmp_path, budget=30)
+    task = tmp_path / "toy" / "task.yaml"
+    before = (run_dir / "state.json").read_text()
+    for override in (["--model", "fake/echo"], ["--reflection-model", "fake/echo"], ["--seed", "3"]):
+        code, out = invoke("optimize", str(task), "--resume", str(run_dir), *override)
+        assert code == 2 and "changed since this run started" in out, out
+    assert (run_dir / "state.json").read_text() == before
+    finished = json.loads(before)
+    code, out = invoke("optimize", str(task), "--resume", str(run_dir), "--budget", "80", "--concurrency", "2")
+    assert code == 0, out
+    extended = json.loads((run_dir / "state.json").read_text())
+    assert extended["finished"] and extended["metric_calls"] > finished["metric_calls"]
+    assert extended["iteration"] > finished["iteration"]
+    assert json.loads((run_dir / "config.json").read_text())["optimizer"]["max_metric_calls"] == 80
+
+
+# -- 4: one process at a time in a run directory -------------------------------------------------------
+def test_a_second_process_in_the_same_run_is_refused(tmp_path: Path) -> None:
+    from gepa.runs import RunDir
+
+    run_dir = finished_run(tmp_path)
+    task = tmp_path / "toy" / "task.yaml"
+    events_before = (run_dir / "events.jsonl").read_text()
+    with RunDir.open(run_dir).lock():  # another process holds it (filelock refuses a second holder alike)
+        code, out = invoke("optimize", str(task), "--resume", str(run_dir), "--budget", "80")
+    assert code == 2 and "another gepa process is working in this run" in out, out
+    assert (run_dir / "events.jsonl").read_text() == events_before
+
+
+def test_two_processes_resuming_at_once_write_one_run(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=30)
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    run_dir = next((tmp_path / "runs").iterdir())
+    env = {**os.environ, "PYTHONPATH": str(root), "GEPA_CACHE_DIR": str(tmp_path / "cache")}
+    args = [sys.executable, "-m", "gepa", "optimize", str(task), "--resume", str(run_dir), "--budget", "120", "-q"]
+    both = [subprocess.Popen(args, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)]
+    results = [(p.wait(timeout=120), p.communicate()[1]) for p in both]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    assert any("another gepa process" in err for _, err in results)
+    kinds = [line for line in (run_dir / "events.jsonl").read_text().splitlines() if '"run_finished"' in line]
+    assert len(kinds) == 2  # the first run's end and the one extension; never two at once
+
+
+# -- 12: what an idle run says -------------------------------------------------------------------------
+def test_a_run_whose_every_reflection_fails_says_so(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60, reflection_model="fake/tests.fakes:failing_reflector")
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0, out
+    assert "proposals failed: the reflection model's calls failed, the first with ModelCallError: model " \
+           "'fake/reflector': BadRequestError (HTTP 400): context window exceeded" in out
+    assert "perfect minibatches" not in out

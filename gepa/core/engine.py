@@ -135,8 +135,7 @@ class Optimizer:
         if c.max_cost_usd is not None and self.spent_usd() >= c.max_cost_usd:
             return f"max_cost_usd ({c.max_cost_usd:g}) reached"
         if state.idle_iterations >= c.max_idle_iterations:
-            return (f"nothing new to evaluate in {c.max_idle_iterations} iterations "
-                    "(perfect minibatches or repeated proposals)")
+            return f"nothing new to evaluate in {c.max_idle_iterations} iterations ({_idle_cause(state.counts)})"
         if c.patience is not None and state.stale_iterations >= c.patience:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
@@ -354,6 +353,18 @@ class Optimizer:
                 callback(event)
             except Exception:  # noqa: BLE001, S110 - a broken display must not kill a paid run
                 pass
+
+
+def _idle_cause(counts: dict[str, int]) -> str:
+    """What most often kept iterations from evaluating anything."""
+    causes = {"the parent already solved its minibatches": counts.get("skipped", 0),
+              "the reflector repeated texts already tried": counts.get("proposal_unchanged", 0)
+              + counts.get("proposal_duplicate", 0),
+              "proposals broke placeholders": counts.get("proposal_placeholders", 0),
+              "every reflection call failed: see proposal_rejected in events.jsonl": counts.get(
+                  "proposal_reflection_error", 0)}
+    cause, count = max(causes.items(), key=lambda item: item[1])
+    return cause if count else "no proposals"
 
 
 def _rejection(component: str, reason: str, detail: str, text: str) -> dict[str, str]:
