@@ -6,6 +6,7 @@ Errors name the file and line; ids are ``<split>/<id field or row number>`` so s
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import random
@@ -25,6 +26,15 @@ class Splits:
     val: list[Example]
     test: list[Example]
     sources: dict[str, str]
+
+    def fingerprint(self) -> dict[str, str]:
+        """A short hash of each split's examples: a resumed run must score the same examples."""
+        digest = {}
+        for name in ("train", "val", "test"):
+            rows = [[e.id, dict(e.fields)] for e in getattr(self, name)]
+            blob = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str)
+            digest[name] = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return digest
 
     def fields(self) -> set[str]:
         """Field names present in every example of every split."""

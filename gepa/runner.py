@@ -78,7 +78,7 @@ class Prepared:
                 "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
                 "models": {"task": self.task_client.model, "reflection": self.reflection_model},
                 "seed_candidate": self.seed.to_dict(), "optimizer": {**self.config.__dict__},
-                "data": self.splits.sources}
+                "data": self.splits.sources, "data_fingerprint": self.splits.fingerprint()}
 
 
 def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
@@ -230,7 +230,7 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
     task["optimizer"] = {k: v for k, v in (task.get("optimizer") or {}).items() if k not in RESUMABLE_CHANGES}
     optimizer = {k: v for k, v in config.get("optimizer", {}).items() if k not in RESUMABLE_CHANGES}
     return {"task file": task, "seed prompt": config.get("seed_candidate"), "search settings": optimizer,
-            "models": config.get("models")}
+            "models": config.get("models"), "data": config.get("data_fingerprint")}
 
 
 def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:

@@ -280,3 +280,62 @@ def test_a_run_whose_every_reflection_fails_says_so(tmp_path: Path) -> None:
     assert "proposals failed: the reflection model's calls failed, the first with ModelCallError: model " \
            "'fake/reflector': BadRequestError (HTTP 400): context window exceeded" in out
     assert "perfect minibatches" not in out
+
+
+# -- 2: a damaged response cache is named, skipped with a warning, and can always be cleared ------------
+def test_a_corrupt_cache_is_named_skipped_and_cleared(tmp_path: Path) -> None:
+    from gepa.lm import Completion, ResponseCache
+
+    cache = tmp_path / "cache"
+    task = write_task(tmp_path / "toy", budget=30)
+    filled = ResponseCache(cache)
+    for i in range(200):
+        filled.put(f"key {i}", Completion(text="x" * 500))
+    filled.close()
+    database = cache / "cache.db"
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 2])
+    code, out = invoke("cache", "stats", "--cache-dir", str(cache))
+    assert code == 2 and f"the response cache at {cache} cannot be used" in out and "gepa cache clear" in out
+    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(cache), "-q")
+    assert code == 0 and "warning:" in out and "running without the cache" in out and "Traceback" not in out
+    code, out = invoke("cache", "clear", "--yes", "--cache-dir", str(cache))
+    assert code == 0, out
+    code, out = invoke("cache", "stats", "--cache-dir", str(cache))
+    assert code == 0 and "0 responses" in out
+
+
+# -- 10: messages where tracebacks were -----------------------------------------------------------------
+def test_resuming_after_the_data_changed_is_refused(tmp_path: Path) -> None:
+    run_dir = finished_run(tmp_path)
+    val = tmp_path / "toy" / "data" / "val.jsonl"
+    val.write_text("".join(val.read_text().splitlines(keepends=True)[:6]))
+    code, out = invoke("optimize", str(tmp_path / "toy" / "task.yaml"), "--resume", str(run_dir), "--budget", "90")
+    assert code == 2 and "the data changed since this run started" in out and "Traceback" not in out
+
+
+def test_a_read_only_runs_directory_is_a_message(tmp_path: Path) -> None:
+    import os
+
+    runs = tmp_path / "runs"
+    if os.geteuid() == 0:  # root writes anywhere; a file where a directory should be fails for everyone
+        (tmp_path / "blocked").write_text("a file")
+        runs = tmp_path / "blocked" / "runs"
+    else:
+        runs.mkdir()
+        runs.chmod(0o500)
+    task = write_task(tmp_path / "toy")
+    code, out = invoke("optimize", str(task), "--runs-dir", str(runs))
+    assert code == 1 and "Error: cannot write or read" in out and str(tmp_path) in out, out
+    assert "Traceback" not in out
+
+
+def test_one_broken_run_does_not_hide_the_others(tmp_path: Path) -> None:
+    good = finished_run(tmp_path)
+    broken = tmp_path / "runs" / "toy-broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    (broken / "summary.json").write_text("{truncated")
+    code, out = invoke("runs", "list", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0, out
+    assert good.name in out and "finished" in out
+    assert "toy-broken  broken" in out and "corrupt or truncated JSON" in out

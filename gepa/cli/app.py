@@ -29,6 +29,12 @@ class GepaGroup(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2 if isinstance(exc, UserError) else 1)
+        except OSError as exc:  # a read-only or full disk, a missing permission: the path and the reason
+            if os.environ.get("GEPA_DEBUG"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: cannot write or read {where}{exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=GepaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,12 +79,17 @@ def json_option(func: F) -> F:
 
 
 def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
-    """The response cache the options ask for (None with --no-cache)."""
+    """The response cache the options ask for (None with --no-cache). A cache that cannot be used is a warning,
+    not an error: the run goes on without it (documented in the README)."""
     if no_cache:
         return None
-    from gepa.lm.cache import ResponseCache
+    from gepa.lm.cache import CacheError, ResponseCache
 
-    return ResponseCache(cache_dir)
+    try:
+        return ResponseCache(cache_dir)
+    except CacheError as exc:
+        click.echo(f"warning: {exc}; running without the cache", err=True)
+        return None
 
 
 def fmt(value: float | None) -> str:

@@ -26,8 +26,8 @@ def cache_stats(cache_dir: str | None) -> None:
 @cache_dir_option
 @click.confirmation_option(prompt="Delete every cached response?", help="Do not ask for confirmation.")
 def cache_clear(cache_dir: str | None) -> None:
-    """Delete every cached response (the next runs pay again)."""
-    from gepa.lm.cache import ResponseCache
+    """Delete every cached response (the next runs pay again); works on a damaged cache too."""
+    from gepa.lm.cache import clear_directory
 
-    removed = ResponseCache(cache_dir).clear()
+    removed = clear_directory(cache_dir)
     click.echo(f"removed {removed} responses")

@@ -53,7 +53,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
                                  seed=seed, concurrency=concurrency, reflection_template=reflection_template)
     resume_dir = RunDir.open(resume) if resume else None
-    prepared = runner.prepare(task, overrides, cache=None if dry_run else open_cache(cache_dir, no_cache))
+    cache = None if dry_run else open_cache(cache_dir, no_cache)
+    prepared = runner.prepare(task, overrides, cache=cache)
     if not as_json:
         click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
@@ -66,6 +67,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
                              should_stop=stop)
     finally:
         progress.close()
+        if cache is not None and cache.problem:
+            click.echo(f"warning: {cache.problem}", err=True)
     if as_json:
         click.echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from gepa.cli.app import fmt, json_option, runs_dir_option
+from gepa.errors import GepaError
 
 
 @click.group()
@@ -25,26 +26,35 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
 
     rows: list[dict[str, Any]] = []
     for run_dir in list_runs(Path(runs_dir)):
-        summary = run_dir.summary()
-        if summary:
-            rows.append({"run": run_dir.root.name, "status": summary.status, "iterations": summary.iterations,
-                         "seed_val": summary.seed.val, "best_val": summary.best.val, "best_test": summary.best.test})
-        elif run_dir.has_state():
-            state = run_dir.load_state()
-            rows.append({"run": run_dir.root.name, "status": "unfinished", "iterations": state.iteration,
-                         "seed_val": state.mean_scores()[0] if state.candidates else None,
-                         "best_val": max(state.mean_scores(), default=None), "best_test": None})
-        else:
-            rows.append({"run": run_dir.root.name, "status": "empty", "iterations": 0, "seed_val": None,
-                         "best_val": None, "best_test": None})
+        try:
+            rows.append({"run": run_dir.root.name, **_row(run_dir)})
+        except GepaError as exc:  # one damaged run must not hide the others
+            rows.append({"run": run_dir.root.name, "status": "broken", "iterations": None, "seed_val": None,
+                         "best_val": None, "best_test": None, "problem": str(exc)})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         click.echo(f"no runs in {runs_dir}")
     for row in rows:
+        if row["status"] == "broken":
+            click.echo(f"{row['run']}  broken    {row['problem']}")
+            continue
         click.echo(f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
                    f"{fmt(row['best_val'])}  test {fmt(row['best_test'])}")
+
+
+def _row(run_dir: Any) -> dict[str, Any]:
+    summary = run_dir.summary()
+    if summary:
+        return {"status": summary.status, "iterations": summary.iterations, "seed_val": summary.seed.val,
+                "best_val": summary.best.val, "best_test": summary.best.test}
+    if run_dir.has_state():
+        state = run_dir.load_state()
+        return {"status": "unfinished", "iterations": state.iteration,
+                "seed_val": state.mean_scores()[0] if state.candidates else None,
+                "best_val": max(state.mean_scores(), default=None), "best_test": None}
+    return {"status": "empty", "iterations": 0, "seed_val": None, "best_val": None, "best_test": None}
 
 
 @runs.command(name="show")
