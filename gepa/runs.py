@@ -65,6 +65,8 @@ class RunDir:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._logged = 0  # rollouts in rollouts.jsonl that state.json accounts for
+        self._log_end = 0  # and the byte where they end (anything after is a crash's leftover)
 
     @classmethod
     def create(cls, runs_root: Path, task_name: str) -> RunDir:
@@ -108,8 +110,18 @@ class RunDir:
             handle.write(json.dumps({"time": round(time.time(), 3), **event}, ensure_ascii=False) + "\n")
 
     def save_state(self, state: RunState, usage: list[dict[str, Any]]) -> None:
-        # Rewritten every iteration: atomic (safe against a killed process) but not fsynced.
-        write_json(self.root / "state.json", state.to_dict(), durable=False, compact=True)
+        """A checkpoint that costs the new work only: new rollouts are appended to rollouts.jsonl, then the
+        small state.json (which counts them) is replaced atomically. A crash between the two leaves extra log
+        lines that the next load ignores and the next save overwrites."""
+        records = state.rollout_records(self._logged)
+        if records or self._log_end == 0:
+            with open(self.root / "rollouts.jsonl", "ab" if self._log_end else "wb") as handle:
+                handle.seek(self._log_end)
+                handle.truncate()
+                handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+                self._log_end = handle.tell()
+            self._logged = len(state.rollout_log)
+        write_json(self.root / "state.json", state.to_dict(rollouts=False), durable=False, compact=True)
         write_json(self.root / "usage.json", usage, durable=False)
 
     def write_best(self, candidate: Candidate) -> Path:
@@ -133,11 +145,38 @@ class RunDir:
         return (self.root / "state.json").is_file()
 
     def load_state(self) -> RunState:
+        """The last checkpoint, with the rollouts it counts read back from rollouts.jsonl."""
         path = self.root / "state.json"
+        data = read_json(path)
+        count = data.get("rollouts_logged") if isinstance(data, dict) else None
+        records, end = self._read_log(count) if isinstance(count, int) else (None, 0)
         try:
-            return RunState.from_dict(read_json(path))
+            state = RunState.from_dict(data, records)
         except StateFormatError as exc:
             raise RunStateError(f"{path}: {exc}") from exc
+        self._logged, self._log_end = len(state.rollout_log), end
+        return state
+
+    def _read_log(self, count: int) -> tuple[list[dict[str, Any]], int]:
+        path = self.root / "rollouts.jsonl"
+        records: list[dict[str, Any]] = []
+        end = 0
+        try:
+            with open(path, "rb") as handle:
+                while len(records) < count:
+                    line = handle.readline()
+                    if not line.endswith(b"\n"):
+                        break
+                    records.append(json.loads(line))
+                    end = handle.tell()
+        except FileNotFoundError:
+            pass
+        except ValueError as exc:
+            raise RunStateError(f"{path}: line {len(records) + 1} is corrupt ({exc})") from exc
+        if len(records) < count:
+            raise RunStateError(f"{path}: holds {len(records)} rollouts but state.json counts {count}; "
+                                "the run cannot be resumed from it")
+        return records, end
 
     def usage(self) -> list[dict[str, Any]]:
         path = self.root / "usage.json"

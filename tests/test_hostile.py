@@ -126,12 +126,11 @@ def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) 
                                              "evaluator:\n  type: python\n  function: score.py:score"))
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
     assert code == 0, out
-    import json
+    from gepa.runs import RunDir
 
-    state = json.loads(next((tmp_path / "runs").iterdir()).joinpath("state.json").read_text())
-    seed_rollouts = next(iter(state["rollouts"].values()))
-    bad = seed_rollouts["val/1"]
-    assert bad["score"] == 0.0 and bad["error_source"] == "evaluator" and "returned the score 1.5" in bad["error"]
+    state = RunDir.open(next((tmp_path / "runs").iterdir())).load_state()
+    bad = state.rollouts[state.candidates[0].id]["val/1"]
+    assert bad.score == 0.0 and bad.error_source == "evaluator" and bad.error and "returned the score 1.5" in bad.error
 
 
 # -- 1: an unreachable model server stops the run with one line, within a minute ------------------------
@@ -339,3 +338,25 @@ def test_one_broken_run_does_not_hide_the_others(tmp_path: Path) -> None:
     assert code == 0, out
     assert good.name in out and "finished" in out
     assert "toy-broken  broken" in out and "corrupt or truncated JSON" in out
+
+
+# -- 8: a checkpoint writes the new work only; leftovers of a crash are ignored --------------------------
+def test_rollouts_live_in_an_append_only_log_that_survives_a_torn_write(tmp_path: Path) -> None:
+    import json
+
+    from gepa.runs import RunDir
+
+    run_dir = finished_run(tmp_path, budget=40)
+    state_file = json.loads((run_dir / "state.json").read_text())
+    log = (run_dir / "rollouts.jsonl").read_text().splitlines()
+    assert "rollouts" not in state_file and state_file["rollouts_logged"] == len(log)
+    assert len(log) == state_file["metric_calls"]  # one line per paid rollout; test scoring is not a metric call
+    with open(run_dir / "rollouts.jsonl", "a") as handle:  # a crash after appending, before state.json moved on
+        handle.write(log[-1] + "\n" + '{"candidate": "torn", "exam')
+    state = RunDir.open(run_dir).load_state()
+    assert len(state.rollout_log) == len(log) and "torn" not in state.rollouts
+    code, out = invoke("optimize", str(tmp_path / "toy" / "task.yaml"), "--resume", str(run_dir), "--budget", "80")
+    assert code == 0, out
+    resumed = (run_dir / "rollouts.jsonl").read_text()
+    assert "torn" not in resumed and resumed.startswith("\n".join(log))
+    assert json.loads((run_dir / "state.json").read_text())["rollouts_logged"] == len(resumed.splitlines())

@@ -26,9 +26,11 @@ def gepa_process(*args: str, cache: Path) -> subprocess.Popen[str]:
 
 
 def comparable(run_dir: Path) -> dict:
-    state = json.loads((run_dir / "state.json").read_text())
-    return {k: v for k, v in state.items() if k != "rollouts"} | {
-        "rollouts": {c: sorted(r) for c, r in state["rollouts"].items()}}
+    from gepa.runs import RunDir
+
+    state = RunDir.open(run_dir).load_state()
+    return {k: v for k, v in state.to_dict(rollouts=False).items() if k != "rollouts_logged"} | {
+        "rollouts": {c: sorted(r) for c, r in state.rollouts.items()}}
 
 
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:

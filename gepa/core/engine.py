@@ -337,8 +337,8 @@ class Optimizer:
         if results and all(r.error_source == "unreachable" for r in results):
             raise ModelUnreachableError(f"{results[0].error} (every call of the batch failed after its retries; "
                                         "the run stops, and resumes from its saved state)")
-        for (candidate, example), result in zip(todo, results, strict=True):
-            state.rollouts.setdefault(candidate.id, {})[example.id] = result
+        for (candidate, _), result in zip(todo, results, strict=True):
+            state.add_rollout(candidate.id, result)
         state.metric_calls += len(todo)
         return [[state.rollouts[c.id][e.id] for e in examples] for c in candidates]
 

@@ -1,12 +1,13 @@
 """Everything a run knows, as plain data that round-trips through JSON (no pickle).
 
 Saved after every iteration, so a killed run resumes exactly where the last finished iteration left it:
-the random generator's state and the minibatch sampler are part of it.
+the random generator's state and the minibatch sampler are part of it. ``rollout_log`` keeps the order rollouts
+were paid for, so a run directory can store them in an append-only log and a checkpoint writes only new work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from numpy.typing import NDArray
 from gepa.core.candidate import Candidate
 from gepa.core.types import Rollout
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: rollouts live in a separate log (``to_dict(rollouts=False)``); 1 held them inline
 
 
 class StateFormatError(ValueError):
@@ -31,6 +32,7 @@ class RunState:
     val_scores: list[list[float]] = field(default_factory=list)
     found_at: list[dict[str, float]] = field(default_factory=list)
     rollouts: dict[str, dict[str, Rollout]] = field(default_factory=dict)
+    rollout_log: list[tuple[str, str]] = field(default_factory=list)  # (candidate id, example id), in paid order
     iteration: int = 0
     metric_calls: int = 0
     rng_state: Any = None
@@ -79,14 +81,24 @@ class RunState:
     def bump(self, counter: str) -> None:
         self.counts[counter] = self.counts.get(counter, 0) + 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def add_rollout(self, candidate_id: str, rollout: Rollout) -> None:
+        """Record a paid rollout (and its place in the log)."""
+        self.rollouts.setdefault(candidate_id, {})[rollout.example_id] = rollout
+        self.rollout_log.append((candidate_id, rollout.example_id))
+
+    def rollout_records(self, start: int = 0) -> list[dict[str, Any]]:
+        """The logged rollouts from position ``start`` on, as JSON-able records."""
+        return [{"candidate": cid, **self.rollouts[cid][eid].to_dict()} for cid, eid in self.rollout_log[start:]]
+
+    def to_dict(self, *, rollouts: bool = True) -> dict[str, Any]:
+        """Everything as JSON; without ``rollouts`` only their count (they are then stored elsewhere, in order)."""
+        data = {
             "schema_version": SCHEMA_VERSION,
             "candidates": [
                 {**c.to_dict(), "val_scores": s, "found_at": f}
                 for c, s, f in zip(self.candidates, self.val_scores, self.found_at, strict=True)
             ],
-            "rollouts": {cid: {eid: r.to_dict() for eid, r in per.items()} for cid, per in self.rollouts.items()},
+            "rollouts_logged": len(self.rollout_log),
             "iteration": self.iteration, "metric_calls": self.metric_calls,
             "rng_state": _rng_to_json(self.rng_state),
             "sampler": {"order": self.sampler_order, "position": self.sampler_position},
@@ -96,20 +108,23 @@ class RunState:
             "idle_iterations": self.idle_iterations, "counts": self.counts,
             "finished": self.finished, "stop_reason": self.stop_reason,
         }
+        if rollouts:
+            data["rollouts"] = self.rollout_records()
+        return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
+    def from_dict(cls, data: Mapping[str, Any], rollouts: Sequence[Mapping[str, Any]] | None = None) -> RunState:
+        """The state from ``to_dict``'s JSON; ``rollouts`` gives the logged records when they are kept apart."""
         version = data.get("schema_version") if isinstance(data, Mapping) else None
-        if version != SCHEMA_VERSION:
-            raise StateFormatError(f"unknown state schema_version {version!r} (this gepa reads {SCHEMA_VERSION})")
+        if version not in (1, SCHEMA_VERSION):
+            raise StateFormatError(f"unknown state schema_version {version!r} (this gepa reads 1 and "
+                                   f"{SCHEMA_VERSION})")
         try:
             records = data["candidates"]
-            return cls(
+            state = cls(
                 candidates=[Candidate.from_dict(r) for r in records],
                 val_scores=[[float(x) for x in r["val_scores"]] for r in records],
                 found_at=[dict(r["found_at"]) for r in records],
-                rollouts={cid: {eid: Rollout.from_dict(r) for eid, r in per.items()}
-                          for cid, per in data["rollouts"].items()},
                 iteration=int(data["iteration"]), metric_calls=int(data["metric_calls"]),
                 rng_state=_rng_from_json(data["rng_state"]),
                 sampler_order=list(data["sampler"]["order"]), sampler_position=int(data["sampler"]["position"]),
@@ -120,8 +135,15 @@ class RunState:
                 idle_iterations=int(data["idle_iterations"]), counts=dict(data["counts"]),
                 finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
             )
+            if version == 1:  # rollouts inline, by candidate
+                rollouts = [{"candidate": cid, **r} for cid, per in data["rollouts"].items() for r in per.values()]
+            elif rollouts is None:
+                rollouts = data.get("rollouts", [])
+            for record in rollouts or []:
+                state.add_rollout(str(record["candidate"]), Rollout.from_dict(record))
         except (KeyError, TypeError, ValueError) as exc:
             raise StateFormatError(f"state is missing or has a malformed field: {exc}") from exc
+        return state
 
 
 def _rng_to_json(state: Any) -> Any:
