@@ -31,10 +31,13 @@ from gepa.summary import RunSummary
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult:
-    """What a run found: the best candidate, every candidate with lineage and scores, the front, and usage."""
+    """What a run found: the best candidate (the best that passed every guard set), every candidate with lineage
+    and scores, the front, guard-set scores (candidate id -> set -> mean) and usage."""
 
     best: Candidate
     best_score: float
+    guard_scores: dict[str, dict[str, float]]
+    guard_failed: list[str]
     candidates: list[Candidate]
     val_scores: list[list[float]]
     frontier: list[Candidate]
@@ -65,21 +68,26 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
              config: OptimizerConfig | None = None, callbacks: Sequence[Callback] = (),
              cache_dir: str | Path | None = None, use_cache: bool = True,
              task_params: Mapping[str, Any] | None = None,
-             reflection_params: Mapping[str, Any] | None = None) -> RunResult:
+             reflection_params: Mapping[str, Any] | None = None,
+             guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None) -> RunResult:
     """Run GEPA and return the result. ``task_model`` may be a ``System`` (any pipeline), and
     ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component. Sampling parameters
-    default to each role's (``gepa.lm.base.TASK_PARAMS`` / ``REFLECTION_PARAMS``), as in task files."""
+    default to each role's (``gepa.lm.base.TASK_PARAMS`` / ``REFLECTION_PARAMS``), as in task files.
+    ``guardsets`` ({"ood": [...]}) are examples the best prompt must not do worse on than the seed (by more than
+    ``config.guard_tolerance``)."""
     config = config or OptimizerConfig()
     models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
     system = task_system(task_model, models, task_params or TASK_PARAMS)
     proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS)
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
+    guards = {name: _examples(f"guard:{name}", rows) for name, rows in (guardsets or {}).items()}
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
-                          trainset=_examples("train", trainset), valset=_examples("val", valset),
+                          trainset=_examples("train", trainset), valset=_examples("val", valset), guardsets=guards,
                           config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd)
     state = optimizer.run(seed)
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
+                     guard_scores=dict(state.guard_scores), guard_failed=list(state.guard_failed),
                      candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
                      frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
                      metric_calls=state.metric_calls, usage=models.ledger.total(), state=state)

@@ -11,7 +11,7 @@ import io
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,15 @@ class Splits:
     val: list[Example]
     test: list[Example]
     sources: dict[str, str]
+    guard: dict[str, list[Example]] = field(default_factory=dict)  # name -> examples a prompt must not lose on
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash of each split's examples: a resumed run must score the same examples."""
         digest = {}
-        for name in ("train", "val", "test"):
-            rows = [[e.id, dict(e.fields)] for e in getattr(self, name)]
+        sets = {"train": self.train, "val": self.val, "test": self.test,
+                **{f"guard:{name}": examples for name, examples in self.guard.items()}}
+        for name, examples in sets.items():
+            rows = [[e.id, dict(e.fields)] for e in examples]
             blob = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str)
             digest[name] = hashlib.sha256(blob.encode()).hexdigest()[:16]
         return digest
@@ -147,4 +150,11 @@ def load_splits(task: Task) -> Splits:
                                 field=f"data.{split}")
     examples = {split: to_examples(split, by_split[split], sources.get(split, str(task.path)))
                 for split in ("train", "val", "test")}
-    return Splits(train=examples["train"], val=examples["val"], test=examples["test"], sources=sources)
+    guard = {}
+    for name, relative in data.guard_files().items():
+        path = task.resolve(relative)
+        guard[name] = to_examples(f"guard:{name}", read_rows(path), str(path))
+        if not guard[name]:
+            raise TaskSpecError(f"the guard set {name!r} is empty", path=str(path), field="data.guard")
+        sources[f"guard:{name}"] = str(path)
+    return Splits(train=examples["train"], val=examples["val"], test=examples["test"], sources=sources, guard=guard)

@@ -7,11 +7,11 @@ went (repeated, broken, evaluated and beaten) and what to change, not just "best
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 WASTE_REASONS = {"unchanged": "unchanged", "placeholders": "broke a placeholder", "duplicate": "repeated a candidate",
-                 "reflection_error": "failed"}
+                 "leakage": "copied a training example", "reflection_error": "failed"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +21,7 @@ class RunFacts:
     counts: Mapping[str, int]
     rejected_minibatches: list[tuple[float, float]]  # (parent sum, child sum) of children that lost to their parent
     first_rejections: Mapping[str, str]  # the first detail of each kind of rejected proposal
+    guard_failures: list[Mapping[str, Any]] = field(default_factory=list)  # the guard_failed events
     minibatch_size: int
     seed_val: float
     best_val: float
@@ -41,6 +42,19 @@ def first_rejections(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if event.get("kind") == "proposal_rejected":
             found.setdefault(str(event.get("reason")), str(event.get("detail", "")))
     return found
+
+
+def guard_failures(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [e for e in events if e.get("kind") == "guard_failed"]
+
+
+def guard_line(event: Mapping[str, Any], best_val: float) -> str:
+    """Why a candidate with a higher validation score is not the best."""
+    fell = ", ".join(f"{name!r} {event['guard'][name]:.3f} against the seed's {event['seed_guard'][name]:.3f}"
+                     for name in event["sets"])
+    return (f"Candidate {event['candidate']} scored {float(event['score']):.3f} on validation (the best scores "
+            f"{best_val:.3f}) but fell on the guard set {fell} (tolerance {float(event['tolerance']):.2f}), so it "
+            "is not the best and is never exported.")
 
 
 def wasted(counts: Mapping[str, int]) -> int:
@@ -67,6 +81,7 @@ def explain(facts: RunFacts) -> list[str]:
     """The reflection line, then, when the best is no better than the seed, each reason that applies."""
     counts = facts.counts
     lines = [reflection_line(counts)]
+    lines += [guard_line(event, facts.best_val) for event in facts.guard_failures]
     if facts.best_val > facts.seed_val:
         return lines
     asked, evaluated = counts.get("proposals_asked", 0), counts.get("proposals", 0)
@@ -86,6 +101,7 @@ def explain(facts: RunFacts) -> list[str]:
                   "placeholders": f"even after a repair request, the reflection model rewrites the template's "
                                   f"inputs; {reflector}",
                   "duplicate": "the reflection model keeps proposing texts already tried; raise its temperature",
+                  "leakage": "the reflection model pastes training inputs into the prompt instead of instructing",
                   "reflection_error": "the reflection model's calls failed, the first with "
                                       f"{facts.first_rejections.get('reflection_error', '(no detail)')}"}[reason]
         lines.append(f"{n} of {asked} proposals {label}: {advice}.")

@@ -13,6 +13,7 @@ from gepa.registry import PromptRegistry, PromptVersion
 from gepa.runs import RunDir
 
 Scorer = Callable[[Candidate], float]
+GuardScorer = Callable[[Candidate], dict[str, float]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,14 +36,18 @@ def best_of(run_dir: RunDir) -> tuple[Candidate, dict[str, Any]]:
     task, models = config.get("task", {}), config.get("models", {})
     meta = {"source_run": str(run_dir.root), "task": task.get("name"), "task_path": config.get("task_path"),
             "model": models.get("task"), "reflection_model": models.get("reflection"),
-            "val_score": state.mean_scores()[best], "test_score": test}
+            "val_score": state.mean_scores()[best], "test_score": test,
+            "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
+            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", 0.02)}
     return state.candidates[best], meta
 
 
 def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,
-               promote_if_better: bool = False, scorer: Scorer | None = None) -> ExportResult:
+               promote_if_better: bool = False, scorer: Scorer | None = None,
+               guard_scorer: GuardScorer | None = None) -> ExportResult:
     """Register the best candidate; with ``promote_if_better``, move ``alias`` only if it beats the incumbent
-    on the task's test split (scoring either side whose test score is unknown)."""
+    on the task's test split (scoring either side whose test score is unknown) and does not fall more than the
+    tolerance below it on any of the task's guard sets."""
     candidate, meta = best_of(run_dir)
     if promote_if_better and not alias:
         raise UserError("--promote-if-better needs --alias (the alias to move if the new version wins)")
@@ -63,6 +68,10 @@ def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: s
     if incumbent.version == version.version:
         return ExportResult(version=version, created=created, alias=alias, promoted=False,
                             reason=f"{alias!r} already points at this content (v{version.version})")
+    regression = _guard_regression(version, incumbent, guard_scorer)
+    if regression:
+        return ExportResult(version=version, created=created, alias=alias, promoted=False,
+                            reason=f"v{version.version} {regression}; {alias!r} stays on v{incumbent.version}")
     new_score = _known_or_scored(version.meta.get("test_score"), version, scorer)
     old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent, scorer)
     if new_score > old_score:
@@ -81,3 +90,17 @@ def _known_or_scored(known: Any, version: PromptVersion, scorer: Scorer | None) 
     if scorer is None:
         raise UserError(f"{version.ref} has no test score and no task to score it on")
     return scorer(version.candidate())
+
+
+def _guard_regression(new: PromptVersion, old: PromptVersion, guard_scorer: GuardScorer | None) -> str:
+    """Why ``new`` may not replace ``old``: a guard set it scores lower on by more than the tolerance; else ''."""
+    new_guard = dict(new.meta.get("guard_scores") or {})
+    if not new_guard:
+        return ""
+    old_guard = dict(old.meta.get("guard_scores") or {})
+    if not all(name in old_guard for name in new_guard) and guard_scorer is not None:
+        old_guard = {**guard_scorer(old.candidate()), **old_guard}
+    tolerance = float(new.meta.get("guard_tolerance", 0.02))
+    fell = [f"{name!r} {value:.3f} against v{old.version}'s {old_guard[name]:.3f}"
+            for name, value in new_guard.items() if name in old_guard and value < old_guard[name] - tolerance]
+    return f"falls on the guard set {', '.join(fell)} (tolerance {tolerance:.2f})" if fell else ""

@@ -24,7 +24,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;font-size:12px}
 td.win{background:#2e8b57;color:#fff}td.lose{background:#f4f4f4}pre{background:#f7f7f7;padding:.5rem;
 white-space:pre-wrap}.add{color:#116611}.del{color:#aa1111}.muted{color:#777}ul.tree{list-style:none;padding-left:1.2rem}
-code{background:#f2f2f2;padding:0 3px}"""
+code{background:#f2f2f2;padding:0 3px}tr.warn{background:#fff3cd}"""
 
 
 def write_report(run_dir: RunDir, summary: RunSummary | None = None) -> Path:
@@ -49,7 +49,7 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
              *(f"<p>{html.escape(line)}</p>" for line in (summary.diagnosis if summary else [])),
              "<h2>Score against budget</h2>", score_chart(state),
-             "<h2>Pareto front</h2>", pareto_table(state),
+             "<h2>Pareto front</h2>", front_scores(summary), pareto_table(state),
              "<h2>Lineage</h2>", lineage_tree(state),
              "<h2>Accepted changes</h2>", accepted_changes(state, events),
              "<h2>Rejected proposals</h2>", rejected_proposals(events),
@@ -61,7 +61,7 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
 
 
 def _score(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+    return "-" if value is None else f"{value:.3f}"
 
 
 def score_chart(state: RunState, width: int = 760, height: int = 280, pad: int = 40) -> str:
@@ -177,3 +177,26 @@ def rejected_proposals(events: list[dict[str, Any]], limit: int = 200) -> str:
     more = f"<p class=muted>and {len(rows) - limit} more in events.jsonl</p>" if len(rows) > limit else ""
     return ("<table><tr><th>iteration</th><th>why</th><th>text</th></tr>" + "".join(rows[:limit]) + "</table>"
             + more)
+
+
+def front_scores(summary: RunSummary | None) -> str:
+    """Validation, test and guard scores of every front member, flagging one whose validation rose while a
+    guard set fell."""
+    if summary is None or not summary.front:
+        return ""
+    guard_names = list(summary.seed.guard)
+    head = "".join(f"<th>guard {html.escape(n)}</th>" for n in guard_names)
+    seed = summary.seed
+    rows = [f"<tr><th>seed {seed.id}</th><td>{_score(seed.val)}</td><td>{_score(seed.test)}</td>"
+            + "".join(f"<td>{_score(seed.guard.get(n))}</td>" for n in guard_names) + "<td></td></tr>"]
+    for member in summary.front:
+        note = ("guard failed: never the best" if member.guard_failed
+                else "val rose while a guard set fell" if member.guard_warning else "")
+        marker = " (best)" if member.id == summary.best.id else ""
+        css = ' class="warn"' if note else ""
+        rows.append(f"<tr{css}><th>{member.id}{marker}</th><td>{_score(member.val)}</td><td>{_score(member.test)}</td>"
+                    + "".join(f"<td>{_score(member.guard.get(n))}</td>" for n in guard_names)
+                    + f"<td>{html.escape(note)}</td></tr>")
+    return ("<table><tr><th>candidate</th><th>val</th><th>test</th>" + head + "<th>flag</th></tr>"
+            + "".join(rows) + "</table><p class=muted>Guard sets are scored only for candidates that could become "
+            "the best; '-' where one was not.</p>")

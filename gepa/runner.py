@@ -19,10 +19,11 @@ from gepa.core.config import OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import rollouts
 from gepa.core.events import Callback, Event
+from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
-from gepa.diagnosis import RunFacts, explain, first_rejections, rejected_minibatches
+from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
@@ -36,7 +37,7 @@ from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
-from gepa.summary import BestScores, CandidateScores, ExportRecord, RunSummary, UsageTotals
+from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
 from gepa.system import PromptSystem
 from gepa.task import Task, TaskSpec, load_task
 
@@ -169,6 +170,11 @@ def task_prices(spec: TaskSpec) -> dict[str, dict[str, float]]:
     return {name: p.model_dump() for name, p in spec.prices.items()}
 
 
+def guard_scores(prepared: Prepared, candidate: Candidate) -> dict[str, float]:
+    """Mean score of ``candidate`` on each guard set of the task (not budgeted: used when exporting)."""
+    return {name: score(prepared, candidate, examples)[0] for name, examples in prepared.splits.guard.items()}
+
+
 @dataclass(kw_only=True)
 class Outcome:
     run_dir: RunDir
@@ -201,7 +207,8 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
 
     optimizer = Optimizer(
         system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
-        trainset=prepared.splits.train, valset=prepared.splits.val, config=prepared.config,
+        trainset=prepared.splits.train, valset=prepared.splits.val, guardsets=prepared.splits.guard,
+        config=prepared.config,
         callbacks=callbacks, record=log, spent_usd=prepared.ledger.spent_usd,
         should_stop=lambda: should_stop() or stop_file.exists(),
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()))
@@ -211,7 +218,8 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     if export is not None and state.finished:
         result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
                             promote_if_better=export.promote_if_better,
-                            scorer=lambda candidate: score(prepared, candidate, prepared.splits.test)[0])
+                            scorer=lambda candidate: score(prepared, candidate, prepared.splits.test)[0],
+                            guard_scorer=lambda candidate: guard_scores(prepared, candidate))
         summary = replace(summary, export=ExportRecord(
             name=export.name, version=result.version.version, created=result.created, alias=result.alias,
             promoted=result.promoted, reason=result.reason))
@@ -258,19 +266,31 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     test = prepared.splits.test
     seed_test, _ = score(prepared, state.candidates[0], test)
     best_test = seed_test if best_index == 0 else score(prepared, best, test)[0]
+    seed_id = state.candidates[0].id
+    seed_guard = state.guard_scores.get(seed_id, {})
+    front = []
+    for i in frontier(state.score_matrix()):
+        member = state.candidates[i]
+        guard = state.guard_scores.get(member.id, {})
+        member_test = seed_test if i == 0 else best_test if i == best_index else score(prepared, member, test)[0]
+        front.append(FrontMember(
+            id=member.id, val=means[i], test=_num(member_test), guard=guard, origin=member.origin,
+            guard_failed=member.id in state.guard_failed,
+            guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items())))
     usage, events = prepared.ledger.total(), run_dir.events()
     summary = RunSummary(
         task=prepared.task.spec.name, run_dir=str(run_dir.root),
         status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
         iterations=state.iteration, candidates=len(state.candidates), metric_calls=state.metric_calls,
-        seed=CandidateScores(id=state.candidates[0].id, val=means[0], test=_num(seed_test)),
-        best=BestScores(id=best.id, val=means[best_index], test=_num(best_test), components=dict(best.components)),
+        seed=CandidateScores(id=seed_id, val=means[0], test=_num(seed_test), guard=seed_guard),
+        best=BestScores(id=best.id, val=means[best_index], test=_num(best_test),
+                        guard=state.guard_scores.get(best.id, {}), components=dict(best.components)),
         best_prompt_dir=str(run_dir.write_best(best)), counts=dict(state.counts),
         usage=UsageTotals(model_calls=usage.calls, cache_hits=usage.cache_hits, input_tokens=usage.input_tokens,
                           output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
-        usage_by_model=prepared.ledger.to_dict(), test_examples=len(test),
+        usage_by_model=prepared.ledger.to_dict(), test_examples=len(test), front=front,
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
-                                   first_rejections=first_rejections(events),
+                                   first_rejections=first_rejections(events), guard_failures=guard_failures(events),
                                    minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
                                    best_val=means[best_index], iterations=state.iteration,
                                    stop_reason=state.stop_reason)))

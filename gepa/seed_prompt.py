@@ -66,3 +66,11 @@ def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
                             path=str(task.path), field="evaluator.expected")
+    needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)}
+    for name, examples in splits.guard.items():
+        for example in examples:
+            lacking = sorted(needed - set(example.fields))
+            if lacking:
+                raise TaskSpecError(f"guard set {name!r}: example {example.id} has no field {lacking[0]!r}; a guard "
+                                    f"set uses the same field names as the other splits ({', '.join(sorted(needed))})",
+                                    path=splits.sources[f"guard:{name}"], field="data.guard")

@@ -13,11 +13,27 @@ from typing import Any
 
 @dataclass(frozen=True, kw_only=True)
 class CandidateScores:
-    """A candidate's mean validation score and test score (None without a test split)."""
+    """A candidate's mean validation score, test score (None without a test split) and guard-set scores."""
 
     id: str
     val: float
     test: float | None
+    guard: dict[str, float] = field(default_factory=dict)
+
+    def gaps(self) -> dict[str, Any]:
+        """How far test and each guard set fall from validation (negative: worse than validation)."""
+        return {"val_to_test": None if self.test is None else self.test - self.val,
+                "val_to_guard": {name: value - self.val for name, value in self.guard.items()}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontMember(CandidateScores):
+    """A member of the final Pareto front. ``guard_warning`` marks one whose validation score rose above the
+    seed's while a guard set fell below the seed's."""
+
+    origin: str
+    guard_failed: bool = False
+    guard_warning: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +79,7 @@ class RunSummary:
     usage: UsageTotals
     usage_by_model: list[dict[str, Any]]
     test_examples: int
+    front: list[FrontMember] = field(default_factory=list)
     diagnosis: list[str] = field(default_factory=list)
     report: str = ""
     export: ExportRecord | None = None
@@ -71,12 +88,19 @@ class RunSummary:
     def resumable(self) -> bool:
         return self.status != "finished"
 
+    @property
+    def gaps(self) -> dict[str, Any]:
+        """val -> test and val -> guard gaps of the seed and the best."""
+        return {"seed": self.seed.gaps(), "best": self.best.gaps()}
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "gaps": self.gaps}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
         export = data.get("export")
-        return cls(**{**data, "seed": CandidateScores(**data["seed"]), "best": BestScores(**data["best"]),
+        fields = {k: v for k, v in data.items() if k != "gaps"}
+        return cls(**{**fields, "seed": CandidateScores(**data["seed"]), "best": BestScores(**data["best"]),
                       "usage": UsageTotals(**data["usage"]),
+                      "front": [FrontMember(**m) for m in data.get("front", [])],
                       "export": ExportRecord(**export) if export else None})

@@ -7,6 +7,7 @@ Unknown keys are errors; wrong values list the valid choices; paths are relative
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
@@ -74,6 +75,27 @@ class DataSpec(Strict):
     split: SplitSpec | None = Field(default=None, description="How to split 'file'.")
     limit: dict[Literal["train", "val", "test"], PositiveInt] | None = Field(
         default=None, description="Use at most this many examples of a split, e.g. {train: 20}.")
+    guard: str | dict[str, str] | None = Field(
+        default=None, description="Guard sets: examples from elsewhere (another style, the last release) a new "
+                                  "prompt must not get worse on; one file, or named files {ood: file, ...}. Same "
+                                  "field names as the other splits.")
+
+    @field_validator("guard")
+    @classmethod
+    def _guard_names(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("give at least one guard set, or leave 'guard' out")
+            for name in value:
+                if not re.fullmatch(NAME_PATTERN, name):
+                    raise ValueError(f"guard set name {name!r}: use letters, digits, '.', '_' and '-'")
+        return value
+
+    def guard_files(self) -> dict[str, str]:
+        """Guard set name -> file (a single file is the set ``guard``)."""
+        if self.guard is None:
+            return {}
+        return {"guard": self.guard} if isinstance(self.guard, str) else dict(self.guard)
 
     @model_validator(mode="after")
     def _one_layout(self) -> DataSpec:

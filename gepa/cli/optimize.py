@@ -114,6 +114,14 @@ def _print_summary(summary: RunSummary) -> None:
     click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
     click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}")
     click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)")
+    for name in seed.guard:
+        click.echo(f"  guard {name:<6} seed {fmt(seed.guard[name])}  ->  best {fmt(best.guard.get(name))}")
+    gaps = summary.gaps
+    line = "  gaps from val: test seed {} best {}".format(*(_signed(gaps[k]["val_to_test"]) for k in ("seed", "best")))
+    for name in seed.guard:
+        line += f"; {name} seed {_signed(gaps['seed']['val_to_guard'][name])} best " \
+                f"{_signed(gaps['best']['val_to_guard'].get(name))}"
+    click.echo(line)
     click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
                f"{summary.metric_calls} metric calls")
     click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
@@ -130,6 +138,10 @@ def _print_summary(summary: RunSummary) -> None:
     export = summary.export
     if export:
         click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
 
 
 @click.command()

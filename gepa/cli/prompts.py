@@ -44,17 +44,31 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, prom
         click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
         return
 
-    def scorer(candidate: Candidate) -> float:
+    prepared: list[Any] = []
+
+    def task() -> Any:
+        """The run's task, prepared once and only if a score is needed."""
         from gepa import runner
         from gepa.lm.cache import ResponseCache
 
-        prepared = runner.prepare(run_dir.config()["task_path"], cache=ResponseCache(cache_dir))
-        if not prepared.splits.test:
+        if not prepared:
+            prepared.append(runner.prepare(run_dir.config()["task_path"], cache=ResponseCache(cache_dir)))
+        return prepared[0]
+
+    def scorer(candidate: Candidate) -> float:
+        from gepa import runner
+
+        if not task().splits.test:
             raise UserError("the task has no test split to compare versions on")
-        return runner.score(prepared, candidate, prepared.splits.test)[0]
+        return runner.score(task(), candidate, task().splits.test)[0]
+
+    def guard_scorer(candidate: Candidate) -> dict[str, float]:
+        from gepa import runner
+
+        return runner.guard_scores(task(), candidate)
 
     result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
-                        promote_if_better=promote_if_better, scorer=scorer)
+                        promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer)
     verb = "exported as" if result.created else "already registered as"
     click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
     if result.reason:

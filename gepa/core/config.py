@@ -73,6 +73,9 @@ class OptimizerConfig:
     merge_subsample: int = setting(5, "Validation examples a merged child is first checked on.", section="optimizer",
                                    gt=0)
     concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
+    guard_tolerance: float = setting(
+        0.02, "How far below the seed prompt a candidate may score on a guard set and still become the best.",
+        section="optimizer", ge=0, le=1)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.evaluation import rollout
 from gepa.core.events import Callback, Event, EventKind
+from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
@@ -53,11 +54,15 @@ class ProposalOutcome:
 class Optimizer:
     """Runs GEPA over injected parts. ``run`` returns the final ``RunState``; pass a saved one to resume.
 
+    ``guardsets`` are scored for the seed and for every candidate that would become the best; one that falls
+    more than ``guard_tolerance`` below the seed on any of them stays in the pool but is never the best.
+
     ``record`` receives every event and may stop the run by raising (the run log); ``callbacks`` may not.
     """
 
     def __init__(self, *, system: System, evaluator: Evaluator, proposer: Proposer,
                  trainset: Sequence[Example], valset: Sequence[Example], config: OptimizerConfig,
+                 guardsets: Mapping[str, Sequence[Example]] | None = None,
                  callbacks: Sequence[Callback] = (), record: Callback | None = None,
                  spent_usd: Callable[[], float] = lambda: 0.0,
                  should_stop: Callable[[], bool] = lambda: False,
@@ -66,6 +71,8 @@ class Optimizer:
             raise UserError("the train and validation sets must each hold at least one example")
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
         self.train, self.val, self.config = list(trainset), list(valset), config
+        self.guard = {name: list(examples) for name, examples in (guardsets or {}).items()}
+        self.leakage = LeakageCheck(self.train)
         self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
         self.select_parent = make_selector(config)
@@ -140,7 +147,8 @@ class Optimizer:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
             minibatches = 1 + c.proposals_per_iteration
-            worst_case = max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
+            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
+                          + sum(len(examples) for examples in self.guard.values()))
             if state.metric_calls + worst_case > c.max_metric_calls:
                 return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
         limit = c.reflection_call_limit()
@@ -280,6 +288,8 @@ class Optimizer:
                 outcome.rejections.append(_rejection(name, "unchanged", "the reflector returned the same text", text))
             elif Candidate(components={**parent.components, name: text}).id in known:
                 outcome.rejections.append(_rejection(name, "duplicate", "already in the pool", text))
+            elif leak := self.leakage.copied(text, parent[name]):
+                outcome.rejections.append(_rejection(name, "leakage", f"copies a training example: '{leak}'", text))
             else:
                 return text
         return None
@@ -311,17 +321,38 @@ class Optimizer:
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _add(self, state: RunState, candidate: Candidate, val_rollouts: list[Rollout]) -> None:
-        previous_best = max(state.mean_scores(), default=None)
+        previous_best = state.mean_scores()[state.best_index()] if state.candidates else None
         state.candidates.append(candidate)
         state.val_scores.append([r.score for r in val_rollouts])
         state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
                                "cost_usd": self.spent_usd()})
         score = state.mean_scores()[-1]
-        if previous_best is None or score > previous_best:
-            state.stale_iterations = 0
-            self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous_best)
-        else:
+        if previous_best is not None and score <= previous_best:
             state.stale_iterations += 1
+            return
+        fell = self._guard(state, candidate)
+        if fell:
+            state.guard_failed.append(candidate.id)
+            state.bump("guard_failed")
+            state.stale_iterations += 1
+            seed_guard = state.guard_scores[state.candidates[0].id]
+            self._emit("guard_failed", state, candidate=candidate.id, score=score, sets=fell,
+                       guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
+                       tolerance=self.config.guard_tolerance)
+            return
+        state.stale_iterations = 0
+        self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous_best,
+                   guard=state.guard_scores.get(candidate.id, {}))
+
+    def _guard(self, state: RunState, candidate: Candidate) -> list[str]:
+        """Score ``candidate`` on every guard set; the sets it falls on, more than the tolerance below the seed."""
+        if not self.guard:
+            return []
+        scores = {name: sum(r.score for r in self._evaluate(state, candidate, examples)) / len(examples)
+                  for name, examples in self.guard.items()}
+        state.guard_scores[candidate.id] = scores
+        seed = state.guard_scores[state.candidates[0].id]
+        return [name for name, value in scores.items() if value < seed[name] - self.config.guard_tolerance - 1e-12]
 
     def _evaluate(self, state: RunState, candidate: Candidate, examples: Sequence[Example]) -> list[Rollout]:
         """Rollouts of ``candidate`` on ``examples`` in order; a pair already scored is never paid again."""

@@ -2,7 +2,8 @@
 
 ``proposal_rejected`` says why (placeholders, unchanged, reflection_error, duplicate); ``proposal_repaired``
 names the placeholder problem a repair request fixed; ``candidate_rejected`` says whether the child did not
-beat its parent (``not better``) or lost to a sibling of the same iteration (``outscored``).
+beat its parent (``not better``) or lost to a sibling of the same iteration (``outscored``); ``guard_failed`` names
+a candidate that would have become the best but fell too far below the seed on a guard set.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any, Literal
 
 EventKind = Literal[
     "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
-    "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "budget",
-    "run_finished",
+    "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "guard_failed",
+    "budget", "run_finished",
 ]
 
 

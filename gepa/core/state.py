@@ -45,6 +45,8 @@ class RunState:
     stale_iterations: int = 0
     idle_iterations: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    guard_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate id -> guard set -> mean
+    guard_failed: list[str] = field(default_factory=list)  # ids that fell too far on a guard set: never the best
     finished: bool = False
     stop_reason: str = ""
     _matrix: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
@@ -68,9 +70,12 @@ class RunState:
         return (matrix.mean(axis=1) if matrix.shape[1] else np.zeros(matrix.shape[0])).tolist()
 
     def best_index(self) -> int:
-        """The candidate with the highest mean validation score (the earliest on ties)."""
+        """The candidate with the highest mean validation score (the earliest on ties) that did not fail a
+        guard set; the seed never fails one, so there always is one."""
         means = self.mean_scores()
-        return max(range(len(means)), key=lambda i: (means[i], -i))
+        failed = set(self.guard_failed)
+        allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
+        return max(allowed, key=lambda i: (means[i], -i))
 
     def index_of(self, candidate_id: str) -> int:
         for i, candidate in enumerate(self.candidates):
@@ -106,6 +111,7 @@ class RunState:
             "merges": {"due": self.merges_due, "done": self.merges_done, "attempts": self.merge_attempts},
             "stale_iterations": self.stale_iterations,
             "idle_iterations": self.idle_iterations, "counts": self.counts,
+            "guard_scores": self.guard_scores, "guard_failed": self.guard_failed,
             "finished": self.finished, "stop_reason": self.stop_reason,
         }
         if rollouts:
@@ -133,6 +139,9 @@ class RunState:
                 merge_attempts=[list(a) for a in data["merges"]["attempts"]],
                 stale_iterations=int(data["stale_iterations"]),
                 idle_iterations=int(data["idle_iterations"]), counts=dict(data["counts"]),
+                guard_scores={cid: {k: float(v) for k, v in per.items()}
+                              for cid, per in data.get("guard_scores", {}).items()},
+                guard_failed=list(data.get("guard_failed", [])),
                 finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
             )
             if version == 1:  # rollouts inline, by candidate

@@ -1,0 +1,123 @@
+"""The generalisation guard: a candidate that gains on validation but falls on a guard set is never the best,
+never exported and never promoted; proposals that paste training inputs are rejected before any rollout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
+from tests import fakes
+
+
+def guarded_task(tmp_path: Path, *, tolerance: float = 0.02, budget: int = 200, export: str = "") -> Path:
+    """The scripted world with a guard set of [c] examples only: the seed solves all of them, and any prompt
+    with RULE_A in its system part (the path to the best validation score, 0.8) solves none."""
+    task = fakes.write_task(tmp_path / "toy", budget=budget, extra=export,
+                            optimizer=f"{{proposals_per_iteration: 1, guard_tolerance: {tolerance}}}")
+    rows = [{"text": f"[c] story {i} is {('positive', 'negative')[i % 2]}", "label": ("positive", "negative")[i % 2]}
+            for i in range(6)]
+    (tmp_path / "toy" / "data" / "guard.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task.write_text(task.read_text().replace("  test: data/test.jsonl", "  test: data/test.jsonl\n"
+                                                                         "  guard: {ood: data/guard.jsonl}"))
+    return task
+
+
+def optimize(task: Path, tmp_path: Path, runs: str = "runs") -> tuple[str, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / runs), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    run_dir = sorted((tmp_path / runs).iterdir())[-1]
+    return result.output, json.loads((run_dir / "summary.json").read_text())
+
+
+def test_the_best_on_validation_that_falls_on_the_guard_set_is_not_the_best(tmp_path: Path) -> None:
+    out, summary = optimize(guarded_task(tmp_path, export="export: {name: toy, alias: production}\n"), tmp_path)
+    assert summary["counts"]["guard_failed"] >= 1
+    best = summary["best"]
+    assert best["val"] == pytest.approx(0.6) and best["guard"] == {"ood": 1.0}
+    assert fakes.RULE_A not in best["components"]["system"] and fakes.RULE_B in best["components"]["user"]
+    assert summary["seed"]["guard"] == {"ood": 1.0}
+    failed = [m for m in summary["front"] if m["guard_failed"]]
+    assert failed and max(m["val"] for m in failed) == pytest.approx(0.8) and failed[0]["guard"]["ood"] == 0.0
+    why = next(line for line in summary["diagnosis"] if "fell on the guard set" in line)
+    assert "'ood' 0.000 against the seed's 1.000 (tolerance 0.02)" in why and "never exported" in why
+    assert summary["gaps"]["best"]["val_to_guard"] == {"ood": pytest.approx(0.4)}
+    assert "guard ood    seed 1.000  ->  best 1.000" in out and "gaps from val: test seed" in out
+    from gepa.registry import load
+
+    exported = load("toy@production")
+    assert fakes.RULE_A not in exported.components["system"] and exported.meta["guard_scores"] == {"ood": 1.0}
+    page = Path(summary["report"]).read_text()
+    assert "guard failed: never the best" in page and "<th>guard ood</th>" in page
+
+
+def test_promote_if_better_refuses_a_guard_regression(tmp_path: Path) -> None:
+    _, first = optimize(guarded_task(tmp_path), tmp_path, runs="first")
+    exported = CliRunner().invoke(main, ["export", first["run_dir"], "--name", "toy", "--alias", "production"])
+    assert exported.exit_code == 0, exported.output
+    # A later run starts from a seed that already holds RULE_A: measured against its own seed it passes its guard,
+    # but against production it falls on the guard set, though it wins on test.
+    task = tmp_path / "toy" / "task.yaml"
+    task.write_text(task.read_text().replace('system: "You classify reviews."',
+                                             f'system: "You classify reviews. {fakes.RULE_A}"'))
+    _, second = optimize(task, tmp_path, runs="second")
+    assert second["best"]["guard"] == {"ood": 0.0} and second["best"]["test"] > first["best"]["test"]
+    result = CliRunner().invoke(main, ["export", second["run_dir"], "--name", "toy", "--alias", "production",
+                                       "--promote-if-better"])
+    assert result.exit_code == 0, result.output
+    assert ("not promoted: v2 falls on the guard set 'ood' 0.000 against v1's 1.000 (tolerance 0.02); "
+            "'production' stays on v1") in result.output
+    from gepa.registry import load
+
+    assert load("toy@production").version == 1 and load("toy@2").meta["guard_scores"] == {"ood": 0.0}
+
+
+def test_a_proposal_that_pastes_a_training_input_is_rejected_before_any_rollout() -> None:
+    from gepa.core.candidate import Candidate
+    from gepa.core.config import OptimizerConfig
+    from gepa.core.engine import Optimizer
+    from gepa.core.events import Event
+    from gepa.core.types import Example
+    from gepa.evaluators import Exact
+    from gepa.lm import FakeModel, ModelClient
+    from gepa.proposer import ReflectiveProposer
+    from gepa.system import PromptSystem
+
+    train = [Example(id=f"train/{i}", fields={"text": f"[b] the film about a lighthouse keeper and his dog number {i}"
+                                              f" was long", "label": "positive"}) for i in range(6)]
+    val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
+
+    def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        return "```\nFor example: the film about a lighthouse keeper and his dog number 3 was long -> positive\n```"
+
+    events: list[Event] = []
+    task_model = FakeModel(fakes.task_model)
+    optimizer = Optimizer(system=PromptSystem(ModelClient(task_model, role="task")),
+                          evaluator=Exact(expected="label"),
+                          proposer=ReflectiveProposer(ModelClient(FakeModel(paster), role="reflection")),
+                          trainset=train, valset=val, callbacks=[events.append],
+                          config=OptimizerConfig(max_iterations=2, max_metric_calls=None, seed=0,
+                                                 proposals_per_iteration=1, skip_perfect=False))
+    state = optimizer.run(Candidate(components={"system": "Classify.", "user": "{{text}}"}))
+    leaks = [e for e in events if e.kind == "proposal_rejected" and e.data["reason"] == "leakage"]
+    assert leaks
+    assert leaks[0].data["detail"] == "copies a training example: 'the film about a lighthouse keeper and his'"
+    assert state.counts["proposal_leakage"] == state.counts["proposals_asked"]
+    assert set(state.rollouts) == {state.candidates[0].id}  # no child was ever run
+
+
+def test_a_missing_or_malformed_guard_file_is_a_named_error(tmp_path: Path) -> None:
+    task = guarded_task(tmp_path)
+    guard = tmp_path / "toy" / "data" / "guard.jsonl"
+    guard.write_text('{"text": "[c] x is positive"}\n')
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "guard set 'ood': example guard:ood/0 has no field 'label'" in result.output
+    guard.unlink()
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 2 and "guard.jsonl: data file not found" in result.output
+    assert not (tmp_path / "runs").exists()
