@@ -57,7 +57,8 @@ def run_ours(task: Path, seed: int, budget: int, reflector: str, cache: Path) ->
     rows = {}
     for name in ("first", "rerun"):
         overrides = runner.Overrides(seed=seed, max_metric_calls=budget, reflection_model=reflector,
-                                     reflection_template="default", reflection_params=REFLECTION_PARAMS)
+                                     reflection_template="default", reflection_params=REFLECTION_PARAMS,
+                                     guard=False)  # the reference has no guard sets: same budget for the same work
         prepared = runner.prepare(task, overrides, cache=ResponseCache(cache))
         started = time.perf_counter()
         summary = runner.run(prepared, runs_root=cache.parent / "runs").summary

@@ -53,6 +53,7 @@ class Overrides:
     concurrency: int | None = None
     reflection_template: str | None = None
     reflection_params: dict[str, Any] | None = None  # merged over the task file's
+    guard: bool = True  # False: leave the task's guard sets out
 
 
 @dataclass(kw_only=True)
@@ -87,6 +88,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     task = load_task(task_path)
     spec = task.spec
     splits = load_splits(task)
+    if not overrides.guard:
+        splits = replace(splits, guard={})
     seed = resolve_seed(task, registry or PromptRegistry())
     check_fields(task, seed, splits)
     limits = spec.rate_limit

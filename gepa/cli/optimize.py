@@ -32,6 +32,7 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
               help="Maximum metric calls (task-model rollouts scored); overrides budget.max_metric_calls.")
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Model calls in flight at once.")
+@click.option("--no-guard", is_flag=True, help="Leave the task's guard sets out (they are not scored or enforced).")
 @runs_dir_option
 @click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the run in this directory.")
 @click.option("--dry-run", is_flag=True, help="Validate, show the first example's messages and the call estimate; "
@@ -40,8 +41,8 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
 @json_option
 def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool, reflection_model: str | None,
              reflection_template: str | None, max_metric_calls: int | None, seed: int | None,
-             concurrency: int | None, runs_dir: str, resume: str | None, dry_run: bool, quiet: bool,
-             as_json: bool) -> None:
+             concurrency: int | None, no_guard: bool, runs_dir: str, resume: str | None, dry_run: bool,
+             quiet: bool, as_json: bool) -> None:
     """Optimise the prompt of TASK (a task YAML file) and write a run directory.
 
     Ctrl-C stops after the current iteration and keeps the run resumable (--resume); a second Ctrl-C aborts.
@@ -51,7 +52,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     from gepa.runs import RunDir
 
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
-                                 seed=seed, concurrency=concurrency, reflection_template=reflection_template)
+                                 seed=seed, concurrency=concurrency, reflection_template=reflection_template,
+                                 guard=not no_guard)
     resume_dir = RunDir.open(resume) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
