@@ -25,14 +25,24 @@ class ExportResult:
     reason: str
 
 
-def best_of(run_dir: RunDir) -> tuple[Candidate, dict[str, Any]]:
-    """The run's best candidate and what is known about it (scores, models, task)."""
+def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate, dict[str, Any]]:
+    """The run's best candidate (or the one named) and what is known about it (scores, models, task)."""
     state = run_dir.load_state()
     if not state.candidates:
         raise RunStateError(f"{run_dir.root}: the run has no scored candidate yet")
     best = state.best_index()
+    if candidate_id is not None:
+        try:
+            best = state.index_of(candidate_id)
+        except KeyError:
+            raise UserError(f"{run_dir.root}: no candidate {candidate_id!r}; the front is "
+                            f"{', '.join(state.candidates[i].id for i in _front(run_dir))}") from None
+        if candidate_id in state.guard_failed:
+            raise UserError(f"candidate {candidate_id} fell on a guard set of the task; it is never exported")
     config, summary = run_dir.config(), run_dir.summary()
-    test = summary.best.test if summary is not None and summary.best.id == state.candidates[best].id else None
+    chosen = state.candidates[best].id
+    known = {m.id: m.test for m in summary.front} | {summary.best.id: summary.best.test} if summary else {}
+    test = known.get(chosen)
     task, models = config.get("task", {}), config.get("models", {})
     meta = {"source_run": str(run_dir.root), "task": task.get("name"), "task_path": config.get("task_path"),
             "model": models.get("task"), "reflection_model": models.get("reflection"),
@@ -42,13 +52,19 @@ def best_of(run_dir: RunDir) -> tuple[Candidate, dict[str, Any]]:
     return state.candidates[best], meta
 
 
+def _front(run_dir: RunDir) -> list[int]:
+    summary = run_dir.summary()
+    state = run_dir.load_state()
+    return [state.index_of(m.id) for m in summary.front] if summary else [state.best_index()]
+
+
 def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,
                promote_if_better: bool = False, scorer: Scorer | None = None,
-               guard_scorer: GuardScorer | None = None) -> ExportResult:
+               guard_scorer: GuardScorer | None = None, candidate_id: str | None = None) -> ExportResult:
     """Register the best candidate; with ``promote_if_better``, move ``alias`` only if it beats the incumbent
     on the task's test split (scoring either side whose test score is unknown) and does not fall more than the
     tolerance below it on any of the task's guard sets."""
-    candidate, meta = best_of(run_dir)
+    candidate, meta = best_of(run_dir, candidate_id)
     if promote_if_better and not alias:
         raise UserError("--promote-if-better needs --alias (the alias to move if the new version wins)")
     if not promote_if_better:

@@ -49,7 +49,7 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
              *(f"<p>{html.escape(line)}</p>" for line in (summary.diagnosis if summary else [])),
              "<h2>Score against budget</h2>", score_chart(state),
-             "<h2>Pareto front</h2>", front_scores(summary), pareto_table(state),
+             "<h2>Pareto front</h2>", front_scores(summary), tradeoff_chart(state, summary), pareto_table(state),
              "<h2>Lineage</h2>", lineage_tree(state),
              "<h2>Accepted changes</h2>", accepted_changes(state, events),
              "<h2>Rejected proposals</h2>", rejected_proposals(events),
@@ -200,3 +200,44 @@ def front_scores(summary: RunSummary | None) -> str:
     return ("<table><tr><th>candidate</th><th>val</th><th>test</th>" + head + "<th>flag</th></tr>"
             + "".join(rows) + "</table><p class=muted>Guard sets are scored only for candidates that could become "
             "the best; '-' where one was not.</p>")
+
+
+def tradeoff_chart(state: RunState, summary: RunSummary | None, width: int = 760, height: int = 300,
+                   pad: int = 50) -> str:
+    """The primary objective against a cost (the first ``min`` objective, else the prompt's length) for every
+    candidate; front members filled, the chosen prompt ringed."""
+    if summary is None or not state.candidates:
+        return ""
+    minimised = [o["name"] for o in summary.objectives if o["direction"] == "min"]
+    maximised = [o["name"] for o in summary.objectives if o["direction"] == "max"]
+    x_name, y_name = (minimised or ["prompt_chars"])[0], (maximised or ["score"])[0]
+    means = [state.objective_means(i) for i in range(len(state.candidates))]
+    if any(x_name not in m for m in means):
+        return ""
+    ids = [c.id for c in state.candidates]
+    xs, ys = [m[x_name] for m in means], [m.get(y_name, 0.0) for m in means]
+    x_low, x_high = min(xs), max(xs)
+    y_low, y_high = min(min(ys), 0.0), max(max(ys), 1.0)
+    front = {m.id for m in summary.front}
+
+    def x(value: float) -> float:
+        return pad + (value - x_low) / ((x_high - x_low) or 1.0) * (width - 2 * pad)
+
+    def y(value: float) -> float:
+        return height - pad - (value - y_low) / ((y_high - y_low) or 1.0) * (height - 2 * pad)
+
+    marks = [f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>',
+             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>',
+             f'<text x="{width - pad}" y="{height - 12}" text-anchor="end" font-size="11">{html.escape(x_name)} '
+             f'({x_low:.4g} to {x_high:.4g})</text>',
+             f'<text x="12" y="{pad - 12}" font-size="11">{html.escape(y_name)} ({y_low:.3g} to {y_high:.3g})</text>']
+    for cid, xv, yv in zip(ids, xs, ys, strict=True):
+        fill = "#3366cc" if cid in front else "#bbbbbb"
+        title = html.escape(f"{cid}: {y_name} {yv:.3f}, {x_name} {xv:.4g}")
+        marks.append(f'<circle cx="{x(xv):.1f}" cy="{y(yv):.1f}" r="5" fill="{fill}"><title>{title}</title></circle>')
+        if cid == summary.best.id:
+            marks.append(f'<circle cx="{x(xv):.1f}" cy="{y(yv):.1f}" r="9" fill="none" stroke="#2e8b57" '
+                         f'stroke-width="2"><title>chosen: {html.escape(cid)}</title></circle>')
+    return (f"<p>Trade-off: {html.escape(y_name)} against {html.escape(x_name)} (mean over validation); blue: on "
+            f"the front, grey: off it, ringed: the chosen prompt.</p><svg width=\"{width}\" height=\"{height}\" "
+            f'role="img" aria-label="trade-off">{"".join(marks)}</svg>')

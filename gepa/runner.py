@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from gepa.core.config import OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import rollouts
 from gepa.core.events import Callback, Event
-from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
@@ -79,7 +78,7 @@ class Prepared:
                 "task": self.task.spec.model_dump(mode="json", by_alias=True),
                 "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
                 "models": {"task": self.task_client.model, "reflection": self.reflection_model},
-                "seed_candidate": self.seed.to_dict(), "optimizer": {**self.config.__dict__},
+                "seed_candidate": self.seed.to_dict(), "optimizer": asdict(self.config),
                 "data": self.splits.sources, "data_fingerprint": self.splits.fingerprint()}
 
 
@@ -112,7 +111,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     template = reflection_template(task, overrides.reflection_template or spec.reflection_template)
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,
-                             optimize=tuple(spec.optimize) if spec.optimize else None)
+                             optimize=tuple(spec.optimize) if spec.optimize else None,
+                             objectives=spec.objective_list(), select=spec.selection())
     config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
                      concurrency=overrides.concurrency or config.concurrency)
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
@@ -272,12 +272,13 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     seed_id = state.candidates[0].id
     seed_guard = state.guard_scores.get(seed_id, {})
     front = []
-    for i in frontier(state.score_matrix()):
+    for i in np.flatnonzero(state.front_weights(prepared.config.front_objectives())).tolist():
         member = state.candidates[i]
         guard = state.guard_scores.get(member.id, {})
         member_test = seed_test if i == 0 else best_test if i == best_index else score(prepared, member, test)[0]
         front.append(FrontMember(
             id=member.id, val=means[i], test=_num(member_test), guard=guard, origin=member.origin,
+            objectives=state.objective_means(i),
             guard_failed=member.id in state.guard_failed,
             guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items())))
     usage, events = prepared.ledger.total(), run_dir.events()
@@ -292,6 +293,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         usage=UsageTotals(model_calls=usage.calls, cache_hits=usage.cache_hits, input_tokens=usage.input_tokens,
                           output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
         usage_by_model=prepared.ledger.to_dict(), test_examples=len(test), front=front,
+        objectives=[{"name": o.name, "direction": o.direction} for o in prepared.config.front_objectives()],
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
                                    first_rejections=first_rejections(events), guard_failures=guard_failures(events),
                                    minibatch_size=prepared.config.minibatch_size, seed_val=means[0],

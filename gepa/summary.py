@@ -32,6 +32,7 @@ class FrontMember(CandidateScores):
     seed's while a guard set fell below the seed's."""
 
     origin: str
+    objectives: dict[str, float] = field(default_factory=dict)  # mean over validation, per objective
     guard_failed: bool = False
     guard_warning: bool = False
 
@@ -80,6 +81,7 @@ class RunSummary:
     usage_by_model: list[dict[str, Any]]
     test_examples: int
     front: list[FrontMember] = field(default_factory=list)
+    objectives: list[dict[str, str]] = field(default_factory=list)  # the front's objectives: name and direction
     diagnosis: list[str] = field(default_factory=list)
     report: str = ""
     export: ExportRecord | None = None

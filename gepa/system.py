@@ -42,4 +42,6 @@ class PromptSystem:
     def run(self, candidate: Candidate, example: Example) -> SystemOutput:
         messages = render_messages(candidate, example.fields, self.input_fields)
         reply = self.client.complete(messages)
-        return SystemOutput(text=reply.text.strip(), trace={"messages": messages})
+        usage = {"tokens": float(reply.input_tokens + reply.output_tokens), "cost_usd": float(reply.cost_usd or 0.0),
+                 "latency_s": float(reply.latency_s)}
+        return SystemOutput(text=reply.text.strip(), trace={"messages": messages}, usage=usage)

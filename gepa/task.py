@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from gepa.core.config import OptimizerConfig, Section, section_fields
+from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
@@ -111,6 +111,8 @@ class EvaluatorSpec(Strict):
     """How an output is scored in [0, 1], with feedback for the reflector."""
 
     type: str = Field(description="The evaluator.", json_schema_extra={"enum": list(EVALUATORS)})
+    name: str | None = Field(default=None, pattern=NAME_PATTERN,
+                             description="The objective name of this evaluator's score in a list (default: its type).")
     expected: str | None = Field(default=None, description="The example field holding the expected answer "
                                                            "(exact, contains, numeric; optional for judge).")
     normalize: list[Normalizer] | None = Field(default=None, description="Steps applied to both sides before "
@@ -159,6 +161,36 @@ if TYPE_CHECKING:  # the type checker sees plain models; pydantic validates the 
 else:
     BudgetSpec = _section_model("BudgetSpec", "budget")
     OptimizerSpec = _section_model("OptimizerSpec", "optimizer")
+
+
+class ObjectiveSpec(Strict):
+    """An objective and whether higher (max) or lower (min) is better."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="score, an evaluator's name, or tokens, cost_usd, latency_s, "
+                                                        "prompt_chars.")
+    direction: Literal["max", "min"] | None = Field(
+        default=None, description="max or min (default: min for tokens, cost_usd, latency_s, prompt_chars; else max).")
+
+    def resolved(self) -> Objective:
+        direction = self.direction or ("min" if self.name in COST_OBJECTIVES else "max")
+        return Objective(name=self.name, direction=direction)
+
+
+class SelectSpec(Strict):
+    """How the run picks its best prompt: a weighted sum, or one objective maximised within limits on others."""
+
+    weights: dict[str, float] | None = Field(
+        default=None,
+        description="objective -> weight; min objectives count negatively, e.g. {score: 1, tokens: 0.001}.")
+    maximize: str | None = Field(default=None, description="The objective to maximise within 'limits'.")
+    limits: dict[str, float] | None = Field(default=None, description="objective -> bound: at most it for a min "
+                                                                        "objective, at least it for a max one.")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> SelectSpec:
+        if (self.weights is None) == (self.maximize is None):
+            raise ValueError("give either 'weights' or 'maximize' (with 'limits')")
+        return self
 
 
 class RateLimitSpec(Strict):
@@ -215,6 +247,11 @@ class TaskSpec(Strict):
     reflection_template: str | None = Field(
         default=None, description="'default', 'small' (few-shot, for tiny reflectors) or a template file.")
     evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
+    objectives: list[str | ObjectiveSpec] | None = Field(
+        default=None, description="Objectives the search keeps apart on the Pareto front, e.g. [score, "
+                                  "{name: tokens, direction: min}]; default: the score alone.")
+    select: SelectSpec | None = Field(default=None, description="How the best prompt is chosen among the "
+                                                                "objectives (default: the best score).")
     budget: BudgetSpec = Field(default_factory=BudgetSpec, description="When the run stops.")
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="How the search proceeds.")
     prices: dict[str, PriceSpec] = Field(default_factory=dict, description="Prices of models litellm does not know.")
@@ -222,6 +259,15 @@ class TaskSpec(Strict):
     seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "
                                              "the same run.")
     export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
+
+    def objective_list(self) -> tuple[Objective, ...]:
+        """The objectives, each with its direction resolved."""
+        return tuple((ObjectiveSpec(name=o) if isinstance(o, str) else o).resolved() for o in self.objectives or ())
+
+    def selection(self) -> Selection | None:
+        if self.select is None:
+            return None
+        return Selection(weights=self.select.weights, maximize=self.select.maximize, limits=self.select.limits)
 
     def evaluator_dicts(self) -> list[dict[str, Any]]:
         specs = self.evaluator if isinstance(self.evaluator, list) else [self.evaluator]

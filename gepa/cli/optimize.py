@@ -128,6 +128,7 @@ def _print_summary(summary: RunSummary) -> None:
                f"{summary.metric_calls} metric calls")
     click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
                f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
+    _print_front(summary)
     for line in summary.diagnosis:
         click.echo(f"  {line}")
     click.echo("best prompt:")
@@ -140,6 +141,18 @@ def _print_summary(summary: RunSummary) -> None:
     export = summary.export
     if export:
         click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
+
+
+def _print_front(summary: RunSummary) -> None:
+    """The trade-offs: every front member's mean objectives, the chosen one marked."""
+    if len(summary.objectives) < 2 and len(summary.front) < 2:
+        return
+    names = [o["name"] for o in summary.objectives]
+    shown = names + [n for n in ("tokens", "prompt_chars") if n not in names]
+    click.echo("  front (" + ", ".join(f"{o['name']} {o['direction']}" for o in summary.objectives) + "):")
+    for member in summary.front:
+        values = "  ".join(f"{n} {member.objectives[n]:.3f}" if n in member.objectives else f"{n} -" for n in shown)
+        click.echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
 
 
 def _signed(value: float | None) -> str:

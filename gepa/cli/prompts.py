@@ -23,11 +23,13 @@ from gepa.errors import UserError
 @cache_dir_option
 @click.option("--to", "target", type=click.Choice(["registry", "mlflow"]), default="registry", show_default=True,
               help="gepa's file registry under --prompts-dir, or the MLflow Prompt Registry.")
+@click.option("--candidate", "candidate_id", help="Export this candidate (any front member, see the report) instead "
+                                                   "of the run's best.")
 @click.option("--mlflow-uri", envvar="MLFLOW_TRACKING_URI",
               help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).")
 def export(run: str, name: str, alias: str | None, promote_if_better: bool, prompts_dir: str,
-           cache_dir: str | None, target: str, mlflow_uri: str | None) -> None:
-    """Register RUN's best prompt as a new version of NAME in the prompt registry (or MLflow's)."""
+           cache_dir: str | None, target: str, candidate_id: str | None, mlflow_uri: str | None) -> None:
+    """Register RUN's best prompt (or --candidate) as a new version of NAME in the prompt registry (or MLflow's)."""
     from gepa.export import best_of, export_run
     from gepa.registry import PromptRegistry
     from gepa.runs import RunDir
@@ -38,7 +40,7 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, prom
 
         if promote_if_better:
             raise UserError("--promote-if-better works with gepa's registry only; use --alias with --to mlflow")
-        candidate, meta = best_of(run_dir)
+        candidate, meta = best_of(run_dir, candidate_id)
         version, created = register_in_mlflow(name, candidate.components, meta, alias=alias, tracking_uri=mlflow_uri)
         verb = "registered in MLflow as" if created else "already in MLflow as"
         click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
@@ -68,7 +70,8 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, prom
         return runner.guard_scores(task(), candidate)
 
     result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
-                        promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer)
+                        promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer,
+                        candidate_id=candidate_id)
     verb = "exported as" if result.created else "already registered as"
     click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
     if result.reason:

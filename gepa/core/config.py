@@ -11,6 +11,37 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 SelectorName = Literal["pareto", "best", "epsilon_greedy"]
+Direction = Literal["max", "min"]
+# Measured on every rollout besides the evaluator's scores; latency only when an objective asks for it, since
+# it is the one measurement a rerun cannot repeat (a cached rerun replays the first run's).
+COST_OBJECTIVES = ("tokens", "cost_usd", "latency_s", "prompt_chars")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Objective:
+    """A measurement the search keeps apart: ``score``, a named evaluator score, or a cost objective."""
+
+    name: str
+    direction: Direction = "max"
+
+    def oriented(self, value: float) -> float:
+        """``value`` turned so that higher is better."""
+        return value if self.direction == "max" else -value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """How a run picks its one best prompt (and whether a child beats its parent on the minibatch): a weighted
+    sum of the objectives (``min`` objectives count negatively), or ``maximize`` one objective subject to
+    ``limits`` on others (an upper bound for a ``min`` objective, a lower bound for a ``max`` one)."""
+
+    weights: dict[str, float] | None = None
+    maximize: str | None = None
+    limits: dict[str, float] | None = None
+
+    def names(self) -> set[str]:
+        """Every objective the rule reads."""
+        return set(self.weights or ()) | set(self.limits or ()) | ({self.maximize} if self.maximize else set())
 ComponentSelection = Literal["round_robin", "all"]
 Acceptance = Literal["strict", "non_strict"]
 Section = Literal["budget", "optimizer"]
@@ -78,6 +109,34 @@ class OptimizerConfig:
         section="optimizer", ge=0, le=1)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
+    objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).")
+    select: Selection | None = setting(None, "How the best prompt is chosen among them (default: best score).")
+
+    def objective_names(self) -> set[str]:
+        """Every objective the run reads: on the front and in the select rule."""
+        return {o.name for o in self.objectives} | (self.select.names() if self.select else set())
+
+    def front_objectives(self) -> tuple[Objective, ...]:
+        """The objectives the front is built on: the configured ones, else the score alone."""
+        return self.objectives or (Objective(name="score"),)
+
+    def rank(self, means: dict[str, float]) -> tuple[float, ...]:
+        """How good a candidate is, from its mean objectives: higher is better (the select rule, else score)."""
+        select = self.select
+        directions = {o.name: o for o in self.front_objectives()}
+        if select is None:
+            return (means.get("score", 0.0),)
+        if select.weights:
+            return (sum(w * directions.get(n, Objective(name=n)).oriented(means.get(n, 0.0))
+                        for n, w in select.weights.items()),)
+        over = 0.0
+        for name, bound in (select.limits or {}).items():
+            value = means.get(name, 0.0)
+            minimise = directions.get(name, Objective(name=name)).direction == "min"
+            excess = value - bound if minimise else bound - value
+            over += max(0.0, excess) / (abs(bound) or 1.0)
+        primary = means.get(select.maximize or "score", 0.0)
+        return (1.0, primary) if over == 0 else (0.0, -over)
 
     def reflection_call_limit(self) -> int | None:
         """``max_reflection_calls``, or its default derived from the metric-call budget."""

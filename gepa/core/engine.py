@@ -10,8 +10,11 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
@@ -129,6 +132,11 @@ class Optimizer:
         if all(r.error_source == "evaluator" for r in scored):
             raise EvaluatorError(f"the evaluator failed on every validation example of the seed, so there is "
                                  f"nothing to optimise; the first: {scored[0].error}")
+        measured = {name for r in scored for name in r.objectives} | {"score"}
+        unknown = sorted(self.config.objective_names() - measured)
+        if unknown and not all(r.error for r in scored):
+            raise UserError(f"objective {unknown[0]!r} is not measured; the seed's rollouts measure "
+                            f"{', '.join(sorted(measured))}")
         self._add(state, seed, scored)
 
     def _stop_reason(self, state: RunState, started: float) -> str:
@@ -161,7 +169,7 @@ class Optimizer:
     def _iterate(self, state: RunState, rng: random.Random, optimizable: list[str]) -> None:
         if self.config.merge and state.merges_due > 0:
             state.merges_due -= 1
-            plan = plan_merge(state, rng)
+            plan = plan_merge(state, rng, np.flatnonzero(self._front(state)).tolist())
             if plan is not None:
                 self._merge(state, plan, rng)
                 return
@@ -181,7 +189,8 @@ class Optimizer:
         scored = self._evaluate_many(state, children, batch)
         before = sum(r.score for r in parent_rollouts)
         totals = [sum(r.score for r in rollouts) for rollouts in scored]
-        winner = max(range(len(children)), key=lambda i: (totals[i], -i))  # the first on ties
+        ranks = [self.config.rank(mean_objectives(rollouts)) for rollouts in scored]
+        winner = max(range(len(children)), key=lambda i: (ranks[i], -i))  # the first on ties
         for i, child in enumerate(children):
             if i != winner:
                 state.bump("outscored")
@@ -189,7 +198,8 @@ class Optimizer:
                            reason="outscored", parent_minibatch=before, child_minibatch=totals[i],
                            components=_changed(parent, child))
         child, after = children[winner], totals[winner]
-        better = after > before if self.config.acceptance == "strict" else after >= before
+        parent_rank = self.config.rank(mean_objectives(parent_rollouts))
+        better = ranks[winner] > parent_rank if self.config.acceptance == "strict" else ranks[winner] >= parent_rank
         if not better:
             state.bump("rejected")
             state.stale_iterations += 1
@@ -321,13 +331,18 @@ class Optimizer:
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _add(self, state: RunState, candidate: Candidate, val_rollouts: list[Rollout]) -> None:
-        previous_best = state.mean_scores()[state.best_index()] if state.candidates else None
+        """Put a scored candidate in the pool; make it the best if it ranks above the best and passes the guard."""
+        best = state.best_index() if state.candidates else None
         state.candidates.append(candidate)
         state.val_scores.append([r.score for r in val_rollouts])
+        names = sorted({name for r in val_rollouts for name in r.objectives} - {"score"})
+        state.val_objectives.append({name: [r.objectives.get(name, 0.0) for r in val_rollouts] for name in names})
         state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
                                "cost_usd": self.spent_usd()})
-        score = state.mean_scores()[-1]
-        if previous_best is not None and score <= previous_best:
+        index = len(state.candidates) - 1
+        score = state.mean_scores()[index]
+        previous = None if best is None else state.mean_scores()[best]
+        if best is not None and self._rank(state, index) <= self._rank(state, best):
             state.stale_iterations += 1
             return
         fell = self._guard(state, candidate)
@@ -340,9 +355,17 @@ class Optimizer:
                        guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
                        tolerance=self.config.guard_tolerance)
             return
+        state.best_id = candidate.id
         state.stale_iterations = 0
-        self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous_best,
-                   guard=state.guard_scores.get(candidate.id, {}))
+        self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
+                   objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
+
+    def _rank(self, state: RunState, index: int) -> tuple[float, ...]:
+        return self.config.rank(state.objective_means(index))
+
+    def _front(self, state: RunState) -> NDArray[np.int64]:
+        """Front weights over every (objective, validation example): best somewhere for some objective."""
+        return state.front_weights(self.config.front_objectives())
 
     def _guard(self, state: RunState, candidate: Candidate) -> list[str]:
         """Score ``candidate`` on every guard set; the sets it falls on, more than the tolerance below the seed."""
@@ -365,6 +388,9 @@ class Optimizer:
         pool = self._pool
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
         results = list(pool.map(lambda pair: rollout(self.system, self.evaluator, *pair), todo))
+        if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
+            results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
+                       for r in results]
         if results and all(r.error_source == "unreachable" for r in results):
             raise ModelUnreachableError(f"{results[0].error} (every call of the batch failed after its retries; "
                                         "the run stops, and resumes from its saved state)")
@@ -384,6 +410,13 @@ class Optimizer:
                 callback(event)
             except Exception:  # noqa: BLE001, S110 - a broken display must not kill a paid run
                 pass
+
+
+def mean_objectives(rollouts: Sequence[Rollout]) -> dict[str, float]:
+    """Mean of every objective over ``rollouts`` (the score from each rollout's score)."""
+    names = {name for r in rollouts for name in r.objectives} | {"score"}
+    return {name: sum(r.score if name == "score" else r.objectives.get(name, 0.0) for r in rollouts)
+            / max(1, len(rollouts)) for name in names}
 
 
 def _idle_cause(counts: dict[str, int]) -> str:

@@ -12,7 +12,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from gepa.core.candidate import Candidate
-from gepa.core.types import Evaluator, Example, Rollout, System
+from gepa.core.types import Evaluator, Example, Rollout, System, SystemOutput
 from gepa.errors import EvaluatorError, SystemicModelError, TransientModelError, UserError, redact_secrets
 
 FATAL = (SystemicModelError, UserError, EvaluatorError)
@@ -49,6 +49,12 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
         score = valid_score(result.score)
         if score is None:
             raise ValueError(f"returned the score {result.score!r}; a score must be a number in [0, 1]")
+        named = {}
+        for name, value in result.scores.items():
+            checked = valid_score(value)
+            if checked is None:
+                raise ValueError(f"returned the score {value!r} for {name!r}; a score must be a number in [0, 1]")
+            named[name] = checked
     except FATAL:
         raise
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
@@ -57,7 +63,18 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
                        error=message, error_source="evaluator", feedback=f"The evaluator failed on this output: "
                                                                       f"{message}")
     return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
-                   trace=output.trace)
+                   trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}))
+
+
+def measured(candidate: Candidate, output: SystemOutput, scores: dict[str, float]) -> dict[str, float]:
+    """Every objective one rollout measures: the scores, what the call cost (tokens, cost_usd, latency_s) and
+    ``prompt_chars``, the length of the prompt as sent (the candidate's texts when the system shows no trace)."""
+    messages = output.trace.get("messages") if isinstance(output.trace, dict) else None
+    if isinstance(messages, list) and all(isinstance(m, dict) for m in messages):
+        chars = sum(len(str(m.get("content", ""))) for m in messages)
+    else:
+        chars = sum(len(text) for text in candidate.components.values())
+    return {**scores, **{k: float(v) for k, v in output.usage.items()}, "prompt_chars": float(chars)}
 
 
 def rollouts(pool: Executor, system: System, evaluator: Evaluator, candidate: Candidate,

@@ -10,7 +10,6 @@ import random
 from dataclasses import dataclass
 
 from gepa.core.candidate import Candidate
-from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 
 
@@ -35,10 +34,9 @@ def ancestors(state: RunState, index: int) -> set[int]:
     return found
 
 
-def plan_merge(state: RunState, rng: random.Random) -> MergePlan | None:
-    """Pick an untried pair of front members with a common ancestor whose merge differs from both."""
+def plan_merge(state: RunState, rng: random.Random, members: list[int]) -> MergePlan | None:
+    """Pick an untried pair of front ``members`` with a common ancestor whose merge differs from both."""
     means = state.mean_scores()
-    members = frontier(state.score_matrix())
     tried = {tuple(a) for a in state.merge_attempts}
     known = {c.id for c in state.candidates}
     options: list[MergePlan] = []

@@ -54,6 +54,10 @@ def frontier(scores: NDArray[np.float64]) -> list[int]:
 
 def sample_from_front(scores: NDArray[np.float64], rng: random.Random) -> int:
     """Pick a front member with probability proportional to the number of examples it wins."""
-    weights = frontier_weights(scores)
+    return sample_weighted(frontier_weights(scores), rng)
+
+
+def sample_weighted(weights: NDArray[np.int64], rng: random.Random) -> int:
+    """Pick a candidate with probability proportional to its (front) weight."""
     members = np.flatnonzero(weights).tolist()
     return rng.choices(members, weights=[int(weights[m]) for m in members], k=1)[0]

@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate
+from gepa.core.config import Objective
+from gepa.core.pareto import frontier_weights
 from gepa.core.types import Rollout
 
 SCHEMA_VERSION = 2  # 2: rollouts live in a separate log (``to_dict(rollouts=False)``); 1 held them inline
@@ -30,6 +32,8 @@ class RunState:
 
     candidates: list[Candidate] = field(default_factory=list)
     val_scores: list[list[float]] = field(default_factory=list)
+    val_objectives: list[dict[str, list[float]]] = field(default_factory=list)  # other objectives, per example
+    best_id: str | None = None  # the candidate the engine chose as best (by the run's select rule)
     found_at: list[dict[str, float]] = field(default_factory=list)
     rollouts: dict[str, dict[str, Rollout]] = field(default_factory=dict)
     rollout_log: list[tuple[str, str]] = field(default_factory=list)  # (candidate id, example id), in paid order
@@ -69,9 +73,32 @@ class RunState:
         matrix = self.score_matrix()
         return (matrix.mean(axis=1) if matrix.shape[1] else np.zeros(matrix.shape[0])).tolist()
 
+    def objective_means(self, index: int) -> dict[str, float]:
+        """Candidate ``index``'s mean validation value of the score and of every other recorded objective."""
+        means = {"score": self.mean_scores()[index]}
+        if index < len(self.val_objectives):
+            means.update({k: float(np.mean(v)) if v else 0.0 for k, v in self.val_objectives[index].items()})
+        return means
+
+    def objective_matrix(self, objective: Objective) -> NDArray[np.float64]:
+        """Candidates x validation examples for one objective, turned so that higher is better."""
+        if objective.name == "score":
+            matrix = self.score_matrix()
+        else:
+            matrix = np.array([row.get(objective.name, [0.0] * len(self.val_scores[0]))
+                               for row in self.val_objectives], dtype=np.float64).reshape(len(self.val_scores), -1)
+        return matrix if objective.direction == "max" else -matrix
+
+    def front_weights(self, objectives: Sequence[Objective]) -> NDArray[np.int64]:
+        """Per candidate, how many (objective, example) pairs it is best on: the multi-objective front."""
+        return sum((frontier_weights(self.objective_matrix(o)) for o in objectives),
+                   np.zeros(len(self.candidates), dtype=np.int64))
+
     def best_index(self) -> int:
-        """The candidate with the highest mean validation score (the earliest on ties) that did not fail a
-        guard set; the seed never fails one, so there always is one."""
+        """The candidate the engine chose as best; in a state without that choice, the highest mean validation
+        score (the earliest on ties) that did not fail a guard set. The seed never fails one."""
+        if self.best_id is not None:
+            return self.index_of(self.best_id)
         means = self.mean_scores()
         failed = set(self.guard_failed)
         allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
@@ -103,6 +130,7 @@ class RunState:
                 {**c.to_dict(), "val_scores": s, "found_at": f}
                 for c, s, f in zip(self.candidates, self.val_scores, self.found_at, strict=True)
             ],
+            "val_objectives": self.val_objectives, "best_id": self.best_id,
             "rollouts_logged": len(self.rollout_log),
             "iteration": self.iteration, "metric_calls": self.metric_calls,
             "rng_state": _rng_to_json(self.rng_state),
@@ -131,6 +159,9 @@ class RunState:
                 candidates=[Candidate.from_dict(r) for r in records],
                 val_scores=[[float(x) for x in r["val_scores"]] for r in records],
                 found_at=[dict(r["found_at"]) for r in records],
+                val_objectives=[{k: [float(x) for x in v] for k, v in row.items()}
+                                for row in data.get("val_objectives", [])],
+                best_id=data.get("best_id"),
                 iteration=int(data["iteration"]), metric_calls=int(data["metric_calls"]),
                 rng_state=_rng_from_json(data["rng_state"]),
                 sampler_order=list(data["sampler"]["order"]), sampler_position=int(data["sampler"]["position"]),

@@ -10,15 +10,20 @@ import random
 from collections.abc import Callable
 
 from gepa.core.config import OptimizerConfig
-from gepa.core.pareto import sample_from_front
+from gepa.core.pareto import sample_weighted
 from gepa.core.state import RunState
 
 Selector = Callable[[RunState, random.Random], int]
 
 
-def select_pareto(state: RunState, rng: random.Random) -> int:
-    """GEPA's rule: a front member, in proportion to how many validation examples it wins."""
-    return sample_from_front(state.score_matrix(), rng)
+def make_select_pareto(config: OptimizerConfig) -> Selector:
+    """GEPA's rule: a front member, in proportion to how many (objective, validation example) pairs it wins."""
+    objectives = config.front_objectives()
+
+    def select(state: RunState, rng: random.Random) -> int:
+        return sample_weighted(state.front_weights(objectives), rng)
+
+    return select
 
 
 def select_best(state: RunState, rng: random.Random) -> int:
@@ -36,7 +41,7 @@ def make_epsilon_greedy(epsilon: float) -> Selector:
 
 def make_selector(config: OptimizerConfig) -> Selector:
     if config.selector == "pareto":
-        return select_pareto
+        return make_select_pareto(config)
     if config.selector == "best":
         return select_best
     return make_epsilon_greedy(config.epsilon)

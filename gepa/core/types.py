@@ -27,18 +27,22 @@ class Example:
 
 @dataclass(frozen=True, kw_only=True)
 class EvalResult:
-    """A score in [0, 1] plus feedback text that tells the reflector what went wrong (or right)."""
+    """A score in [0, 1] plus feedback text that tells the reflector what went wrong (or right). ``scores``
+    carries named scores (each an objective the search may keep apart, e.g. ``{"accuracy": 1, "tone": 0.5}``)."""
 
     score: float
     feedback: str = ""
+    scores: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class SystemOutput:
-    """What a ``System`` produced: the text to score and a JSON-able trace (e.g. the rendered messages)."""
+    """What a ``System`` produced: the text to score, a JSON-able trace (e.g. the rendered messages) and what it
+    cost (``tokens``, ``cost_usd``, ``latency_s``), which cost objectives read."""
 
     text: str
     trace: Mapping[str, Any] = field(default_factory=dict)
+    usage: Mapping[str, float] = field(default_factory=dict)
 
 
 ErrorSource = Literal["system", "evaluator", "unreachable"]  # unreachable: a transient error outlived its retries
@@ -56,17 +60,19 @@ class Rollout:
     trace: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     error_source: ErrorSource | None = None
+    objectives: Mapping[str, float] = field(default_factory=dict)  # every measured objective, "score" included
 
     def to_dict(self) -> dict[str, Any]:
         return {"example_id": self.example_id, "output": self.output, "score": self.score,
                 "feedback": self.feedback, "trace": dict(self.trace), "error": self.error,
-                "error_source": self.error_source}
+                "error_source": self.error_source, "objectives": dict(self.objectives)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
         return cls(example_id=data["example_id"], output=data["output"], score=float(data["score"]),
                    feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"),
-                   error_source=data.get("error_source"))
+                   error_source=data.get("error_source"),
+                   objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()})
 
 
 @runtime_checkable

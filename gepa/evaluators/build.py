@@ -52,14 +52,27 @@ REQUIRED_KEY = {"exact": "expected", "contains": "expected", "numeric": "expecte
                 "python": "function", "judge": "rubric"}
 
 
+def part_names(specs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each evaluator's objective name: its ``name``, else its type (numbered when a type repeats)."""
+    names = []
+    for spec in specs:
+        base = str(spec.get("name") or spec.get("type"))
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
 def build_evaluator(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, base_dir: Path,
                     judge_client: JudgeFactory | None = None) -> Evaluator:
     """One evaluator, or a weighted combination of a list of them."""
     context = BuildContext(base_dir=base_dir, judge_client=judge_client)
     if isinstance(spec, Sequence):
-        parts = [(build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
-                 for s in spec]
-        return parts[0][0] if len(parts) == 1 else Weighted(parts=parts)
+        names = part_names(spec)
+        parts = [(name, build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
+                 for name, s in zip(names, spec, strict=True)]
+        return parts[0][1] if len(parts) == 1 else Weighted(parts=parts)
     kind = str(spec.get("type"))
     if kind not in EVALUATORS:
         raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATORS)}")

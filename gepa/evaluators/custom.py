@@ -50,7 +50,13 @@ def as_result(value: Any) -> EvalResult:
     if isinstance(value, tuple) and len(value) == 2:
         return EvalResult(score=value[0], feedback=str(value[1]))
     if isinstance(value, Mapping):
-        return EvalResult(score=value["score"], feedback=str(value.get("feedback", "")))
+        scores = dict(value.get("scores") or {})
+        if "score" not in value and scores:  # several named scores: the primary is their mean
+            numbers = [v for v in scores.values() if isinstance(v, int | float)]
+            primary: Any = sum(numbers) / len(numbers) if len(numbers) == len(scores) else scores
+        else:
+            primary = value["score"]
+        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores)
     return EvalResult(score=value, feedback="")
 
 
@@ -124,12 +130,14 @@ class LLMJudge:
 
 @dataclass(frozen=True, kw_only=True)
 class Weighted:
-    """Weighted mean of several evaluators; the feedback lists each part's."""
+    """Weighted mean of several evaluators; each part's score is also kept by its name, and the feedback lists
+    each part's."""
 
-    parts: Sequence[tuple[Evaluator, float]]
+    parts: Sequence[tuple[str, Evaluator, float]]
 
     def __call__(self, example: Example, output: str) -> EvalResult:
-        total = sum(w for _, w in self.parts) or 1.0
-        results = [(e(example, output), w) for e, w in self.parts]
-        score = sum(r.score * w for r, w in results) / total
-        return EvalResult(score=score, feedback=" ".join(r.feedback for r, _ in results if r.feedback))
+        total = sum(w for _, _, w in self.parts) or 1.0
+        results = [(name, e(example, output), w) for name, e, w in self.parts]
+        score = sum(r.score * w for _, r, w in results) / total
+        return EvalResult(score=score, feedback=" ".join(r.feedback for _, r, _ in results if r.feedback),
+                          scores={name: r.score for name, r, _ in results})

@@ -37,6 +37,7 @@ class Completion:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = 0.0
+    latency_s: float = 0.0  # of the call that produced it (a cache hit keeps the original's)
     cached: bool = False
 
 

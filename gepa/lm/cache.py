@@ -73,14 +73,15 @@ class ResponseCache:
         if not isinstance(row, dict):
             return None
         return Completion(text=row["text"], input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
-                          cost_usd=row["cost_usd"], cached=True)
+                          cost_usd=row["cost_usd"], latency_s=float(row.get("latency_s", 0.0)), cached=True)
 
     def put(self, key: str, completion: Completion) -> None:
         if self.problem is not None:
             return
         try:
             self._cache.set(key, {"text": completion.text, "input_tokens": completion.input_tokens,
-                                  "output_tokens": completion.output_tokens, "cost_usd": completion.cost_usd})
+                                  "output_tokens": completion.output_tokens, "cost_usd": completion.cost_usd,
+                                  "latency_s": completion.latency_s})
         except BROKEN as exc:
             self._break(exc)
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -104,13 +105,14 @@ class ModelClient:
 
         retrying = Retrying(retry=retry_if_exception_type(TransientModelError), wait=wait,
                             stop=stop_after_attempt(self.max_attempts), before_sleep=count_error, reraise=True)
+        started = time.monotonic()
         try:
             completion = retrying(self._attempt, messages, params)
         except TransientModelError as exc:
             self._failed = (time.monotonic(), exc)
             raise
         self._failed = None
-        return completion
+        return replace(completion, latency_s=time.monotonic() - started)
 
     def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         if self.limiter is not None:
