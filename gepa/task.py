@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
+from gepa.core.config import Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
@@ -172,8 +172,7 @@ class ObjectiveSpec(Strict):
         default=None, description="max or min (default: min for tokens, cost_usd, latency_s, prompt_chars; else max).")
 
     def resolved(self) -> Objective:
-        direction = self.direction or ("min" if self.name in COST_OBJECTIVES else "max")
-        return Objective(name=self.name, direction=direction)
+        return Objective(name=self.name, direction=self.direction) if self.direction else Objective.named(self.name)
 
 
 class SelectSpec(Strict):

@@ -60,6 +60,13 @@ def test_a_shorter_prompt_with_equal_accuracy_wins_under_select_on_tokens() -> N
         assert means["tokens"] < state.objective_means(0)["tokens"]
 
 
+def test_a_select_rule_reads_a_cost_objective_as_lower_is_better_without_listing_it() -> None:
+    config = OptimizerConfig(max_metric_calls=80, seed=0, proposals_per_iteration=1, skip_perfect=False,
+                             optimize=("user",), select=Selection(weights={"score": 1.0, "tokens": 0.01}))
+    state = run(config)
+    assert PADDING not in state.candidates[state.best_index()]["user"]
+
+
 def test_conflicting_objectives_keep_both_specialists_on_the_front(tmp_path: Path) -> None:
     task = fakes.write_task(tmp_path / "toy", budget=200,
                             extra="objectives: [score, {name: prompt_chars, direction: min}]\n")

@@ -28,6 +28,11 @@ class Objective:
         """``value`` turned so that higher is better."""
         return value if self.direction == "max" else -value
 
+    @classmethod
+    def named(cls, name: str) -> Objective:
+        """The objective with its usual direction: lower is better for the cost objectives, higher otherwise."""
+        return cls(name=name, direction="min" if name in COST_OBJECTIVES else "max")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Selection:
@@ -127,12 +132,12 @@ class OptimizerConfig:
         if select is None:
             return (means.get("score", 0.0),)
         if select.weights:
-            return (sum(w * directions.get(n, Objective(name=n)).oriented(means.get(n, 0.0))
+            return (sum(w * directions.get(n, Objective.named(n)).oriented(means.get(n, 0.0))
                         for n, w in select.weights.items()),)
         over = 0.0
         for name, bound in (select.limits or {}).items():
             value = means.get(name, 0.0)
-            minimise = directions.get(name, Objective(name=name)).direction == "min"
+            minimise = directions.get(name, Objective.named(name)).direction == "min"
             excess = value - bound if minimise else bound - value
             over += max(0.0, excess) / (abs(bound) or 1.0)
         primary = means.get(select.maximize or "score", 0.0)
