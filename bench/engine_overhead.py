@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/engine_overhead.py
 
-Prints milliseconds per iteration at 100 validation examples, and the time of one parent-selection step
-(Pareto front + weighted draw) with 1,000 candidates x 10,000 validation examples (goal: < 100 ms).
+Prints milliseconds per iteration at 100 validation examples, the time of one parent-selection step
+(Pareto front + weighted draw) with 1,000 candidates x 10,000 validation examples (goal: < 100 ms), and, with
+5,000 validation examples, the metric calls the subset validation policy spends against full validation to
+reach the same best.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gepa.core.candidate import Candidate  # noqa: E402
 from gepa.core.config import OptimizerConfig  # noqa: E402
 from gepa.core.engine import Optimizer  # noqa: E402
 from gepa.core.state import RunState  # noqa: E402
-from gepa.core.strategies import select_pareto  # noqa: E402
+from gepa.core.strategies import make_select_pareto  # noqa: E402
 from gepa.core.types import Example  # noqa: E402
 from gepa.evaluators import Exact  # noqa: E402
 from gepa.lm import FakeModel, ModelClient  # noqa: E402
@@ -64,12 +66,41 @@ def selection_ms(n_candidates: int = 1000, n_examples: int = 10_000, repeats: in
         state = RunState(candidates=[Candidate(components={"p": str(i)}) for i in range(n_candidates)],
                          val_scores=scores.tolist())
         state.score_matrix()  # built once as rows are appended during a run
+        select = make_select_pareto(OptimizerConfig())
         times = []
         for i in range(repeats):
             started = time.perf_counter()
-            select_pareto(state, random.Random(i))
+            select(state, random.Random(i))
             times.append(time.perf_counter() - started)
         results[name] = statistics.median(times) * 1000
+    return results
+
+
+def subset_against_full(n_val: int = 5000, iterations: int = 12) -> dict[str, tuple[float, int, int, float]]:
+    """The scripted world where a system rule wins training minibatches but loses on validation (see the engine
+    tests): per policy, the best's validation score, the metric calls spent when it was found, in all, and the
+    engine's ms per iteration."""
+    def rows(kinds: str, offset: int) -> list[Example]:
+        return [Example(id=f"{offset + i}", fields={"text": f"[{k}] review {offset + i} is positive",
+                                                    "label": "positive"}) for i, k in enumerate(kinds)]
+
+    results = {}
+    for policy in ("full", "subset"):
+        optimizer = Optimizer(
+            system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
+            evaluator=Exact(expected="label"),
+            proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
+            trainset=rows("ab" * 50, 0), valset=rows("bccc" * (n_val // 4), 10**6),
+            config=OptimizerConfig(max_metric_calls=None, max_iterations=iterations, seed=1, merge=False,
+                                   skip_perfect=False, proposals_per_iteration=1, validation=policy,
+                                   validation_subset=50))  # type: ignore[arg-type]
+        seed = Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"})
+        started = time.perf_counter()
+        state = optimizer.run(seed)
+        elapsed = (time.perf_counter() - started) / state.iteration * 1000
+        best = state.best_index()
+        results[policy] = (state.mean_scores()[best], int(state.found_at[best]["metric_calls"]), state.metric_calls,
+                           elapsed)
     return results
 
 
@@ -79,3 +110,6 @@ if __name__ == "__main__":
           f"{pool} candidates at the end)")
     for name, value in selection_ms().items():
         print(f"selection step, 1,000 candidates x 10,000 val examples ({name} scores): {value:.1f} ms (goal < 100 ms)")
+    for policy, (score, found, spent, ms) in subset_against_full().items():
+        print(f"validation {policy:6s} at 5,000 val examples: best val {score:.3f} found after {found:,} metric calls "
+              f"({spent:,} in 12 iterations), {ms:.1f} ms per iteration with an instant fake model")

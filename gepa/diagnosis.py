@@ -112,6 +112,10 @@ def explain(facts: RunFacts) -> list[str]:
         lines.append(f"{len(lost)} of {evaluated} evaluated proposals did not beat their parent on the minibatch "
                      f"(on average {child:.2f} against {parent:.2f} of {facts.minibatch_size}): the rewrites do not "
                      f"help this task model; {reflector}, or give the search a larger budget.")
+    subset = counts.get("subset_rejected", 0)
+    if subset:
+        lines.append(f"{subset} proposals that beat their parent on the minibatch fell below the best on the "
+                     f"validation subset and were not scored on the rest (optimizer.validation: subset).")
     accepted = counts.get("accepted", 0)
     if accepted:
         lines.append(f"{accepted} proposals beat their parent on a minibatch of {facts.minibatch_size} but none beat "

@@ -241,3 +241,36 @@ def test_an_idle_run_names_what_kept_it_idle() -> None:
                                  "proposal_rejected in events.jsonl)")
     state = build(config, reflect=fakes.parrot_reflector)[0].run(SEED)
     assert state.stop_reason.endswith("(the reflector repeated texts already tried)")
+
+
+def rows_of(kinds: str, offset: int) -> list[Example]:
+    return [Example(id=f"{offset + i}", fields={"text": f"[{kind}] review {offset + i} is positive",
+                                                "label": "positive"}) for i, kind in enumerate(kinds)]
+
+
+def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_full_validation_set() -> None:
+    """Training rows of kinds a and b, validation rows of kinds b and c: the system rule fixes a but breaks c, so
+    that child beats its parent on a minibatch and loses on validation; the user rule fixes b everywhere."""
+    def run(validation: str) -> tuple[Any, list[Event]]:
+        events: list[Event] = []
+        optimizer = Optimizer(
+            system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
+            evaluator=Exact(expected="label"),
+            proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
+            trainset=rows_of("ab" * 6, 0), valset=rows_of("bccc" * 50, 1000), callbacks=[events.append],
+            config=OptimizerConfig(max_metric_calls=2000, max_iterations=6, seed=1, merge=False, skip_perfect=False,
+                                   validation=validation, validation_subset=20, **ONE))  # type: ignore[arg-type]
+        return optimizer.run(SEED), events
+
+    full, _ = run("full")
+    subset, events = run("subset")
+    for state in (full, subset):
+        assert all(len(row) == 200 for row in state.val_scores)  # every member of the pool is scored everywhere
+        assert fakes.RULE_B in state.candidates[state.best_index()]["user"]
+    assert any(fakes.RULE_A in c["system"] for c in full.candidates)
+    assert not any(fakes.RULE_A in c["system"] for c in subset.candidates)
+    rejected = [e for e in events if e.kind == "candidate_rejected" and e.data["reason"] == "validation subset"]
+    assert rejected and subset.counts["subset_rejected"] == len(rejected)
+    assert rejected[0].data["child_subset"] < rejected[0].data["best_subset"]
+    assert subset.mean_scores()[subset.best_index()] == full.mean_scores()[full.best_index()]
+    assert subset.metric_calls < full.metric_calls

@@ -1,10 +1,11 @@
 """Gates on the whole tree: ruff (pyflakes, pycodestyle with 120 columns, import order, bugbear, pyupgrade),
 mypy on gepa/, import-linter's layer and acyclic-siblings contracts, and no module importing another module's
-private helpers or forming an import cycle."""
+private helpers or forming an import cycle; every benchmark script still imports what it uses."""
 
 from __future__ import annotations
 
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,9 @@ def test_no_import_cycle_and_no_private_helper_crosses_a_module() -> None:
                 names = re.sub(r"^from \S+ import ", "", detail["line_contents"])
                 private = [n for n in re.split(r"[\s,()]+", names) if n.startswith("_") and not n.startswith("__")]
                 assert not private, f"{module} imports {other}'s private {private}: {detail['line_contents']}"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")
+                                          if p.name != "reference_runner.py"))  # that one runs in the reference's venv
+def test_every_benchmark_script_imports_what_it_uses(script: str) -> None:
+    runpy.run_path(str(ROOT / "bench" / script), run_name="imported_by_tests")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 SelectorName = Literal["pareto", "best", "epsilon_greedy"]
 Direction = Literal["max", "min"]
+ValidationPolicy = Literal["full", "subset"]
 # Measured on every rollout besides the evaluator's scores; latency only when an objective asks for it, since
 # it is the one measurement a rerun cannot repeat (a cached rerun replays the first run's).
 COST_OBJECTIVES = ("tokens", "cost_usd", "latency_s", "prompt_chars")
@@ -108,6 +109,12 @@ class OptimizerConfig:
     max_merges: int = setting(5, "Merges per run.", section="optimizer", ge=0)
     merge_subsample: int = setting(5, "Validation examples a merged child is first checked on.", section="optimizer",
                                    gt=0)
+    validation: ValidationPolicy = setting(
+        "full", "How an accepted child is validated: on every validation example (full), or first on "
+                "validation_subset of them and on the rest only if it could join the front or become the best "
+                "(subset: for validation sets of hundreds of examples).", section="optimizer")
+    validation_subset: int = setting(30, "Validation examples a child is first scored on under validation: subset.",
+                                     section="optimizer", gt=0)
     concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
     guard_tolerance: float = setting(
         0.02, "How far below the seed prompt a candidate may score on a guard set and still become the best.",

@@ -155,7 +155,9 @@ class Optimizer:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
             minibatches = 1 + c.proposals_per_iteration
-            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
+            subset = c.validation_subset if c.validation == "subset" and c.validation_subset < len(self.val) else 0
+            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)) + subset, c.merge_subsample)
+                          + len(self.val)
                           + sum(len(examples) for examples in self.guard.values()))
             if state.metric_calls + worst_case > c.max_metric_calls:
                 return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
@@ -211,7 +213,8 @@ class Optimizer:
         self._emit("candidate_accepted", state, parent=parent.id, child=child.id, origin=child.origin,
                    parent_minibatch=before, child_minibatch=after, components=_changed(parent, child),
                    feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score])
-        self._add(state, child, self._evaluate(state, child, self.val))
+        if not self._validate(state, child, rng):
+            return
         if self.config.merge and state.merges_done + state.merges_due < self.config.max_merges:
             state.merges_due += 1
 
@@ -328,6 +331,41 @@ class Optimizer:
         state.bump("merges_accepted")
         self._emit("merge_accepted", state, **details)
         self._add(state, plan.child, self._evaluate(state, plan.child, self.val))
+
+    # -- validation -------------------------------------------------------------------------------
+    def _validate(self, state: RunState, child: Candidate, rng: random.Random) -> bool:
+        """Score an accepted child on the validation set and add it to the pool. Under ``validation: subset``
+        a child is first scored on a random sample of the set; one that could neither join the front nor
+        become the best stays out, which spares the rest of the set. Every member of the pool is scored on
+        the whole set, so the front and the best are exact among them."""
+        size = self.config.validation_subset
+        if self.config.validation == "full" or size >= len(self.val):
+            self._add(state, child, self._evaluate(state, child, self.val))
+            return True
+        picks = sorted(rng.sample(range(len(self.val)), size))
+        sample = self._evaluate(state, child, [self.val[i] for i in picks])
+        if not self._could_matter(state, sample, picks):
+            state.bump("subset_rejected")
+            state.stale_iterations += 1
+            self._emit("candidate_rejected", state, child=child.id, origin=child.origin, reason="validation subset",
+                       subset=len(picks), child_subset=sum(r.score for r in sample),
+                       best_subset=sum(state.val_scores[state.best_index()][i] for i in picks))
+            return False
+        self._add(state, child, self._evaluate(state, child, self.val))
+        return True
+
+    def _could_matter(self, state: RunState, sample: list[Rollout], picks: list[int]) -> bool:
+        """Whether the child, on the sampled examples, ranks at least as high as the best does there, or beats
+        every member on some example for some front objective."""
+        child = mean_objectives(sample)
+        if self.config.rank(child) >= self.config.rank(state.objective_means(state.best_index(), picks)):
+            return True
+        for objective in self.config.front_objectives():
+            values = np.array([objective.oriented(r.score if objective.name == "score"
+                                                  else r.objectives.get(objective.name, 0.0)) for r in sample])
+            if np.any(values > state.objective_matrix(objective)[:, picks].max(axis=0) + 1e-12):
+                return True
+        return False
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _add(self, state: RunState, candidate: Candidate, val_rollouts: list[Rollout]) -> None:

@@ -73,11 +73,16 @@ class RunState:
         matrix = self.score_matrix()
         return (matrix.mean(axis=1) if matrix.shape[1] else np.zeros(matrix.shape[0])).tolist()
 
-    def objective_means(self, index: int) -> dict[str, float]:
-        """Candidate ``index``'s mean validation value of the score and of every other recorded objective."""
-        means = {"score": self.mean_scores()[index]}
+    def objective_means(self, index: int, columns: Sequence[int] | None = None) -> dict[str, float]:
+        """Candidate ``index``'s mean validation value of the score and of every other recorded objective, over
+        every validation example or over the ``columns`` given."""
+        def mean(values: Sequence[float]) -> float:
+            picked = values if columns is None else [values[j] for j in columns]
+            return float(np.mean(picked)) if picked else 0.0
+
+        means = {"score": mean(self.val_scores[index])}
         if index < len(self.val_objectives):
-            means.update({k: float(np.mean(v)) if v else 0.0 for k, v in self.val_objectives[index].items()})
+            means.update({k: mean(v) for k, v in self.val_objectives[index].items()})
         return means
 
     def objective_matrix(self, objective: Objective) -> NDArray[np.float64]:
