@@ -6,7 +6,11 @@
 2. A cached rerun of a whole optimisation against its first run: model calls (goal 0) and wall-time ratio
    (goal <= 5 %), on the quick-start task with the embedded SmolLM2 as task and reflection model.
 3. Concurrency through litellm and through the openai SDK against a local OpenAI-protocol server adding
-   200 ms per call: speed-up at N = 1, 4, 16 concurrent calls (goal >= 0.8 x N).
+   200 ms per call: speed-up at N = 1, 4, 16 concurrent calls on threads (goal >= 0.8 x N).
+4. The async path (the engine's async executor: PromptSystem rollouts on one event loop) against a local aiohttp
+   server adding 200 ms per call: speed-up over N=1 at N = 16, 64, 256 calls in flight (goal >= 0.8 x N at 64).
+
+    .venv/bin/python bench/model_layer.py --only async     # just part 4
 """
 
 from __future__ import annotations
@@ -83,7 +87,78 @@ def concurrency_speedups(backend_cls: type, latency: float = 0.2) -> dict[int, f
     return results
 
 
+def async_speedups(backend_cls: type, latency: float = 0.2, levels: tuple[int, ...] = (1, 16, 64, 256),
+                   rounds: int = 4) -> dict[int, float]:
+    """Rollouts per second through the async executor at each ceiling, over the rate at N=1."""
+    import asyncio
+    import threading
+
+    from aiohttp import web
+
+    from gepa.core.candidate import Candidate
+    from gepa.core.executors import AsyncRollouts
+    from gepa.core.types import Example
+    from gepa.evaluators import Exact
+    from gepa.system import PromptSystem
+
+    body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                                    "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(latency)
+        return web.Response(text=body, content_type="application/json")
+
+    ready, loop = threading.Event(), asyncio.new_event_loop()
+    port: list[int] = []
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", slow)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # noqa: SLF001
+        ready.set()
+
+    threading.Thread(target=lambda: (loop.run_until_complete(serve()), loop.run_forever()), daemon=True).start()
+    ready.wait()
+    backend = backend_cls("openai/m", api_base=f"http://127.0.0.1:{port[0]}/v1", prices={})
+    system = PromptSystem(ModelClient(backend, role="task"))
+    seed = Candidate(components={"user": "{{text}} {{i}}"})
+    results: dict[int, float] = {}
+    base_rate = 0.0
+    for n in levels:
+        executor = AsyncRollouts(n)
+        try:
+            executor.map(system, Exact(expected="label"), [(seed, Example(id="w", fields={"text": "warm", "i": n,
+                                                                                          "label": "ok"}))])
+            pairs = [(seed, Example(id=str(i), fields={"text": f"{n}", "i": i, "label": "ok"}))
+                     for i in range(rounds * max(n, 2))]
+            started = time.perf_counter()
+            executor.map(system, Exact(expected="label"), pairs)
+            rate = len(pairs) / (time.perf_counter() - started)
+        finally:
+            executor.close()
+        base_rate = base_rate or rate
+        results[n] = rate / base_rate
+    loop.call_soon_threadsafe(loop.stop)
+    return results
+
+
+def print_async_speedups() -> None:
+    for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
+        for n, speedup in async_speedups(backend_cls).items():
+            if n > 1:
+                print(f"async via {label}, N={n:<3}: speed-up {speedup:.1f}x over N=1 (goal >= {0.8 * n:.1f}x at 64)")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--only", "async"]:
+        print_async_speedups()
+        sys.exit(0)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         print(f"cache hit: {cache_hit_us(tmp):.0f} us per call")
@@ -96,3 +171,4 @@ if __name__ == "__main__":
         for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
             for n, speedup in concurrency_speedups(backend_cls).items():
                 print(f"concurrency via {label}, N={n:<2}: speed-up {speedup:.2f}x over N=1 (goal >= {0.8 * n:.1f}x)")
+    print_async_speedups()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
-from gepa.core.evaluation import rollouts
 from gepa.core.events import Callback, Event
+from gepa.core.executors import Rollouts
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
@@ -163,8 +162,8 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted)."""
     if not examples:
         return float("nan"), []
-    with ThreadPoolExecutor(max_workers=prepared.config.concurrency) as pool:
-        results = rollouts(pool, prepared.system, prepared.evaluator, candidate, examples)
+    with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system) as executor:
+        results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples])
     return float(np.mean([r.score for r in results])), results
 
 
@@ -232,7 +231,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
 
 # What may change on resume: how long the run may go on, and how many calls are in flight. Anything else
 # changes what is measured, so mixing it into one run would make its scores incomparable.
-RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {"max_idle_iterations", "concurrency"}
+RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {"max_idle_iterations", "concurrency", "executor"}
 
 
 def _measured(config: dict[str, Any]) -> dict[str, Any]:
@@ -251,8 +250,8 @@ def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
         if before[part] != value:
-            raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget and "
-                                "the concurrency may change on resume); start a new run instead")
+            raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
+                                "concurrency and the executor may change on resume); start a new run instead")
     state = run_dir.load_state() if run_dir.has_state() else None
     if recorded.get("optimizer") != current["optimizer"]:
         run_dir.write_config(current)  # the budget it now runs under

@@ -7,6 +7,7 @@ candidate may optimise the user template itself (``user: "{{text}}\nAnswer with 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,9 +40,24 @@ class PromptSystem:
     def __init__(self, client: Completes, input_fields: Sequence[str] = ()) -> None:
         self.client, self.input_fields = client, tuple(input_fields)
 
+    @property
+    def supports_async(self) -> bool:
+        """True when the client's backend is async itself (litellm, the openai SDK)."""
+        return bool(getattr(self.client, "native_async", False))
+
     def run(self, candidate: Candidate, example: Example) -> SystemOutput:
         messages = render_messages(candidate, example.fields, self.input_fields)
-        reply = self.client.complete(messages)
+        return self._output(messages, self.client.complete(messages))
+
+    async def arun(self, candidate: Candidate, example: Example) -> SystemOutput:
+        messages = render_messages(candidate, example.fields, self.input_fields)
+        complete_async = getattr(self.client, "acomplete", None)
+        if complete_async is None:  # a client without an async path: a worker thread
+            return await asyncio.to_thread(self.run, candidate, example)
+        return self._output(messages, await complete_async(messages))
+
+    @staticmethod
+    def _output(messages: list[dict[str, str]], reply: Any) -> SystemOutput:
         usage = {"tokens": float(reply.input_tokens + reply.output_tokens), "cost_usd": float(reply.cost_usd or 0.0),
                  "latency_s": float(reply.latency_s)}
         return SystemOutput(text=reply.text.strip(), trace={"messages": messages}, usage=usage)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 import gepa.lm.base
+from gepa.lm.litellm_model import LiteLLMModel
+from gepa.lm.openai_model import OpenAIModel
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +33,14 @@ def allow_local_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     os.environ.pop("HTTP_PROXY", None)
     os.environ.pop("HTTPS_PROXY", None)
+
+
+@pytest.fixture(params=[LiteLLMModel, OpenAIModel], ids=["litellm", "openai-sdk"])
+def backend_cls(request: pytest.FixtureRequest) -> type:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    with HTTPServer(host="127.0.0.1", threaded=True) as http:
+        yield http

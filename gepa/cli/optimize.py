@@ -31,7 +31,8 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
 @click.option("--budget", "max_metric_calls", type=click.IntRange(min=1),
               help="Maximum metric calls (task-model rollouts scored); overrides budget.max_metric_calls.")
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Model calls in flight at once.")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Model calls in flight at once (default 4; API models on the async executor take 64 or more).")
 @click.option("--no-guard", is_flag=True, help="Leave the task's guard sets out (they are not scored or enforced).")
 @runs_dir_option
 @click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the run in this directory.")

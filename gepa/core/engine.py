@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
-from gepa.core.evaluation import rollout
 from gepa.core.events import Callback, Event, EventKind
+from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.state import RunState
@@ -79,7 +79,8 @@ class Optimizer:
         self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
         self.select_parent = make_selector(config)
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None  # proposals
+        self._rollouts: RolloutExecutor | None = None
         self._components_per_proposal = 1
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -91,7 +92,8 @@ class Optimizer:
         started = time.monotonic()
         optimizable = self._optimizable(seed)
         self._components_per_proposal = len(optimizable) if self.config.component_selection == "all" else 1
-        with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool:
+        with (ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
+              Rollouts(self.config.executor, self.config.concurrency, self.system) as self._rollouts):
             if not state.candidates:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()
@@ -422,10 +424,9 @@ class Optimizer:
     def _evaluate_many(self, state: RunState, candidates: Sequence[Candidate],
                        examples: Sequence[Example]) -> list[list[Rollout]]:
         """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
-        assert self._pool is not None
-        pool = self._pool
+        assert self._rollouts is not None
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
-        results = list(pool.map(lambda pair: rollout(self.system, self.evaluator, *pair), todo))
+        results = self._rollouts.map(self.system, self.evaluator, todo)
         if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
             results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
                        for r in results]

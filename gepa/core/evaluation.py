@@ -6,13 +6,12 @@ can learn from it). Systemic errors (bad key, unknown model, misconfigured evalu
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Sequence
-from concurrent.futures import Executor
 from typing import Any
 
 from gepa.core.candidate import Candidate
-from gepa.core.types import Evaluator, Example, Rollout, System, SystemOutput
+from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System, SystemOutput
 from gepa.errors import EvaluatorError, SystemicModelError, TransientModelError, UserError, redact_secrets
 
 FATAL = (SystemicModelError, UserError, EvaluatorError)
@@ -35,15 +34,34 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
     """Run and score ``candidate`` on ``example``; never raises for a per-example failure."""
     try:
         output = system.run(candidate, example)
-    except FATAL:
-        raise
-    except TransientModelError as exc:  # the engine stops when a whole batch fails so
+    except Exception as exc:  # noqa: BLE001 - sorted by failed_run
+        return failed_run(example, exc)
+    return score_output(evaluator, candidate, example, output)
+
+
+async def arollout(system: AsyncSystem, evaluator: Evaluator, candidate: Candidate, example: Example) -> Rollout:
+    """``rollout`` on the async path; the evaluator runs in a worker thread (it may call a judge model)."""
+    try:
+        output = await system.arun(candidate, example)
+    except Exception as exc:  # noqa: BLE001 - sorted by failed_run
+        return failed_run(example, exc)
+    return await asyncio.to_thread(score_output, evaluator, candidate, example, output)
+
+
+def failed_run(example: Example, exc: Exception) -> Rollout:
+    """A system failure on one example as data for the reflector; a systemic one is raised again."""
+    if isinstance(exc, FATAL):
+        raise exc
+    if isinstance(exc, TransientModelError):  # the engine stops when a whole batch fails so
         return Rollout(example_id=example.id, output="", score=0.0, error=str(exc), error_source="unreachable",
                        feedback=f"The model could not be reached: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a per-example failure is data for the reflector
-        message = redact_secrets(f"{type(exc).__name__}: {exc}")
-        return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
-                       feedback=f"The system failed on this example: {message}")
+    message = redact_secrets(f"{type(exc).__name__}: {exc}")
+    return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
+                   feedback=f"The system failed on this example: {message}")
+
+
+def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, output: SystemOutput) -> Rollout:
+    """Score one output; an evaluator that fails or returns a score outside [0, 1] is an error on the example."""
     try:
         result = evaluator(example, output.text)
         score = valid_score(result.score)
@@ -75,9 +93,3 @@ def measured(candidate: Candidate, output: SystemOutput, scores: dict[str, float
     else:
         chars = sum(len(text) for text in candidate.components.values())
     return {**scores, **{k: float(v) for k, v in output.usage.items()}, "prompt_chars": float(chars)}
-
-
-def rollouts(pool: Executor, system: System, evaluator: Evaluator, candidate: Candidate,
-             examples: Sequence[Example]) -> list[Rollout]:
-    """Concurrent rollouts, returned in the order of ``examples``."""
-    return list(pool.map(lambda e: rollout(system, evaluator, candidate, e), examples))

@@ -87,6 +87,16 @@ class System(Protocol):
 
 
 @runtime_checkable
+class AsyncSystem(Protocol):
+    """A ``System`` that can also run as a coroutine, so one thread keeps many rollouts in flight. The engine
+    uses ``arun`` when ``supports_async`` is true (``executor: auto``) or when told to (``executor: async``)."""
+
+    supports_async: bool
+
+    async def arun(self, candidate: Candidate, example: Example) -> SystemOutput: ...
+
+
+@runtime_checkable
 class Evaluator(Protocol):
     """Scores ``output`` for ``example``: a score in [0, 1] and feedback. Must be thread-safe and deterministic.
 

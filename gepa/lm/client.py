@@ -7,10 +7,14 @@ sharing a ``UsageLedger`` (so the cost budget covers them all) and a ``ResponseC
 A sampled call (temperature > 0) gets its own ``seed`` derived from the run seed and its sample index, so
 repeated requests give different samples (a fixed seed would repeat the same answer) while a rerun with
 the same run seed sends the same seeds and replays from the cache.
+
+``acomplete`` is the async path: the same cache, retries, rate limit and accounting, with the backend's own
+async call when it has one (litellm, the openai SDK) and a worker thread otherwise (local and fake models).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -19,13 +23,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from gepa.errors import TransientModelError
 from gepa.lm.base import Completion, LanguageModel, Message
 from gepa.lm.cache import ResponseCache, cache_key
 from gepa.lm.ledger import UsageLedger
-from gepa.lm.ratelimit import RateLimiter
+from gepa.lm.ratelimit import RateLimiter, estimate_tokens
 
 RETRY_AFTER_LIMIT = 60.0  # the longest provider hint honoured, as the openai SDK does
 FAIL_FAST_SECONDS = 30.0
@@ -55,20 +66,39 @@ class ModelClient:
     def model(self) -> str:
         return self.backend.name
 
+    @property
+    def native_async(self) -> bool:
+        """Whether ``acomplete`` keeps calls in flight without a thread each (the backend is async itself)."""
+        return callable(getattr(self.backend, "acomplete", None))
+
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *,
                  sample: int | None = None) -> Completion:
         """Answer ``messages``. ``sample`` fixes a sampled call's index (and so its seed); without it, the
         n-th identical request of this client gets index n. Callers that sample concurrently pass it, so
         which request gets which seed never depends on thread timing."""
-        merged = {**self.params, **(params or {})}
-        key, merged = self._key(messages, merged, sample)
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.ledger.record(self.model, self.role, cache_hits=1,
-                                   tokens_saved=hit.input_tokens + hit.output_tokens)
-                return hit
-        completion = self._call(messages, merged)
+        key, merged = self._key(messages, {**self.params, **(params or {})}, sample)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        return self._keep(key, self._call(messages, merged))
+
+    async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *,
+                        sample: int | None = None) -> Completion:
+        """``complete`` on the async path."""
+        key, merged = self._key(messages, {**self.params, **(params or {})}, sample)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        return self._keep(key, await self._acall(messages, merged))
+
+    def _cached(self, key: str) -> Completion | None:
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None:
+            self.ledger.record(self.model, self.role, cache_hits=1, tokens_saved=hit.input_tokens + hit.output_tokens)
+        return hit
+
+    def _keep(self, key: str, completion: Completion) -> Completion:
+        """Cache and account a fresh answer (errors never reach here, so they are never cached)."""
         if self.cache is not None:
             self.cache.put(key, completion)
         self.ledger.record(self.model, self.role, calls=1, input_tokens=completion.input_tokens,
@@ -89,10 +119,8 @@ class ModelClient:
             params = {**params, "seed": sample_seed(self.seed, sample)}
         return cache_key(self.model, messages, params, sample), params
 
-    def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
-        failed = self._failed
-        if failed is not None and time.monotonic() - failed[0] < FAIL_FAST_SECONDS:
-            raise failed[1]
+    def _retry_policy(self) -> dict[str, Any]:
+        """Transient errors retried with jittered exponential backoff, or after the provider's hint."""
         exponential = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
 
         def wait(state: RetryCallState) -> float:
@@ -103,11 +131,30 @@ class ModelClient:
         def count_error(state: RetryCallState) -> None:
             self.ledger.record(self.model, self.role, errors=1)
 
-        retrying = Retrying(retry=retry_if_exception_type(TransientModelError), wait=wait,
-                            stop=stop_after_attempt(self.max_attempts), before_sleep=count_error, reraise=True)
+        return {"retry": retry_if_exception_type(TransientModelError), "wait": wait,
+                "stop": stop_after_attempt(self.max_attempts), "before_sleep": count_error, "reraise": True}
+
+    def _fail_fast(self) -> None:
+        failed = self._failed
+        if failed is not None and time.monotonic() - failed[0] < FAIL_FAST_SECONDS:
+            raise failed[1]
+
+    def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        self._fail_fast()
         started = time.monotonic()
         try:
-            completion = retrying(self._attempt, messages, params)
+            completion = Retrying(**self._retry_policy())(self._attempt, messages, params)
+        except TransientModelError as exc:
+            self._failed = (time.monotonic(), exc)
+            raise
+        self._failed = None
+        return replace(completion, latency_s=time.monotonic() - started)
+
+    async def _acall(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        self._fail_fast()
+        started = time.monotonic()
+        try:
+            completion: Completion = await AsyncRetrying(**self._retry_policy())(self._aattempt, messages, params)
         except TransientModelError as exc:
             self._failed = (time.monotonic(), exc)
             raise
@@ -117,7 +164,22 @@ class ModelClient:
     def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         if self.limiter is not None:
             self.limiter.acquire(messages, params)
-        return self.backend.complete(messages, params)
+        return self._settled(messages, params, self.backend.complete(messages, params))
+
+    async def _aattempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        if self.limiter is not None:
+            await self.limiter.acquire_async(messages, params)
+        if self.native_async:
+            completion = await self.backend.acomplete(messages, params)  # type: ignore[attr-defined]
+        else:
+            completion = await asyncio.to_thread(self.backend.complete, messages, params)
+        return self._settled(messages, params, completion)
+
+    def _settled(self, messages: Sequence[Message], params: Mapping[str, Any], completion: Completion) -> Completion:
+        """Tell the rate limiter the call's real token count."""
+        if self.limiter is not None:
+            self.limiter.settle(estimate_tokens(messages, params), completion.input_tokens + completion.output_tokens)
+        return completion
 
 
 def sample_seed(run_seed: int, sample: int) -> int:

@@ -57,6 +57,23 @@ class LiteLLMModel:
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         check_allow_model_calls(self.name)
         litellm = import_litellm()
+        try:
+            response = litellm.completion(**self._request(messages, params))
+        except Exception as exc:
+            raise map_provider_error(exc, self.name, self.api_base) from exc
+        return self._completion(litellm, response)
+
+    async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        """``complete`` through ``litellm.acompletion``: many calls in flight on one thread."""
+        check_allow_model_calls(self.name)
+        litellm = import_litellm()
+        try:
+            response = await litellm.acompletion(**self._request(messages, params))
+        except Exception as exc:
+            raise map_provider_error(exc, self.name, self.api_base) from exc
+        return self._completion(litellm, response)
+
+    def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": list(messages), "timeout": self.timeout,
                                   "num_retries": 0, "max_retries": 0, "drop_params": True, **params}
         if self.api_base:
@@ -65,10 +82,9 @@ class LiteLLMModel:
             kwargs["api_key"] = os.environ.get(self.api_key_env, "")
         elif self.api_base:
             kwargs.setdefault("api_key", "not-needed")
-        try:
-            response = litellm.completion(**kwargs)
-        except Exception as exc:
-            raise map_provider_error(exc, self.name, self.api_base) from exc
+        return kwargs
+
+    def _completion(self, litellm: Any, response: Any) -> Completion:
         text = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)

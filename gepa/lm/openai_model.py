@@ -5,6 +5,7 @@ errors go through the same mapping as litellm's, so retries and messages are ide
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ class OpenAIModel:
         self.name, self.api_base, self.timeout, self.prices = model, api_base, timeout, prices
         self.api_key_env = api_key_env or "OPENAI_API_KEY"
         self._client: Any = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, Any] | None = None  # an async client serves one loop
         self._lock = threading.Lock()
         self._prices: tuple[float, float] | None = None
 
@@ -44,14 +46,41 @@ class OpenAIModel:
                 self._prices = token_prices(self.name, self.prices) if self.prices or not self.api_base else None
             return self._client
 
+    def _async_sdk(self) -> Any:
+        self._sdk()  # resolves the prices once
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._async_client is None or self._async_client[0] is not loop:
+                import openai
+
+                key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
+                self._async_client = (loop, openai.AsyncOpenAI(api_key=key, base_url=self.api_base,
+                                                               timeout=self.timeout, max_retries=0))
+            return self._async_client[1]
+
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         check_allow_model_calls(self.name)
         client = self._sdk()
         try:
-            response = client.chat.completions.create(model=self.name.removeprefix("openai/"),
-                                                      messages=list(messages), **params)
+            response = client.chat.completions.create(**self._request(messages, params))
         except Exception as exc:
             raise map_provider_error(exc, self.name, self.api_base) from exc
+        return self._completion(response)
+
+    async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        """``complete`` on the SDK's async client: many calls in flight on one thread."""
+        check_allow_model_calls(self.name)
+        client = self._async_sdk()
+        try:
+            response = await client.chat.completions.create(**self._request(messages, params))
+        except Exception as exc:
+            raise map_provider_error(exc, self.name, self.api_base) from exc
+        return self._completion(response)
+
+    def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"model": self.name.removeprefix("openai/"), "messages": list(messages), **params}
+
+    def _completion(self, response: Any) -> Completion:
         usage = response.usage
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)

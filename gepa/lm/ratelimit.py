@@ -1,11 +1,14 @@
 """A rate limit shared by every model client of a run: requests and tokens per period (moving window).
 
-Built on the ``limits`` library; this module only adds the blocking wait. Token costs are estimated before
-the call (prompt characters / 4 plus ``max_tokens``), since the real count is known only afterwards.
+Built on the ``limits`` library; this module only adds the wait (blocking, or awaited on the async path).
+Token costs are estimated before the call (prompt characters / 4 plus ``max_tokens``), since the real count is
+known only afterwards; ``settle`` carries the difference into the next calls, so over time the limit counts
+real tokens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,18 +31,40 @@ class RateLimiter:
         self._requests = RateLimitItemPerSecond(requests, period_seconds) if requests else None
         self._tokens = RateLimitItemPerSecond(tokens, period_seconds) if tokens else None
         self._lock = threading.Lock()
+        self._balance = 0  # real tokens minus estimated tokens of settled calls, not yet charged
 
     def acquire(self, messages: Sequence[Message], params: Mapping[str, Any]) -> float:
         """Wait for room; returns the seconds waited."""
-        waited = 0.0
-        cost = estimate_tokens(messages, params)
-        while True:
-            with self._lock:
-                delay = self._try(cost)
-            if delay <= 0:
-                return waited
+        waited, cost = 0.0, self._cost(messages, params)
+        while (delay := self._take(cost)) > 0:
             time.sleep(delay)
             waited += delay
+        return waited
+
+    async def acquire_async(self, messages: Sequence[Message], params: Mapping[str, Any]) -> float:
+        """``acquire`` for the async path: the wait yields to the other calls in flight."""
+        waited, cost = 0.0, self._cost(messages, params)
+        while (delay := self._take(cost)) > 0:
+            await asyncio.sleep(delay)
+            waited += delay
+        return waited
+
+    def settle(self, estimated: int, actual: int) -> None:
+        """Record that a call estimated at ``estimated`` tokens used ``actual``: the next calls pay the
+        difference (an underestimate) or are credited with it (an overestimate)."""
+        with self._lock:
+            self._balance += actual - estimated
+
+    def _cost(self, messages: Sequence[Message], params: Mapping[str, Any]) -> int:
+        """The estimate corrected by what earlier calls' estimates missed (at least one token)."""
+        with self._lock:
+            cost = estimate_tokens(messages, params) + self._balance
+            self._balance = min(0, cost - 1)
+            return max(1, cost)
+
+    def _take(self, cost: int) -> float:
+        with self._lock:
+            return self._try(cost)
 
     def _try(self, cost: int) -> float:
         checks = [(item, "requests", 1) for item in [self._requests] if item]

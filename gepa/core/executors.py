@@ -1,0 +1,108 @@
+"""Where rollouts run: a thread pool (any ``System``), or an event loop keeping many in flight on one thread
+(a system with ``arun``, such as a prompt on an API model: wall time is spent waiting on the network).
+
+Both return rollouts in the order asked, so a run does not depend on which call finished first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Protocol
+
+from gepa.core.candidate import Candidate
+from gepa.core.config import ExecutorName
+from gepa.core.evaluation import arollout, rollout
+from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System
+
+Pairs = Sequence[tuple[Candidate, Example]]
+
+
+class RolloutExecutor(Protocol):
+    """Runs and scores (candidate, example) pairs, at most ``concurrency`` at once."""
+
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadRollouts:
+    """One thread per rollout in flight."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gepa-rollout")
+
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
+        return list(self._pool.map(lambda pair: rollout(system, evaluator, *pair), pairs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class AsyncRollouts:
+    """An event loop on its own thread; each rollout a task, at most ``concurrency`` in flight. The loop lives
+    as long as the run, so async HTTP clients (bound to a loop) keep their connections. Sync work (a backend
+    without an async call, the evaluator) goes to a pool as wide as ``concurrency``."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._concurrency = concurrency
+        self._loop = asyncio.new_event_loop()
+        self._workers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gepa-async-worker")
+        self._loop.set_default_executor(self._workers)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="gepa-event-loop", daemon=True)
+        self._thread.start()
+
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
+        if not isinstance(system, AsyncSystem):
+            raise TypeError(f"executor 'async' needs a system with arun(); {type(system).__name__} has none")
+        return asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs), self._loop).result()
+
+    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(candidate: Candidate, example: Example) -> Rollout:
+            async with gate:
+                return await arollout(system, evaluator, candidate, example)
+
+        tasks = [asyncio.ensure_future(one(candidate, example)) for candidate, example in pairs]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:  # a fatal error on one example stops the others
+                task.cancel()
+            raise
+
+    def close(self) -> None:
+        """Cancel what libraries left running on the loop (litellm's logging worker), then stop it."""
+        async def drain() -> None:
+            leftovers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in leftovers:
+                task.cancel()
+            await asyncio.gather(*leftovers, return_exceptions=True)
+            await self._loop.shutdown_asyncgens()
+
+        asyncio.run_coroutine_threadsafe(drain(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._workers.shutdown(wait=True, cancel_futures=True)
+
+
+class Rollouts:
+    """The executor a run's settings ask for, closed when the run ends: ``auto`` is async for a system that
+    supports it (an API model) and threads otherwise."""
+
+    def __init__(self, name: ExecutorName, concurrency: int, system: System) -> None:
+        use_async = name == "async" or (name == "auto" and bool(getattr(system, "supports_async", False)))
+        self.name = "async" if use_async else "threads"
+        self._executor: RolloutExecutor = AsyncRollouts(concurrency) if use_async else ThreadRollouts(concurrency)
+
+    def __enter__(self) -> RolloutExecutor:
+        return self._executor
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._executor.close()
