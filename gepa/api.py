@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gepa.assembly import ModelLike, RunModels, reflective_proposer, task_system
+from gepa.assembly import ModelLike, RunModels, reflective_proposer, rollout_executor, task_system
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
@@ -83,7 +83,8 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     guards = {name: _examples(f"guard:{name}", rows) for name, rows in (guardsets or {}).items()}
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
                           trainset=_examples("train", trainset), valset=_examples("val", valset), guardsets=guards,
-                          config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd)
+                          config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
+                          executor=rollout_executor(config))
     state = optimizer.run(seed)
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gepa.core.config import OptimizerConfig
+from gepa.core.executors import RolloutExecutor
 from gepa.core.types import Proposer, System
 from gepa.lm.base import LanguageModel
 from gepa.lm.cache import ResponseCache
@@ -78,3 +80,14 @@ def reflective_proposer(reflection_model: ModelLike | Proposer, models: RunModel
         return reflection_model
     client = models.client(reflection_model, "reflection", params, api_base=api_base, api_key_env=api_key_env)
     return ReflectiveProposer(client, template=template, input_fields=input_fields)
+
+
+def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:
+    """The rollout executor built outside the core: Ray when the settings ask for it; else None, and the engine
+    uses its own (threads or async)."""
+    if config.executor != "ray":
+        return None
+    from gepa.distributed import RayRollouts  # Ray is an extra, imported only when asked for
+
+    return RayRollouts(config.concurrency, address=config.ray_address, cpus=config.ray_cpus_per_rollout,
+                       gpus=config.ray_gpus_per_rollout)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer
+from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
 from gepa.core.candidate import Candidate
-from gepa.core.config import OptimizerConfig, section_fields
+from gepa.core.config import ExecutorName, OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
 from gepa.core.events import Callback, Event
 from gepa.core.executors import Rollouts
@@ -49,6 +49,7 @@ class Overrides:
     max_metric_calls: int | None = None
     seed: int | None = None
     concurrency: int | None = None
+    executor: ExecutorName | None = None
     reflection_template: str | None = None
     reflection_params: dict[str, Any] | None = None  # merged over the task file's
     guard: bool = True  # False: leave the task's guard sets out
@@ -113,7 +114,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                              optimize=tuple(spec.optimize) if spec.optimize else None,
                              objectives=spec.objective_list(), select=spec.selection())
     config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
-                     concurrency=overrides.concurrency or config.concurrency)
+                     concurrency=overrides.concurrency or config.concurrency,
+                     executor=overrides.executor or config.executor)
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
     if unknown:
         raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
@@ -162,7 +164,8 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted)."""
     if not examples:
         return float("nan"), []
-    with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system) as executor:
+    with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system,
+                  rollout_executor(prepared.config)) as executor:
         results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples])
     return float(np.mean([r.score for r in results])), results
 
@@ -213,7 +216,8 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
         config=prepared.config,
         callbacks=callbacks, record=log, spent_usd=prepared.ledger.spent_usd,
         should_stop=lambda: should_stop() or stop_file.exists(),
-        checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()))
+        checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()),
+        executor=rollout_executor(prepared.config))
     state = optimizer.run(prepared.seed, state)
     summary = finish(prepared, run_dir, state)
     export = prepared.task.spec.export
@@ -229,9 +233,10 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     return Outcome(run_dir=run_dir, state=state, summary=summary)
 
 
-# What may change on resume: how long the run may go on, and how many calls are in flight. Anything else
+# What may change on resume: how long the run may go on, and how many calls are in flight and where. Anything else
 # changes what is measured, so mixing it into one run would make its scores incomparable.
-RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {"max_idle_iterations", "concurrency", "executor"}
+RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {
+    "max_idle_iterations", "concurrency", "executor", "ray_address", "ray_cpus_per_rollout", "ray_gpus_per_rollout"}
 
 
 def _measured(config: dict[str, Any]) -> dict[str, Any]:

@@ -8,13 +8,16 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from gepa.cli.app import cache_options, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
 from gepa.summary import RunSummary
+
+if TYPE_CHECKING:
+    from gepa.core.config import ExecutorName
 
 EXIT_INTERRUPTED = 130
 TASK = click.argument("task", type=click.Path(dir_okay=False))
@@ -33,6 +36,8 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Model calls in flight at once (default 4; API models on the async executor take 64 or more).")
+@click.option("--executor", type=click.Choice(["auto", "threads", "async", "ray"]),
+              help="Where rollouts run (optimizer.executor): threads, async (API models), or ray (extra 'ray').")
 @click.option("--no-guard", is_flag=True, help="Leave the task's guard sets out (they are not scored or enforced).")
 @runs_dir_option
 @click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the run in this directory.")
@@ -42,8 +47,8 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
 @json_option
 def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool, reflection_model: str | None,
              reflection_template: str | None, max_metric_calls: int | None, seed: int | None,
-             concurrency: int | None, no_guard: bool, runs_dir: str, resume: str | None, dry_run: bool,
-             quiet: bool, as_json: bool) -> None:
+             concurrency: int | None, executor: str | None, no_guard: bool, runs_dir: str, resume: str | None,
+             dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Optimise the prompt of TASK (a task YAML file) and write a run directory.
 
     Ctrl-C stops after the current iteration and keeps the run resumable (--resume); a second Ctrl-C aborts.
@@ -53,8 +58,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     from gepa.runs import RunDir
 
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
-                                 seed=seed, concurrency=concurrency, reflection_template=reflection_template,
-                                 guard=not no_guard)
+                                 seed=seed, concurrency=concurrency, executor=cast("ExecutorName | None", executor),
+                                 reflection_template=reflection_template, guard=not no_guard)
     resume_dir = RunDir.open(resume) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)

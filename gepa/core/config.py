@@ -13,7 +13,7 @@ from typing import Any, Literal
 SelectorName = Literal["pareto", "best", "epsilon_greedy"]
 Direction = Literal["max", "min"]
 ValidationPolicy = Literal["full", "subset"]
-ExecutorName = Literal["auto", "threads", "async"]
+ExecutorName = Literal["auto", "threads", "async", "ray"]
 # Measured on every rollout besides the evaluator's scores; latency only when an objective asks for it, since
 # it is the one measurement a rerun cannot repeat (a cached rerun replays the first run's).
 COST_OBJECTIVES = ("tokens", "cost_usd", "latency_s", "prompt_chars")
@@ -117,9 +117,13 @@ class OptimizerConfig:
     validation_subset: int = setting(30, "Validation examples a child is first scored on under validation: subset.",
                                      section="optimizer", gt=0)
     executor: ExecutorName = setting(
-        "auto", "Where rollouts run: threads, or async (one event loop keeping up to 'concurrency' calls in flight; "
-                "needs a system with arun). auto: async for API models (litellm, openai), threads otherwise.",
-        section="optimizer")
+        "auto", "Where rollouts run: threads; async (one event loop keeping up to 'concurrency' calls in flight; "
+                "needs a system with arun); ray (Ray tasks on a cluster, extra 'ray'). auto: async for API models "
+                "(litellm, openai), threads otherwise.", section="optimizer")
+    ray_address: str | None = setting(None, "The Ray cluster to join under executor: ray (default: RAY_ADDRESS, else "
+                                            "a local cluster for the run).", section="optimizer")
+    ray_cpus_per_rollout: float = setting(1.0, "CPUs a rollout needs under executor: ray.", section="optimizer", gt=0)
+    ray_gpus_per_rollout: float = setting(0.0, "GPUs a rollout needs under executor: ray.", section="optimizer", ge=0)
     concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
     guard_tolerance: float = setting(
         0.02, "How far below the seed prompt a candidate may score on a guard set and still become the best.",

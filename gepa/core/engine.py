@@ -61,6 +61,8 @@ class Optimizer:
     more than ``guard_tolerance`` below the seed on any of them stays in the pool but is never the best.
 
     ``record`` receives every event and may stop the run by raising (the run log); ``callbacks`` may not.
+    ``executor`` runs the rollouts instead of the one ``config.executor`` names (Ray, built outside the core);
+    it is closed when the run ends.
     """
 
     def __init__(self, *, system: System, evaluator: Evaluator, proposer: Proposer,
@@ -69,7 +71,8 @@ class Optimizer:
                  callbacks: Sequence[Callback] = (), record: Callback | None = None,
                  spent_usd: Callable[[], float] = lambda: 0.0,
                  should_stop: Callable[[], bool] = lambda: False,
-                 checkpoint: Callable[[RunState], None] = lambda state: None) -> None:
+                 checkpoint: Callable[[RunState], None] = lambda state: None,
+                 executor: RolloutExecutor | None = None) -> None:
         if not trainset or not valset:
             raise UserError("the train and validation sets must each hold at least one example")
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
@@ -81,6 +84,7 @@ class Optimizer:
         self.select_parent = make_selector(config)
         self._pool: ThreadPoolExecutor | None = None  # proposals
         self._rollouts: RolloutExecutor | None = None
+        self._given_executor = executor  # closed when the run ends
         self._components_per_proposal = 1
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -93,7 +97,8 @@ class Optimizer:
         optimizable = self._optimizable(seed)
         self._components_per_proposal = len(optimizable) if self.config.component_selection == "all" else 1
         with (ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
-              Rollouts(self.config.executor, self.config.concurrency, self.system) as self._rollouts):
+              Rollouts(self.config.executor, self.config.concurrency, self.system,
+                       self._given_executor) as self._rollouts):
             if not state.candidates:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()

@@ -17,6 +17,7 @@ from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName
 from gepa.core.evaluation import arollout, rollout
 from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System
+from gepa.errors import UserError
 
 Pairs = Sequence[tuple[Candidate, Example]]
 
@@ -93,12 +94,17 @@ class AsyncRollouts:
 
 class Rollouts:
     """The executor a run's settings ask for, closed when the run ends: ``auto`` is async for a system that
-    supports it (an API model) and threads otherwise."""
+    supports it (an API model) and threads otherwise; ``given`` is one built outside the core (Ray)."""
 
-    def __init__(self, name: ExecutorName, concurrency: int, system: System) -> None:
+    def __init__(self, name: ExecutorName, concurrency: int, system: System,
+                 given: RolloutExecutor | None = None) -> None:
         use_async = name == "async" or (name == "auto" and bool(getattr(system, "supports_async", False)))
-        self.name = "async" if use_async else "threads"
-        self._executor: RolloutExecutor = AsyncRollouts(concurrency) if use_async else ThreadRollouts(concurrency)
+        self.name = "given" if given is not None else "async" if use_async else "threads"
+        if given is None and name == "ray":
+            raise UserError("executor 'ray' is built by gepa.optimize and task files; an Optimizer made by hand "
+                            "takes executor=gepa.distributed.RayRollouts(...)")
+        self._executor: RolloutExecutor = (given if given is not None else AsyncRollouts(concurrency) if use_async
+                                           else ThreadRollouts(concurrency))
 
     def __enter__(self) -> RolloutExecutor:
         return self._executor

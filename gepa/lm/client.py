@@ -62,6 +62,13 @@ class ModelClient:
         self._seen_lock = threading.Lock()
         self._failed: tuple[float, TransientModelError] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (for rollouts in other processes): the lock is made anew, the fail-fast memory is not sent."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_seen_lock", "_failed")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _seen_lock=threading.Lock(), _failed=None)
+
     @property
     def model(self) -> str:
         return self.backend.name

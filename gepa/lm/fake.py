@@ -27,6 +27,12 @@ class FakeModel:
         self.failures: list[BaseException] = []
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def fail_with(self, *errors: BaseException) -> None:
         """Raise these, one per call, before answering normally again."""
         self.failures.extend(errors)

@@ -1,8 +1,15 @@
-"""Thread-safe accounting of calls, cache hits, tokens and cost per (model, role)."""
+"""Thread-safe accounting of calls, cache hits, tokens and cost per (model, role).
+
+A ledger sent to another process (a Ray worker running rollouts) arrives empty but keeps its identity: what the
+worker records there comes back with ``drain_shipped`` and is added to the original with ``absorb``, so the run's
+budget and summary count calls wherever they were made.
+"""
 
 from __future__ import annotations
 
 import threading
+import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,6 +36,27 @@ class UsageLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._usage: dict[tuple[str, str], Usage] = {}
+        self.id = uuid.uuid4().hex
+        _LIVE[self.id] = self
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"id": self.id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled in a worker: record into this process's copy of the ledger ``state["id"]``."""
+        with _SHIPPED_LOCK:
+            shipped = _SHIPPED.get(state["id"])
+            if shipped is None:
+                shipped = _SHIPPED[state["id"]] = object.__new__(UsageLedger)
+                shipped._lock, shipped._usage, shipped.id = threading.Lock(), {}, state["id"]
+        self._lock, self._usage, self.id = shipped._lock, shipped._usage, shipped.id
+
+    def drain(self) -> dict[tuple[str, str], Usage]:
+        """Everything recorded so far, leaving the ledger empty."""
+        with self._lock:
+            drained = dict(self._usage)
+            self._usage.clear()
+            return drained
 
     def record(self, model: str, role: str, **amounts: Any) -> None:
         with self._lock:
@@ -56,3 +84,27 @@ class UsageLedger:
         for row in rows:
             amounts = {k: v for k, v in row.items() if k not in ("model", "role")}
             self.record(str(row["model"]), str(row["role"]), **amounts)
+
+
+_LIVE: weakref.WeakValueDictionary[str, UsageLedger] = weakref.WeakValueDictionary()
+_SHIPPED: dict[str, UsageLedger] = {}  # ledgers unpickled in this process, by the id of their original
+_SHIPPED_LOCK = threading.Lock()
+
+ShippedUsage = dict[str, dict[tuple[str, str], Usage]]
+
+
+def drain_shipped() -> ShippedUsage:
+    """What the ledgers sent to this process recorded since the last drain, by ledger id."""
+    with _SHIPPED_LOCK:
+        ledgers = list(_SHIPPED.values())
+    return {ledger.id: usage for ledger in ledgers if (usage := ledger.drain())}
+
+
+def absorb(shipped: ShippedUsage) -> None:
+    """Add usage drained in another process to the original ledgers of this one."""
+    for ledger_id, usage in shipped.items():
+        ledger = _LIVE.get(ledger_id)
+        if ledger is None:
+            continue
+        for (model, role), amounts in usage.items():
+            ledger.record(model, role, **asdict(amounts))

@@ -29,6 +29,13 @@ class OpenAIModel:
         self._lock = threading.Lock()
         self._prices: tuple[float, float] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable: the SDK clients are built again where the model is used."""
+        return {**self.__dict__, "_client": None, "_async_client": None, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def check_credentials(self) -> None:
         if not self.api_base and not os.environ.get(self.api_key_env):
             raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "

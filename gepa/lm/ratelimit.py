@@ -27,11 +27,17 @@ class RateLimiter:
     def __init__(self, *, requests: int | None = None, tokens: int | None = None, period_seconds: int = 60) -> None:
         from limits import RateLimitItemPerSecond, storage, strategies  # ~0.1 s to import: only when a limit is set
 
+        self._limits = {"requests": requests, "tokens": tokens, "period_seconds": period_seconds}
+
         self._window = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self._requests = RateLimitItemPerSecond(requests, period_seconds) if requests else None
         self._tokens = RateLimitItemPerSecond(tokens, period_seconds) if tokens else None
         self._lock = threading.Lock()
         self._balance = 0  # real tokens minus estimated tokens of settled calls, not yet charged
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to another process, a limiter starts afresh there with the same limits (a limit per process)."""
+        return (_rebuilt, (self._limits,))
 
     def acquire(self, messages: Sequence[Message], params: Mapping[str, Any]) -> float:
         """Wait for room; returns the seconds waited."""
@@ -76,3 +82,7 @@ class RateLimiter:
         for item, key, amount in checks:
             self._window.hit(item, key, cost=amount)
         return 0.0
+
+
+def _rebuilt(limits: dict[str, Any]) -> RateLimiter:
+    return RateLimiter(**limits)
