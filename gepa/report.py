@@ -164,6 +164,10 @@ def rejected_proposals(events: list[dict[str, Any]], limit: int = 200) -> str:
         if kind == "proposal_rejected":
             why = f"{event.get('reason')}: {event.get('detail', '')}"
             text = event.get("text") or ""
+        elif kind == "candidate_rejected" and event.get("reason") == "validation subset":
+            why = (f"below the best on a validation subset of {event.get('subset')}: "
+                   f"{event.get('child_subset', 0):.2f} against {event.get('best_subset', 0):.2f}")
+            text = ""
         elif kind == "candidate_rejected":
             why = (f"{event.get('reason', 'not better')} on the minibatch: {event['child_minibatch']:.2f} "
                    f"against the parent's {event['parent_minibatch']:.2f}")

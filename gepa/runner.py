@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -248,13 +248,24 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
             "models": config.get("models"), "data": config.get("data_fingerprint")}
 
 
+def _same_settings(before: Any, now: Any) -> bool:
+    """Whether two recorded settings agree; a key that a run recorded before it existed (a setting added since)
+    agrees when it holds its default, so runs made by an older gepa still resume."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        defaults = {f.name: f.default for f in fields(OptimizerConfig)}
+        return all(_same_settings(before[k], now[k]) if k in before
+                   else now[k] in (None, [], {}, ()) or now[k] == defaults.get(k, object())
+                   for k in now) and set(before) <= set(now)
+    return bool(before == now)
+
+
 def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     """The saved state, if the run may continue as asked; a larger budget reopens a finished run."""
     recorded = run_dir.config()
     current = json.loads(json.dumps(prepared.resolved_config()))  # as it reads back from config.json
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
-        if before[part] != value:
+        if not _same_settings(before[part], value):
             raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
                                 "concurrency and the executor may change on resume); start a new run instead")
     state = run_dir.load_state() if run_dir.has_state() else None

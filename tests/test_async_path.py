@@ -182,3 +182,27 @@ def test_an_async_rate_limit_spaces_calls(server: HTTPServer, backend_cls: type,
     run_async(six())
     assert time.monotonic() - started >= 0.9  # 6 calls at 3 per second need a second window
     assert len(script.requests) == 6
+
+
+def acquire_in_worker(limiter: RateLimiter) -> float:
+    return limiter.acquire([{"role": "user", "content": "x"}], {"max_tokens": 1})
+
+
+def test_a_limiter_sent_to_a_worker_process_keeps_one_window_there() -> None:
+    """Each rollout sent to a worker carries the limiter again; the worker must keep one limiter per process,
+    or every rollout would start with a fresh window and nothing would be limited."""
+    import multiprocessing
+
+    limiter = RateLimiter(requests=1, period_seconds=2)
+    with multiprocessing.get_context("spawn").Pool(1) as worker:
+        first = worker.apply(acquire_in_worker, (limiter,))
+        second = worker.apply(acquire_in_worker, (limiter,))
+    assert first == 0 and second > 0.5
+
+
+def test_latency_is_the_calls_own_not_the_rate_limits_wait() -> None:
+    client = ModelClient(FakeModel(lambda m, p: "ok"), role="task", limiter=RateLimiter(requests=1, period_seconds=1))
+    client.complete([{"role": "user", "content": "first"}], GREEDY)
+    started = time.monotonic()
+    second = client.complete([{"role": "user", "content": "second"}], GREEDY)
+    assert time.monotonic() - started > 0.5 and second.latency_s < 0.2  # waited for the window, answered at once

@@ -360,3 +360,27 @@ def test_rollouts_live_in_an_append_only_log_that_survives_a_torn_write(tmp_path
     resumed = (run_dir / "rollouts.jsonl").read_text()
     assert "torn" not in resumed and resumed.startswith("\n".join(log))
     assert json.loads((run_dir / "state.json").read_text())["rollouts_logged"] == len(resumed.splitlines())
+
+
+def test_a_run_recorded_before_newer_settings_existed_still_resumes(tmp_path: Path) -> None:
+    """A run made by an older gepa has no objectives, select, validation or executor in config.json and no
+    val_objectives in state.json: those hold their defaults, so a larger budget continues it."""
+    import json
+
+    run_dir = finished_run(tmp_path, budget=30)
+    config = json.loads((run_dir / "config.json").read_text())
+    for key in ("objectives", "select", "validation", "validation_subset", "executor", "ray_address",
+                "ray_cpus_per_rollout", "ray_gpus_per_rollout"):
+        config["optimizer"].pop(key, None)
+        config["task"]["optimizer"].pop(key, None)
+    for key in ("objectives", "select"):
+        config["task"].pop(key, None)
+    (run_dir / "config.json").write_text(json.dumps(config))
+    state = json.loads((run_dir / "state.json").read_text())
+    state.pop("val_objectives")
+    (run_dir / "state.json").write_text(json.dumps(state))
+    code, out = invoke("optimize", str(tmp_path / "toy" / "task.yaml"), "--resume", str(run_dir), "--budget", "80")
+    assert code == 0, out
+    resumed = json.loads((run_dir / "state.json").read_text())
+    assert resumed["metric_calls"] > state["metric_calls"]
+    assert len(resumed["val_objectives"]) == len(resumed["candidates"])

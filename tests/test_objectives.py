@@ -116,3 +116,51 @@ def test_an_objective_nobody_measures_is_a_named_error(tmp_path: Path) -> None:
     task = fakes.write_task(tmp_path / "toy", budget=40, extra="objectives: [score, tone]\n")
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "objective 'tone' is not measured" in result.output
+
+
+def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
+    """A failed rollout measures no tokens: it counts as the worst cost in the pool, not as zero, and a select
+    rule on tokens never prefers it."""
+    def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        if "BROKEN" in messages[-1]["content"]:
+            raise RuntimeError("the pipeline crashed")
+        return "unsure"  # every working prompt scores 0 too, so a non-strict search takes the broken child
+
+    def breaker(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        return "```\nReview: {{text}} BROKEN\n```"
+
+    def run(select: Selection | None) -> Any:
+        return Optimizer(
+            system=PromptSystem(ModelClient(FakeModel(task_model), role="task")), evaluator=Exact(expected="label"),
+            proposer=ReflectiveProposer(ModelClient(FakeModel(breaker), role="reflection")),
+            trainset=[Example(id=f"train/{i}", fields=r) for i, r in enumerate(fakes.make_rows(8))],
+            valset=[Example(id=f"val/{i}", fields=r) for i, r in enumerate(fakes.make_rows(10, 100))],
+            config=OptimizerConfig(max_metric_calls=40, seed=0, proposals_per_iteration=1, acceptance="non_strict",
+                                   optimize=("user",), objectives=(Objective(name="score"), Objective(name="tokens")),
+                                   select=select)).run(
+            Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"}))
+
+    plain = run(None)
+    broken = [i for i, c in enumerate(plain.candidates) if "BROKEN" in c["user"]]
+    assert broken
+    for i in broken:
+        assert plain.objective_means(i)["tokens"] >= plain.objective_means(0)["tokens"] > 0
+        assert plain.front_weights(plain_objectives())[i] <= plain.front_weights(plain_objectives())[0]
+    cheap = run(Selection(weights={"score": 1.0, "tokens": 0.01}))
+    assert not any("BROKEN" in c["user"] for c in cheap.candidates)  # measured nothing: never better on the rule
+    assert cheap.counts["rejected"] >= 1
+
+
+def plain_objectives() -> tuple[Objective, ...]:
+    return (Objective(name="score"), Objective(name="tokens"))
+
+
+def test_a_single_named_evaluator_is_an_objective_under_its_name(tmp_path: Path) -> None:
+    task = fakes.write_task(tmp_path / "toy", budget=40, extra="objectives: [accuracy]\n")
+    text = task.read_text().replace("evaluator:\n  type: exact", "evaluator:\n  type: exact\n  name: accuracy")
+    assert text != task.read_text()
+    task.write_text(text)
+    result = CliRunner().invoke(main, ["optimize", str(task), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert all(m["objectives"]["accuracy"] == m["objectives"]["score"] for m in summary["front"])

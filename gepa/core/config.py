@@ -7,6 +7,7 @@ setting is declared once and the task file, the JSON Schema and the Python API c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -24,7 +25,11 @@ class Objective:
     """A measurement the search keeps apart: ``score``, a named evaluator score, or a cost objective."""
 
     name: str
-    direction: Direction = "max"
+    direction: Direction = None  # type: ignore[assignment]  # resolved from the name when not given
+
+    def __post_init__(self) -> None:
+        if self.direction is None:  # lower is better for the cost objectives, higher otherwise
+            object.__setattr__(self, "direction", "min" if self.name in COST_OBJECTIVES else "max")
 
     def oriented(self, value: float) -> float:
         """``value`` turned so that higher is better."""
@@ -33,7 +38,7 @@ class Objective:
     @classmethod
     def named(cls, name: str) -> Objective:
         """The objective with its usual direction: lower is better for the cost objectives, higher otherwise."""
-        return cls(name=name, direction="min" if name in COST_OBJECTIVES else "max")
+        return cls(name=name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,12 +152,15 @@ class OptimizerConfig:
         directions = {o.name: o for o in self.front_objectives()}
         if select is None:
             return (means.get("score", 0.0),)
-        if select.weights:
-            return (sum(w * directions.get(n, Objective.named(n)).oriented(means.get(n, 0.0))
+        if select.weights:  # an objective not measured is the worst possible
+            return (sum(w * directions.get(n, Objective.named(n)).oriented(means[n]) if n in means else -math.inf
                         for n, w in select.weights.items()),)
         over = 0.0
         for name, bound in (select.limits or {}).items():
-            value = means.get(name, 0.0)
+            if name not in means:
+                over = math.inf
+                continue
+            value = means[name]
             minimise = directions.get(name, Objective.named(name)).direction == "min"
             excess = value - bound if minimise else bound - value
             over += max(0.0, excess) / (abs(bound) or 1.0)

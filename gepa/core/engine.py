@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate, placeholders
-from gepa.core.config import OptimizerConfig
+from gepa.core.config import Objective, OptimizerConfig
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
@@ -162,9 +162,8 @@ class Optimizer:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
             minibatches = 1 + c.proposals_per_iteration
-            subset = c.validation_subset if c.validation == "subset" and c.validation_subset < len(self.val) else 0
-            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)) + subset, c.merge_subsample)
-                          + len(self.val)
+            # A validation subset is part of the validation set: it never adds to the worst case.
+            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
                           + sum(len(examples) for examples in self.guard.values()))
             if state.metric_calls + worst_case > c.max_metric_calls:
                 return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
@@ -380,8 +379,7 @@ class Optimizer:
         best = state.best_index() if state.candidates else None
         state.candidates.append(candidate)
         state.val_scores.append([r.score for r in val_rollouts])
-        names = sorted({name for r in val_rollouts for name in r.objectives} - {"score"})
-        state.val_objectives.append({name: [r.objectives.get(name, 0.0) for r in val_rollouts] for name in names})
+        state.val_objectives.append(self._objective_rows(state, val_rollouts))
         state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
                                "cost_usd": self.spent_usd()})
         index = len(state.candidates) - 1
@@ -404,6 +402,28 @@ class Optimizer:
         state.stale_iterations = 0
         self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
+
+    def _objective_rows(self, state: RunState, rollouts: list[Rollout]) -> dict[str, list[float]]:
+        """Per objective, the values of ``rollouts``. A rollout that measured nothing (its system failed) gets the
+        candidate's mean over the others, or, when none measured it, the worst value in the pool: a failure is
+        never the cheapest candidate."""
+        known = {name for row in state.val_objectives for name in row}
+        names = sorted(({name for r in rollouts for name in r.objectives} | known) - {"score"})
+        rows = {}
+        for name in names:
+            measured = [r.objectives[name] for r in rollouts if name in r.objectives]
+            if measured:
+                fill = sum(measured) / len(measured)
+            else:
+                pool = [v for row in state.val_objectives for v in row.get(name, [])]
+                worst = max if self._direction(name) == "min" else min
+                fill = worst(pool) if pool else 0.0
+            rows[name] = [r.objectives.get(name, fill) for r in rollouts]
+        return rows
+
+    def _direction(self, name: str) -> str:
+        return next((o.direction for o in self.config.front_objectives() if o.name == name),
+                    Objective.named(name).direction)
 
     def _rank(self, state: RunState, index: int) -> tuple[float, ...]:
         return self.config.rank(state.objective_means(index))
@@ -457,10 +477,13 @@ class Optimizer:
 
 
 def mean_objectives(rollouts: Sequence[Rollout]) -> dict[str, float]:
-    """Mean of every objective over ``rollouts`` (the score from each rollout's score)."""
-    names = {name for r in rollouts for name in r.objectives} | {"score"}
-    return {name: sum(r.score if name == "score" else r.objectives.get(name, 0.0) for r in rollouts)
-            / max(1, len(rollouts)) for name in names}
+    """Mean of every objective over the ``rollouts`` that measured it (the score over all of them). An objective
+    no rollout measured is left out, and a select rule counts it as the worst value."""
+    means = {"score": sum(r.score for r in rollouts) / max(1, len(rollouts))}
+    for name in {name for r in rollouts for name in r.objectives} - {"score"}:
+        values = [r.objectives[name] for r in rollouts if name in r.objectives]
+        means[name] = sum(values) / len(values)
+    return means
 
 
 def _idle_cause(counts: dict[str, int]) -> str:

@@ -79,7 +79,8 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
         message = redact_secrets(f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}")
         return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
                        error=message, error_source="evaluator", feedback=f"The evaluator failed on this output: "
-                                                                      f"{message}")
+                                                                      f"{message}",
+                       objectives=measured(candidate, output, {"score": 0.0}))
     return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
                    trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}))
 

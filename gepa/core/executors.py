@@ -85,11 +85,13 @@ class AsyncRollouts:
             await asyncio.gather(*leftovers, return_exceptions=True)
             await self._loop.shutdown_asyncgens()
 
-        asyncio.run_coroutine_threadsafe(drain(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-        self._workers.shutdown(wait=True, cancel_futures=True)
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), self._loop).result(timeout=30)
+        finally:  # a drain that fails must not leave the loop, its thread or the pool behind
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+            self._workers.shutdown(wait=True, cancel_futures=True)
 
 
 class Rollouts:

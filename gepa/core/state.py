@@ -165,7 +165,8 @@ class RunState:
                 val_scores=[[float(x) for x in r["val_scores"]] for r in records],
                 found_at=[dict(r["found_at"]) for r in records],
                 val_objectives=[{k: [float(x) for x in v] for k, v in row.items()}
-                                for row in data.get("val_objectives", [])],
+                                for row in data.get("val_objectives", [])]
+                               + [{}] * (len(records) - len(data.get("val_objectives", []))),  # older states
                 best_id=data.get("best_id"),
                 iteration=int(data["iteration"]), metric_calls=int(data["metric_calls"]),
                 rng_state=_rng_from_json(data["rng_state"]),

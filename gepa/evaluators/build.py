@@ -72,7 +72,11 @@ def build_evaluator(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, ba
         names = part_names(spec)
         parts = [(name, build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
                  for name, s in zip(names, spec, strict=True)]
-        return parts[0][1] if len(parts) == 1 else Weighted(parts=parts)
+        return parts[0][1] if len(parts) == 1 and not spec[0].get("name") else Weighted(parts=parts)
+    if spec.get("name"):  # a named evaluator's score is also kept under its name, as an objective
+        return Weighted(parts=[(str(spec["name"]), build_evaluator({k: v for k, v in spec.items() if k != "name"},
+                                                                   base_dir=base_dir, judge_client=judge_client),
+                                1.0)])
     kind = str(spec.get("type"))
     if kind not in EVALUATORS:
         raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATORS)}")

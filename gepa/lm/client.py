@@ -148,45 +148,48 @@ class ModelClient:
 
     def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         self._fail_fast()
-        started = time.monotonic()
         try:
-            completion = Retrying(**self._retry_policy())(self._attempt, messages, params)
+            completion: Completion = Retrying(**self._retry_policy())(self._attempt, messages, params)
         except TransientModelError as exc:
             self._failed = (time.monotonic(), exc)
             raise
         self._failed = None
-        return replace(completion, latency_s=time.monotonic() - started)
+        return completion
 
     async def _acall(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         self._fail_fast()
-        started = time.monotonic()
         try:
             completion: Completion = await AsyncRetrying(**self._retry_policy())(self._aattempt, messages, params)
         except TransientModelError as exc:
             self._failed = (time.monotonic(), exc)
             raise
         self._failed = None
-        return replace(completion, latency_s=time.monotonic() - started)
+        return completion
 
     def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         if self.limiter is not None:
             self.limiter.acquire(messages, params)
-        return self._settled(messages, params, self.backend.complete(messages, params))
+        started = time.monotonic()
+        completion = self.backend.complete(messages, params)
+        return self._settled(messages, params, completion, time.monotonic() - started)
 
     async def _aattempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         if self.limiter is not None:
             await self.limiter.acquire_async(messages, params)
+        started = time.monotonic()
         if self.native_async:
-            completion = await self.backend.acomplete(messages, params)  # type: ignore[attr-defined]
+            completion: Completion = await self.backend.acomplete(messages, params)  # type: ignore[attr-defined]
         else:
             completion = await asyncio.to_thread(self.backend.complete, messages, params)
-        return self._settled(messages, params, completion)
+        return self._settled(messages, params, completion, time.monotonic() - started)
 
-    def _settled(self, messages: Sequence[Message], params: Mapping[str, Any], completion: Completion) -> Completion:
-        """Tell the rate limiter the call's real token count."""
+    def _settled(self, messages: Sequence[Message], params: Mapping[str, Any], completion: Completion,
+                 latency_s: float) -> Completion:
+        """The answer with the latency of the call that produced it (not the rate limit's or the retries' waits);
+        the rate limiter learns the call's real token count."""
         if self.limiter is not None:
             self.limiter.settle(estimate_tokens(messages, params), completion.input_tokens + completion.output_tokens)
-        return completion
+        return replace(completion, latency_s=latency_s)
 
 
 def sample_seed(run_seed: int, sample: int) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +30,8 @@ class RateLimiter:
         from limits import RateLimitItemPerSecond, storage, strategies  # ~0.1 s to import: only when a limit is set
 
         self._limits = {"requests": requests, "tokens": tokens, "period_seconds": period_seconds}
+        self.id = uuid.uuid4().hex
+        _LIMITERS[self.id] = self
 
         self._window = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self._requests = RateLimitItemPerSecond(requests, period_seconds) if requests else None
@@ -36,8 +40,9 @@ class RateLimiter:
         self._balance = 0  # real tokens minus estimated tokens of settled calls, not yet charged
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Sent to another process, a limiter starts afresh there with the same limits (a limit per process)."""
-        return (_rebuilt, (self._limits,))
+        """Sent to another process, a limiter becomes that process's one copy of it (same limits, its own
+        window): a limit per process, however many times it is sent there."""
+        return (_shared, (self.id, self._limits))
 
     def acquire(self, messages: Sequence[Message], params: Mapping[str, Any]) -> float:
         """Wait for room; returns the seconds waited."""
@@ -84,5 +89,15 @@ class RateLimiter:
         return 0.0
 
 
-def _rebuilt(limits: dict[str, Any]) -> RateLimiter:
-    return RateLimiter(**limits)
+_LIMITERS: weakref.WeakValueDictionary[str, RateLimiter] = weakref.WeakValueDictionary()  # made here
+_COPIES: dict[str, RateLimiter] = {}  # sent here: kept for the life of the process, as its window must be
+_LIMITERS_LOCK = threading.Lock()
+
+
+def _shared(limiter_id: str, limits: dict[str, Any]) -> RateLimiter:
+    """This process's copy of limiter ``limiter_id`` (the original itself in the process that made it)."""
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(limiter_id) or _COPIES.get(limiter_id)
+        if limiter is None:
+            limiter = _COPIES[limiter_id] = RateLimiter(**limits)
+        return limiter
