@@ -29,6 +29,8 @@ def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer,
     ("New text:\nClassify {{text}}.", "Classify {{text}}."),
     ("```\nunterminated {{text}}", "unterminated {{text}}"),
     ("Plain reply {{text}}", "Plain reply {{text}}"),
+    ("```\n```\n\nAnswer in one word.", "Answer in one word."),  # an empty block, then the text unfenced
+    ("```\n```python\nAnswer in one word.", "Answer in one word."),
 ])
 def test_extract_text(reply: str, text: str) -> None:
     assert extract_text(reply) == text

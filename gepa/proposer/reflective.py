@@ -54,8 +54,16 @@ _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|ins
                     re.IGNORECASE)
 
 
+_FENCE_LINE = re.compile(r"^[ \t]*```[^\n`]*[ \t]*$\n?", re.MULTILINE)
+
+
 def extract_text(reply: str) -> str:
-    """The proposed text: the longest fenced block, a leading quoted block, or the reply without a label line."""
+    """The proposed text: the longest fenced block, a leading quoted block, or the reply without a label line;
+    stray fence lines (an empty block, an unclosed one) never become part of a prompt."""
+    return _FENCE_LINE.sub("", _extracted(reply)).strip()
+
+
+def _extracted(reply: str) -> str:
     quoted = re.match(r'^\s*"(.*?)"[ \t]*(?:\n|$)', reply, re.DOTALL)
     if quoted and quoted.group(1).strip():
         return quoted.group(1).strip()
