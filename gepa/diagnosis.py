@@ -32,7 +32,8 @@ class RunFacts:
 def rejected_minibatches(events: Iterable[Mapping[str, Any]]) -> list[tuple[float, float]]:
     """(parent, child) minibatch sums of every child that did not beat its parent, from the run's events."""
     return [(float(e["parent_minibatch"]), float(e["child_minibatch"])) for e in events
-            if e.get("kind") == "candidate_rejected" and e.get("reason", "not better") == "not better"]
+            if e.get("kind") == "candidate_rejected" and e.get("reason", "not better") == "not better"
+            and "select_rank" not in e]  # a select rule's rejection is not about the score
 
 
 def first_rejections(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -171,6 +171,9 @@ def rejected_proposals(events: list[dict[str, Any]], limit: int = 200) -> str:
         elif kind == "candidate_rejected":
             why = (f"{event.get('reason', 'not better')} on the minibatch: {event['child_minibatch']:.2f} "
                    f"against the parent's {event['parent_minibatch']:.2f}")
+            if "select_rank" in event:
+                child_rank, parent_rank = (", ".join(f"{v:.3f}" for v in rank) for rank in event["select_rank"])
+                why += f" (the select rule ranks them ({child_rank}) against ({parent_rank}))"
             text = "\n".join(f"[{name}] {value}" for name, value in (event.get("components") or {}).items())
         else:
             continue

@@ -27,11 +27,11 @@ LONG = Candidate(components={"system": f"You classify reviews. {fakes.RULE_A}", 
 
 
 def trimmer(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
-    """Proposes the same instructions without the padding: as accurate, fewer tokens."""
+    """Proposes the instructions with the padding cut to two words: as accurate, fewer tokens."""
     component, current = fakes._target(messages)
     if component == "system":
         return f"```\n{current}\n```"
-    return "```\n" + current.replace(PADDING, "").strip() + "\n```"
+    return "```\n" + current.replace(PADDING, "Be brief.").strip() + "\n```"
 
 
 def run(config: OptimizerConfig) -> Any:
@@ -149,6 +149,14 @@ def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
     cheap = run(Selection(weights={"score": 1.0, "tokens": 0.01}))
     assert not any("BROKEN" in c["user"] for c in cheap.candidates)  # measured nothing: never better on the rule
     assert cheap.counts["rejected"] >= 1
+
+
+def test_a_rejection_by_the_select_rule_says_so_in_the_report() -> None:
+    from gepa.report import rejected_proposals
+
+    event = {"kind": "candidate_rejected", "iteration": 1, "reason": "not better", "parent_minibatch": 2.0,
+             "child_minibatch": 3.0, "select_rank": [[0.0, -0.5], [1.0, 0.5]], "components": {}}
+    assert "the select rule ranks them (0.000, -0.500) against (1.000, 0.500)" in rejected_proposals([event])
 
 
 def plain_objectives() -> tuple[Objective, ...]:

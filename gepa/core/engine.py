@@ -211,9 +211,11 @@ class Optimizer:
         if not better:
             state.bump("rejected")
             state.stale_iterations += 1
+            # Under a select rule the rank decided, not the score sums: the event says so.
+            rule = {"select_rank": [list(ranks[winner]), list(parent_rank)]} if self.config.select else {}
             self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
                        reason="not better", parent_minibatch=before, child_minibatch=after,
-                       components=_changed(parent, child))
+                       components=_changed(parent, child), **rule)
             return
         state.bump("accepted")
         self._emit("candidate_accepted", state, parent=parent.id, child=child.id, origin=child.origin,
