@@ -109,3 +109,9 @@ def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
     for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
                    "intent", "how many", "number", "one-word answer"):
         assert answer not in text, answer
+
+
+def test_an_empty_reply_proposes_nothing_and_counts_as_unchanged() -> None:
+    seed = Candidate(components={"system": "You classify reviews."})
+    proposer, _ = proposer_replying("```\n```")
+    assert proposer.propose(seed, "system", EVIDENCE) == seed["system"]

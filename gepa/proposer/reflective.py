@@ -180,8 +180,8 @@ class ReflectiveProposer:
     def _ask(self, candidate: Candidate, component: str, messages: list[dict[str, str]], sample: int | None) -> str:
         reply = self.client.complete(messages, self.params, sample=sample)
         text = extract_text(reply.text)
-        if not text:
-            raise ValueError("the reflector returned no text")
+        if not text:  # an empty reply (or only fences) proposes nothing: counted as unchanged, and asked again
+            return candidate[component]
         if not self.instructions_mode(candidate, component) or placeholders(text):
             return text  # a whole component (the engine checks its placeholders)
         current = candidate[component]
