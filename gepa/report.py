@@ -194,9 +194,12 @@ def front_scores(summary: RunSummary | None) -> str:
     guard_names = list(summary.seed.guard)
     head = "".join(f"<th>guard {html.escape(n)}</th>" for n in guard_names)
     seed = summary.seed
-    rows = [f"<tr><th>seed {seed.id}</th><td>{_score(seed.val)}</td><td>{_score(seed.test)}</td>"
+    on_front = " (on the front)" if any(m.id == seed.id for m in summary.front) else ""
+    rows = [f"<tr><th>seed {seed.id}{on_front}</th><td>{_score(seed.val)}</td><td>{_score(seed.test)}</td>"
             + "".join(f"<td>{_score(seed.guard.get(n))}</td>" for n in guard_names) + "<td></td></tr>"]
     for member in summary.front:
+        if member.id == seed.id:  # the seed's row is already first
+            continue
         note = ("guard failed: never the best" if member.guard_failed
                 else "val rose while a guard set fell" if member.guard_warning else "")
         marker = " (best)" if member.id == summary.best.id else ""
