@@ -4,7 +4,9 @@ their own per rollout and a cluster to spread over.
 The system and the evaluator are sent to the cluster once per run; each rollout is a task, at most
 ``concurrency`` in flight, returned in the order asked, so the same seed and the same cached answers give the
 same run as the thread executor. Model calls made inside a worker are accounted in the run's ledger (each task
-brings back what the shipped ledgers recorded); a rate limit applies per worker process there.
+brings back what the shipped ledgers recorded); a rate limit applies per worker process there. A sampled task
+model (temperature > 0) numbers its samples per task there, not per run: keep the task model greedy (the default)
+when runs must replay exactly.
 
 ``ray_address`` (or ``RAY_ADDRESS``) joins an existing cluster; with neither, a local one is started once per
 process (Ray shuts it down when the process exits), so scoring after the run reuses it.
