@@ -172,7 +172,8 @@ def rejected_proposals(events: list[dict[str, Any]], limit: int = 200) -> str:
             why = (f"{event.get('reason', 'not better')} on the minibatch: {event['child_minibatch']:.2f} "
                    f"against the parent's {event['parent_minibatch']:.2f}")
             if "select_rank" in event:
-                child_rank, parent_rank = (", ".join(f"{v:.3f}" for v in rank) for rank in event["select_rank"])
+                child_rank, parent_rank = (", ".join("unmeasured" if v is None else f"{v:.3f}" for v in rank)
+                                           for rank in event["select_rank"])
                 why += f" (the select rule ranks them ({child_rank}) against ({parent_rank}))"
             text = "\n".join(f"[{name}] {value}" for name, value in (event.get("components") or {}).items())
         else:
@@ -195,6 +196,7 @@ def front_scores(summary: RunSummary | None) -> str:
     head = "".join(f"<th>guard {html.escape(n)}</th>" for n in guard_names)
     seed = summary.seed
     on_front = " (on the front)" if any(m.id == seed.id for m in summary.front) else ""
+    on_front += " (best)" if summary.best.id == seed.id else ""
     rows = [f"<tr><th>seed {seed.id}{on_front}</th><td>{_score(seed.val)}</td><td>{_score(seed.test)}</td>"
             + "".join(f"<td>{_score(seed.guard.get(n))}</td>" for n in guard_names) + "<td></td></tr>"]
     for member in summary.front:

@@ -248,13 +248,18 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
             "models": config.get("models"), "data": config.get("data_fingerprint")}
 
 
+# Settings added after runs were first recorded: a run without them recorded them at their defaults.
+ADDED_SETTINGS = {"objectives", "select", "name", "validation", "validation_subset", "executor", "ray_address",
+                  "ray_cpus_per_rollout", "ray_gpus_per_rollout"}
+
+
 def _same_settings(before: Any, now: Any) -> bool:
-    """Whether two recorded settings agree; a key that a run recorded before it existed (a setting added since)
-    agrees when it holds its default, so runs made by an older gepa still resume."""
+    """Whether two recorded settings agree; a setting added since a run was recorded (``ADDED_SETTINGS``)
+    agrees when it holds its default, so runs made by an older gepa still resume. Any other new key differs."""
     if isinstance(before, dict) and isinstance(now, dict):
         defaults = {f.name: f.default for f in fields(OptimizerConfig)}
         return all(_same_settings(before[k], now[k]) if k in before
-                   else now[k] in (None, [], {}, ()) or now[k] == defaults.get(k, object())
+                   else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == defaults.get(k))
                    for k in now) and set(before) <= set(now)
     return bool(before == now)
 

@@ -172,3 +172,21 @@ def test_a_single_named_evaluator_is_an_objective_under_its_name(tmp_path: Path)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert all(m["objectives"]["accuracy"] == m["objectives"]["score"] for m in summary["front"])
+
+
+def test_a_named_score_of_a_failed_rollout_counts_zero_and_a_named_evaluator_keeps_its_own_scores(
+        tmp_path: Path) -> None:
+    from gepa.core.engine import mean_objectives
+    from gepa.core.types import Rollout
+    from gepa.evaluators.build import build_evaluator
+
+    rollouts = [Rollout(example_id="a", output="x", score=1.0, feedback="", objectives={"accuracy": 1.0,
+                                                                                     "tokens": 10.0}),
+                Rollout(example_id="b", output="", score=0.0, feedback="crashed", error="boom", error_source="system")]
+    means = mean_objectives(rollouts)
+    assert means["accuracy"] == 0.5 and means["tokens"] == 10.0  # a crash is not a perfect score, nor free
+    (tmp_path / "judge.py").write_text(
+        "def judge(example, output):\n    return {'scores': {'fluency': 1.0, 'brevity': 0.5}, 'feedback': ''}\n")
+    named = build_evaluator({"type": "python", "function": "judge.py:judge", "name": "quality"}, base_dir=tmp_path)
+    result = named(Example(id="e", fields={}), "hi")
+    assert result.scores == {"fluency": 1.0, "brevity": 0.5, "quality": result.score}

@@ -31,6 +31,7 @@ def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer,
     ("Plain reply {{text}}", "Plain reply {{text}}"),
     ("```\n```\n\nAnswer in one word.", "Answer in one word."),  # an empty block, then the text unfenced
     ("```\n```python\nAnswer in one word.", "Answer in one word."),
+    ('"Classify. Reply as:\n```json\n{\"label\": ...}\n```"', 'Classify. Reply as:\n```json\n{"label": ...}\n```'),
 ])
 def test_extract_text(reply: str, text: str) -> None:
     assert extract_text(reply) == text

@@ -6,6 +6,7 @@ random choice comes from one ``random.Random`` whose state is saved with the run
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate, placeholders
-from gepa.core.config import Objective, OptimizerConfig
+from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
@@ -212,7 +213,7 @@ class Optimizer:
             state.bump("rejected")
             state.stale_iterations += 1
             # Under a select rule the rank decided, not the score sums: the event says so.
-            rule = {"select_rank": [list(ranks[winner]), list(parent_rank)]} if self.config.select else {}
+            rule = {"select_rank": [_finite(ranks[winner]), _finite(parent_rank)]} if self.config.select else {}
             self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
                        reason="not better", parent_minibatch=before, child_minibatch=after,
                        components=_changed(parent, child), **rule)
@@ -369,8 +370,9 @@ class Optimizer:
         if self.config.rank(child) >= self.config.rank(state.objective_means(state.best_index(), picks)):
             return True
         for objective in self.config.front_objectives():
+            unmeasured = 0.0 if objective.direction == "max" else math.inf  # a failure is never the cheapest
             values = np.array([objective.oriented(r.score if objective.name == "score"
-                                                  else r.objectives.get(objective.name, 0.0)) for r in sample])
+                                                  else r.objectives.get(objective.name, unmeasured)) for r in sample])
             if np.any(values > state.objective_matrix(objective)[:, picks].max(axis=0) + 1e-12):
                 return True
         return False
@@ -414,12 +416,13 @@ class Optimizer:
         rows = {}
         for name in names:
             measured = [r.objectives[name] for r in rollouts if name in r.objectives]
-            if measured:
+            if self._direction(name) == "max":
+                fill = 0.0  # a score nobody measured is 0, as the score of a failed rollout is
+            elif measured:
                 fill = sum(measured) / len(measured)
             else:
                 pool = [v for row in state.val_objectives for v in row.get(name, [])]
-                worst = max if self._direction(name) == "min" else min
-                fill = worst(pool) if pool else 0.0
+                fill = max(pool) if pool else 0.0
             rows[name] = [r.objectives.get(name, fill) for r in rollouts]
         return rows
 
@@ -479,12 +482,16 @@ class Optimizer:
 
 
 def mean_objectives(rollouts: Sequence[Rollout]) -> dict[str, float]:
-    """Mean of every objective over the ``rollouts`` that measured it (the score over all of them). An objective
-    no rollout measured is left out, and a select rule counts it as the worst value."""
+    """Mean of every objective over ``rollouts``: a score (``score`` or a named one) over all of them, a failed
+    rollout counting 0; a cost over the rollouts that measured it. A cost no rollout measured is left out, and a
+    select rule counts it as the worst value."""
     means = {"score": sum(r.score for r in rollouts) / max(1, len(rollouts))}
     for name in {name for r in rollouts for name in r.objectives} - {"score"}:
-        values = [r.objectives[name] for r in rollouts if name in r.objectives]
-        means[name] = sum(values) / len(values)
+        if name in COST_OBJECTIVES:
+            values = [r.objectives[name] for r in rollouts if name in r.objectives]
+            means[name] = sum(values) / len(values)
+        else:
+            means[name] = sum(r.objectives.get(name, 0.0) for r in rollouts) / len(rollouts)
     return means
 
 
@@ -506,3 +513,8 @@ def _rejection(component: str, reason: str, detail: str, text: str) -> dict[str,
 
 def _changed(parent: Candidate, child: Candidate) -> dict[str, str]:
     return {n: child[n] for n in child.components if child[n] != parent[n]}
+
+
+def _finite(rank: Sequence[float]) -> list[float | None]:
+    """A rank as JSON can hold it: an unmeasured (infinite) part becomes null."""
+    return [value if math.isfinite(value) else None for value in rank]

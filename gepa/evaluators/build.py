@@ -13,7 +13,7 @@ from typing import Any
 
 from gepa.core.types import Evaluator
 from gepa.errors import EvaluatorError
-from gepa.evaluators.custom import Completes, LLMJudge, PythonEvaluator, Weighted, load_function
+from gepa.evaluators.custom import Completes, LLMJudge, Named, PythonEvaluator, Weighted, load_function
 from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
 
 JudgeFactory = Callable[[str | None], Completes]
@@ -72,11 +72,13 @@ def build_evaluator(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, ba
         names = part_names(spec)
         parts = [(name, build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
                  for name, s in zip(names, spec, strict=True)]
-        return parts[0][1] if len(parts) == 1 and not spec[0].get("name") else Weighted(parts=parts)
+        if len(parts) == 1:
+            return parts[0][1]
+        return Weighted(parts=[(name, e.inner if isinstance(e, Named) else e, w) for name, e, w in parts])
     if spec.get("name"):  # a named evaluator's score is also kept under its name, as an objective
-        return Weighted(parts=[(str(spec["name"]), build_evaluator({k: v for k, v in spec.items() if k != "name"},
-                                                                   base_dir=base_dir, judge_client=judge_client),
-                                1.0)])
+        inner = build_evaluator({k: v for k, v in spec.items() if k != "name"}, base_dir=base_dir,
+                                judge_client=judge_client)
+        return Named(name=str(spec["name"]), inner=inner)
     kind = str(spec.get("type"))
     if kind not in EVALUATORS:
         raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATORS)}")

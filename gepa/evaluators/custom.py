@@ -141,3 +141,16 @@ class Weighted:
         score = sum(r.score * w for _, r, w in results) / total
         return EvalResult(score=score, feedback=" ".join(r.feedback for _, r, _ in results if r.feedback),
                           scores={name: r.score for name, r, _ in results})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Named:
+    """One evaluator whose score is also kept under ``name`` (an objective), beside any scores it names itself."""
+
+    name: str
+    inner: Evaluator
+
+    def __call__(self, example: Example, output: str) -> EvalResult:
+        result = self.inner(example, output)
+        return EvalResult(score=result.score, feedback=result.feedback,
+                          scores={**result.scores, self.name: result.score})

@@ -54,13 +54,24 @@ _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|ins
                     re.IGNORECASE)
 
 
-_FENCE_LINE = re.compile(r"^[ \t]*```[^\n`]*[ \t]*$\n?", re.MULTILINE)
+_FENCE_LINE = re.compile(r"[ \t]*```[^\n`]*[ \t]*")
 
 
 def extract_text(reply: str) -> str:
     """The proposed text: the longest fenced block, a leading quoted block, or the reply without a label line;
-    stray fence lines (an empty block, an unclosed one) never become part of a prompt."""
-    return _FENCE_LINE.sub("", _extracted(reply)).strip()
+    stray fence lines (bare ones before the text, an unpaired one after it) never become part of a prompt, while
+    a fenced block inside the text (a prompt asking for a fenced JSON answer) stays."""
+    lines = _extracted(reply).strip().splitlines()
+
+    def unpaired() -> bool:
+        return sum(bool(_FENCE_LINE.fullmatch(line)) for line in lines) % 2 == 1
+
+    while lines and (not lines[0].strip() or lines[0].strip() == "```"
+                     or (_FENCE_LINE.fullmatch(lines[0]) and unpaired())):
+        lines.pop(0)
+    if lines and _FENCE_LINE.fullmatch(lines[-1]) and unpaired():
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def _extracted(reply: str) -> str:
