@@ -7,6 +7,7 @@ other gepa errors exit 1; ``GEPA_DEBUG=1`` shows tracebacks. Heavy modules are i
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -90,6 +91,16 @@ def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
     except CacheError as exc:
         click.echo(f"warning: {exc}; running without the cache", err=True)
         return None
+
+
+def echo_listing(rows: list[dict[str, Any]], as_json: bool, empty: str) -> bool:
+    """Print a listing's ``rows`` as JSON, or ``empty`` when there are none; True when nothing is left to print."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return True
+    if not rows:
+        click.echo(empty)
+    return not rows
 
 
 def fmt(value: float | None) -> str:

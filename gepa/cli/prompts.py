@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any
 
 import click
 
-from gepa.cli.app import cache_dir_option, json_option, prompts_dir_option
+from gepa.cli.app import cache_dir_option, echo_listing, json_option, prompts_dir_option
 from gepa.core.candidate import Candidate
 from gepa.errors import UserError
 
@@ -95,11 +94,8 @@ def prompts_list(registry: Any, as_json: bool) -> None:
     """Every prompt name with its number of versions and its aliases."""
     rows = [{"name": name, "versions": len(registry.versions(name)), "aliases": registry.aliases(name)}
             for name in registry.names()]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if echo_listing(rows, as_json, f"no prompts in {registry.root}"):
         return
-    if not rows:
-        click.echo(f"no prompts in {registry.root}")
     for row in rows:
         tags = ", ".join(f"{a}=v{v}" for a, v in sorted(row["aliases"].items()))
         click.echo(f"{row['name']}  versions {row['versions']}  {tags}")

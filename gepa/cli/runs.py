@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gepa.cli.app import fmt, json_option, runs_dir_option
+from gepa.cli.app import echo_listing, fmt, json_option, runs_dir_option
 from gepa.errors import GepaError
 
 
@@ -31,11 +30,8 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
         except GepaError as exc:  # one damaged run must not hide the others
             rows.append({"run": run_dir.root.name, "status": "broken", "iterations": None, "seed_val": None,
                          "best_val": None, "best_test": None, "problem": str(exc)})
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if echo_listing(rows, as_json, f"no runs in {runs_dir}"):
         return
-    if not rows:
-        click.echo(f"no runs in {runs_dir}")
     for row in rows:
         if row["status"] == "broken":
             click.echo(f"{row['run']}  broken    {row['problem']}")

@@ -146,14 +146,17 @@ class OptimizerConfig:
         """The objectives the front is built on: the configured ones, else the score alone."""
         return self.objectives or (Objective(name="score"),)
 
+    def objective(self, name: str) -> Objective:
+        """The objective ``name`` as configured, else with its usual direction."""
+        return next((o for o in self.front_objectives() if o.name == name), Objective.named(name))
+
     def rank(self, means: dict[str, float]) -> tuple[float, ...]:
         """How good a candidate is, from its mean objectives: higher is better (the select rule, else score)."""
         select = self.select
-        directions = {o.name: o for o in self.front_objectives()}
         if select is None:
             return (means.get("score", 0.0),)
         if select.weights:  # an objective not measured is the worst possible
-            return (sum(w * directions.get(n, Objective.named(n)).oriented(means[n]) if n in means else -math.inf
+            return (sum(w * self.objective(n).oriented(means[n]) if n in means else -math.inf
                         for n, w in select.weights.items()),)
         over = 0.0
         for name, bound in (select.limits or {}).items():
@@ -161,7 +164,7 @@ class OptimizerConfig:
                 over = math.inf
                 continue
             value = means[name]
-            minimise = directions.get(name, Objective.named(name)).direction == "min"
+            minimise = self.objective(name).direction == "min"
             excess = value - bound if minimise else bound - value
             over += max(0.0, excess) / (abs(bound) or 1.0)
         primary = means.get(select.maximize or "score", 0.0)

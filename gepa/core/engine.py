@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gepa.core.candidate import Candidate, placeholders
-from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig
+from gepa.core.config import COST_OBJECTIVES, OptimizerConfig
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
@@ -416,7 +416,7 @@ class Optimizer:
         rows = {}
         for name in names:
             measured = [r.objectives[name] for r in rollouts if name in r.objectives]
-            if self._direction(name) == "max":
+            if self.config.objective(name).direction == "max":
                 fill = 0.0  # a score nobody measured is 0, as the score of a failed rollout is
             elif measured:
                 fill = sum(measured) / len(measured)
@@ -425,10 +425,6 @@ class Optimizer:
                 fill = max(pool) if pool else 0.0
             rows[name] = [r.objectives.get(name, fill) for r in rollouts]
         return rows
-
-    def _direction(self, name: str) -> str:
-        return next((o.direction for o in self.config.front_objectives() if o.name == name),
-                    Objective.named(name).direction)
 
     def _rank(self, state: RunState, index: int) -> tuple[float, ...]:
         return self.config.rank(state.objective_means(index))

@@ -28,6 +28,7 @@ class OpenAIModel:
         self._async_client: tuple[asyncio.AbstractEventLoop, Any] | None = None  # an async client serves one loop
         self._lock = threading.Lock()
         self._prices: tuple[float, float] | None = None
+        self._prices_resolved = False
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable: the SDK clients are built again where the model is used."""
@@ -41,28 +42,30 @@ class OpenAIModel:
             raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
                                    f"{self.api_key_env}", model=self.name)
 
+    def _client_settings(self) -> dict[str, Any]:
+        """What both SDK clients are built with (call under the lock); resolves the prices on first use."""
+        if not self._prices_resolved:
+            # Known prices, else the price map for OpenAI itself; a self-hosted server's cost is unknown.
+            self._prices = token_prices(self.name, self.prices) if self.prices or not self.api_base else None
+            self._prices_resolved = True
+        key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
+        return {"api_key": key, "base_url": self.api_base, "timeout": self.timeout, "max_retries": 0}
+
     def _sdk(self) -> Any:
         with self._lock:
             if self._client is None:
                 import openai
 
-                key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
-                self._client = openai.OpenAI(api_key=key, base_url=self.api_base, timeout=self.timeout,
-                                             max_retries=0)
-                # Known prices, else the price map for OpenAI itself; a self-hosted server's cost is unknown.
-                self._prices = token_prices(self.name, self.prices) if self.prices or not self.api_base else None
+                self._client = openai.OpenAI(**self._client_settings())
             return self._client
 
     def _async_sdk(self) -> Any:
-        self._sdk()  # resolves the prices once
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._async_client is None or self._async_client[0] is not loop:
                 import openai
 
-                key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
-                self._async_client = (loop, openai.AsyncOpenAI(api_key=key, base_url=self.api_base,
-                                                               timeout=self.timeout, max_retries=0))
+                self._async_client = (loop, openai.AsyncOpenAI(**self._client_settings()))
             return self._async_client[1]
 
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
