@@ -31,15 +31,16 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
     if not state.candidates:
         raise RunStateError(f"{run_dir.root}: the run has no scored candidate yet")
     best = state.best_index()
+    config, summary = run_dir.config(), run_dir.summary()
     if candidate_id is not None:
         try:
             best = state.index_of(candidate_id)
         except KeyError:
+            front = [m.id for m in summary.front] if summary else [state.candidates[best].id]
             raise UserError(f"{run_dir.root}: no candidate {candidate_id!r}; the front is "
-                            f"{', '.join(state.candidates[i].id for i in _front(run_dir))}") from None
+                            f"{', '.join(front)}") from None
         if candidate_id in state.guard_failed:
             raise UserError(f"candidate {candidate_id} fell on a guard set of the task; it is never exported")
-    config, summary = run_dir.config(), run_dir.summary()
     chosen = state.candidates[best].id
     known = {m.id: m.test for m in summary.front} | {summary.best.id: summary.best.test} if summary else {}
     test = known.get(chosen)
@@ -50,12 +51,6 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
             "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
             "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", 0.02)}
     return state.candidates[best], meta
-
-
-def _front(run_dir: RunDir) -> list[int]:
-    summary = run_dir.summary()
-    state = run_dir.load_state()
-    return [state.index_of(m.id) for m in summary.front] if summary else [state.best_index()]
 
 
 def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,

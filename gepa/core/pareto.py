@@ -52,11 +52,6 @@ def frontier(scores: NDArray[np.float64]) -> list[int]:
     return np.flatnonzero(frontier_weights(scores)).tolist()
 
 
-def sample_from_front(scores: NDArray[np.float64], rng: random.Random) -> int:
-    """Pick a front member with probability proportional to the number of examples it wins."""
-    return sample_weighted(frontier_weights(scores), rng)
-
-
 def sample_weighted(weights: NDArray[np.int64], rng: random.Random) -> int:
     """Pick a candidate with probability proportional to its (front) weight."""
     members = np.flatnonzero(weights).tolist()

@@ -19,7 +19,8 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -141,29 +142,28 @@ class ModelClient:
         return {"retry": retry_if_exception_type(TransientModelError), "wait": wait,
                 "stop": stop_after_attempt(self.max_attempts), "before_sleep": count_error, "reraise": True}
 
-    def _fail_fast(self) -> None:
+    @contextmanager
+    def _failing_fast(self) -> Iterator[None]:
+        """A call that starts within ``FAIL_FAST_SECONDS`` of one whose transient error outlived its retries fails
+        at once with that error; a call that succeeds clears it."""
         failed = self._failed
         if failed is not None and time.monotonic() - failed[0] < FAIL_FAST_SECONDS:
             raise failed[1]
-
-    def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
-        self._fail_fast()
         try:
-            completion: Completion = Retrying(**self._retry_policy())(self._attempt, messages, params)
+            yield
         except TransientModelError as exc:
             self._failed = (time.monotonic(), exc)
             raise
         self._failed = None
+
+    def _call(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
+        with self._failing_fast():
+            completion: Completion = Retrying(**self._retry_policy())(self._attempt, messages, params)
         return completion
 
     async def _acall(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
-        self._fail_fast()
-        try:
+        with self._failing_fast():
             completion: Completion = await AsyncRetrying(**self._retry_policy())(self._aattempt, messages, params)
-        except TransientModelError as exc:
-            self._failed = (time.monotonic(), exc)
-            raise
-        self._failed = None
         return completion
 
     def _attempt(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
