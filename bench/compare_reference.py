@@ -1,9 +1,10 @@
 """Side by side: gepa-evolve against the reference GEPA (PyPI ``gepa`` 0.1.4) on the benchmark tasks.
 
-    .venv/bin/python bench/compare_reference.py                 # 4 tasks x seeds 0-2, 150 metric calls (~2 h)
+    .venv/bin/python bench/compare_reference.py                 # 6 tasks x seeds 0-2, 150 metric calls (~3 h)
     .venv/bin/python bench/compare_reference.py --tasks polarity --seeds 0 --systems ours   # one quick look
 
-Tasks: polarity (yes/no), intent (7 labels), sentiment (4 labels), counting (a number). Same task model
+Tasks: polarity (yes/no), intent (7 labels), sentiment (4 labels), counting (a number), navigate (true/false)
+and hyperbaton (a letter, "a" or "b"). Same task model
 (embedded SmolLM2), same reflector (``--reflector qwen``: Qwen2.5-Coder-1.5B, reassembled by
 bench/reflector_model.py; or ``smollm2``), same splits, same budget, each system with its own default
 reflection prompt. The reference runs in its own virtual environment (both packages are ``import gepa``)
@@ -119,7 +120,7 @@ def main() -> None:
     parser.add_argument("--reflector", choices=["qwen", "smollm2"], default="qwen")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=150)
-    parser.add_argument("--tasks", nargs="*", default=["polarity", "intent", "sentiment", "counting"])
+    parser.add_argument("--tasks", nargs="*", default=["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton"])
     parser.add_argument("--systems", nargs="*", choices=list(SYSTEMS), default=list(SYSTEMS))
     parser.add_argument("--reference-rerun", action="store_true", help="run the reference twice (it has no cache)")
     parser.add_argument("--workdir", type=Path, help="keep run directories and caches here (default: a temporary one)")
