@@ -112,6 +112,7 @@ def spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+TASKS = ["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton"]
 SYSTEMS = {"ours": "gepa-evolve", "reference": "reference gepa 0.1.4"}
 
 
@@ -120,7 +121,7 @@ def main() -> None:
     parser.add_argument("--reflector", choices=["qwen", "smollm2"], default="qwen")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=150)
-    parser.add_argument("--tasks", nargs="*", default=["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton"])
+    parser.add_argument("--tasks", nargs="*", default=TASKS)
     parser.add_argument("--systems", nargs="*", choices=list(SYSTEMS), default=list(SYSTEMS))
     parser.add_argument("--reference-rerun", action="store_true", help="run the reference twice (it has no cache)")
     parser.add_argument("--workdir", type=Path, help="keep run directories and caches here (default: a temporary one)")
