@@ -203,6 +203,7 @@ def front_scores(summary: RunSummary | None) -> str:
         if member.id == seed.id:  # the seed's row is already first
             continue
         note = ("guard failed: never the best" if member.guard_failed
+                else "guard not checked (budget spent): never the best" if member.guard_unpaid
                 else "val rose while a guard set fell" if member.guard_warning else "")
         marker = " (best)" if member.id == summary.best.id else ""
         css = ' class="warn"' if note else ""

@@ -299,7 +299,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         front.append(FrontMember(
             id=member.id, val=means[i], test=_num(member_test), guard=guard, origin=member.origin,
             objectives=state.objective_means(i),
-            guard_failed=member.id in state.guard_failed,
+            guard_failed=member.id in state.guard_failed, guard_unpaid=member.id in state.guard_unpaid,
             guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items())))
     usage, events = prepared.ledger.total(), run_dir.events()
     summary = RunSummary(

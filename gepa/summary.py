@@ -34,6 +34,7 @@ class FrontMember(CandidateScores):
     origin: str
     objectives: dict[str, float] = field(default_factory=dict)  # mean over validation, per objective
     guard_failed: bool = False
+    guard_unpaid: bool = False  # it would have been the best, but its guard check no longer fit the budget
     guard_warning: bool = False
 
 

@@ -121,3 +121,30 @@ def test_a_missing_or_malformed_guard_file_is_a_named_error(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["validate", str(task)])
     assert result.exit_code == 2 and "guard.jsonl: data file not found" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_path: Path) -> None:
+    """The guard's calls are no longer reserved at every step: the run goes on while a check would still fit, a
+    would-be best whose check no longer fits is never the best nor exported, and a resume with more budget checks it."""
+    task = guarded_task(tmp_path, tolerance=1.0, budget=54)  # at 54 calls the third candidate's check does not fit
+    out, summary = optimize(task, tmp_path)
+    assert summary["counts"]["guard_unpaid"] == 1
+    assert summary["stop_reason"] == "max_metric_calls (54) reached: a new best could no longer be checked on the " \
+                                     "guard sets (6 calls)"
+    waiting = next(m for m in summary["front"] if m["guard_unpaid"])
+    assert waiting["val"] > summary["best"]["val"] and not waiting["guard"]
+    run_dir = sorted((tmp_path / "runs").iterdir())[-1]
+    state = json.loads((run_dir / "state.json").read_text())
+    assert 54 - 6 < state["metric_calls"] <= 54  # the old reserve (minibatches + val + guard) stopped far earlier
+    refused = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--candidate", waiting["id"],
+                                        "--prompts-dir", str(tmp_path / "prompts")])
+    assert refused.exit_code == 2 and "never checked on the task's guard sets" in refused.output
+    assert "guard not checked (budget spent): never the best" in (run_dir / "report.html").read_text()
+
+    resumed = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "62",
+                                        "--seed", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    after = json.loads((run_dir / "summary.json").read_text())
+    assert after["best"]["val"] >= waiting["val"] and not any(m["guard_unpaid"] for m in after["front"])
+    assert waiting["id"] in json.loads((run_dir / "state.json").read_text())["guard_scores"]
+    assert after["best"]["id"] == waiting["id"] and after["counts"]["guard_unpaid"] == 1

@@ -79,6 +79,7 @@ class Optimizer:
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
         self.train, self.val, self.config = list(trainset), list(valset), config
         self.guard = {name: list(examples) for name, examples in (guardsets or {}).items()}
+        self._guard_calls = sum(len(examples) for examples in self.guard.values())
         self.leakage = LeakageCheck(self.train)
         self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
@@ -104,6 +105,8 @@ class Optimizer:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()
                 self.checkpoint(state)
+            else:
+                self._check_unpaid(state)
             while not state.finished:
                 reason = self._stop_reason(state, started)
                 if reason:
@@ -162,10 +165,13 @@ class Optimizer:
         if c.patience is not None and state.stale_iterations >= c.patience:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
+            if self._guard_calls and state.metric_calls + self._guard_calls > c.max_metric_calls:
+                return (f"max_metric_calls ({c.max_metric_calls}) reached: a new best could no longer be checked on "
+                        f"the guard sets ({self._guard_calls} calls)")
             minibatches = 1 + c.proposals_per_iteration
-            # A validation subset is part of the validation set: it never adds to the worst case.
-            worst_case = (max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
-                          + sum(len(examples) for examples in self.guard.values()))
+            # A validation subset is part of the validation set: it never adds to the worst case. The guard sets
+            # do not either: they are paid only for a would-be best, and only if they still fit (see _add).
+            worst_case = max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
             if state.metric_calls + worst_case > c.max_metric_calls:
                 return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
         limit = c.reflection_call_limit()
@@ -386,11 +392,24 @@ class Optimizer:
         state.val_objectives.append(self._objective_rows(state, val_rollouts))
         state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
                                "cost_usd": self.spent_usd()})
-        index = len(state.candidates) - 1
+        self._promote(state, len(state.candidates) - 1, best)
+
+    def _promote(self, state: RunState, index: int, best: int | None) -> None:
+        """Make pool member ``index`` the best if it ranks above ``best`` and passes (or needs no) guard check."""
+        candidate = state.candidates[index]
         score = state.mean_scores()[index]
         previous = None if best is None else state.mean_scores()[best]
         if best is not None and self._rank(state, index) <= self._rank(state, best):
             state.stale_iterations += 1
+            return
+        budget = self.config.max_metric_calls
+        if self._guard_calls and budget is not None and state.metric_calls + self._guard_calls > budget:
+            # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
+            state.guard_unpaid.append(candidate.id)
+            state.bump("guard_unpaid")
+            state.stale_iterations += 1
+            self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self._guard_calls,
+                       remaining=budget - state.metric_calls)
             return
         fell = self._guard(state, candidate)
         if fell:
@@ -406,6 +425,12 @@ class Optimizer:
         state.stale_iterations = 0
         self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
+
+    def _check_unpaid(self, state: RunState) -> None:
+        """On resume with a larger budget, run the guard checks the last budget could not pay."""
+        waiting, state.guard_unpaid = state.guard_unpaid, []
+        for candidate_id in waiting:
+            self._promote(state, state.index_of(candidate_id), state.best_index())
 
     def _objective_rows(self, state: RunState, rollouts: list[Rollout]) -> dict[str, list[float]]:
         """Per objective, the values of ``rollouts``. A rollout that measured nothing (its system failed) gets the

@@ -3,7 +3,8 @@
 ``proposal_rejected`` says why (placeholders, unchanged, reflection_error, duplicate); ``proposal_repaired``
 names the placeholder problem a repair request fixed; ``candidate_rejected`` says whether the child did not
 beat its parent (``not better``) or lost to a sibling of the same iteration (``outscored``); ``guard_failed`` names
-a candidate that would have become the best but fell too far below the seed on a guard set.
+a candidate that would have become the best but fell too far below the seed on a guard set; ``guard_unpaid`` one
+that would have become the best but whose guard check no longer fit the metric-call budget (it is never the best).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal
 EventKind = Literal[
     "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
     "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "guard_failed",
-    "budget", "run_finished",
+    "guard_unpaid", "budget", "run_finished",
 ]
 
 

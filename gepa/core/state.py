@@ -51,6 +51,7 @@ class RunState:
     counts: dict[str, int] = field(default_factory=dict)
     guard_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate id -> guard set -> mean
     guard_failed: list[str] = field(default_factory=list)  # ids that fell too far on a guard set: never the best
+    guard_unpaid: list[str] = field(default_factory=list)  # would-be bests the budget could not check: never the best
     finished: bool = False
     stop_reason: str = ""
     _matrix: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
@@ -101,11 +102,11 @@ class RunState:
 
     def best_index(self) -> int:
         """The candidate the engine chose as best; in a state without that choice, the highest mean validation
-        score (the earliest on ties) that did not fail a guard set. The seed never fails one."""
+        score (the earliest on ties) that did not fail (or miss) a guard check. The seed never does."""
         if self.best_id is not None:
             return self.index_of(self.best_id)
         means = self.mean_scores()
-        failed = set(self.guard_failed)
+        failed = set(self.guard_failed) | set(self.guard_unpaid)
         allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
         return max(allowed, key=lambda i: (means[i], -i))
 
@@ -145,6 +146,7 @@ class RunState:
             "stale_iterations": self.stale_iterations,
             "idle_iterations": self.idle_iterations, "counts": self.counts,
             "guard_scores": self.guard_scores, "guard_failed": self.guard_failed,
+            "guard_unpaid": self.guard_unpaid,
             "finished": self.finished, "stop_reason": self.stop_reason,
         }
         if rollouts:
@@ -178,7 +180,7 @@ class RunState:
                 idle_iterations=int(data["idle_iterations"]), counts=dict(data["counts"]),
                 guard_scores={cid: {k: float(v) for k, v in per.items()}
                               for cid, per in data.get("guard_scores", {}).items()},
-                guard_failed=list(data.get("guard_failed", [])),
+                guard_failed=list(data.get("guard_failed", [])), guard_unpaid=list(data.get("guard_unpaid", [])),
                 finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
             )
             if version == 1:  # rollouts inline, by candidate
