@@ -32,6 +32,15 @@ def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer,
     ("```\n```\n\nAnswer in one word.", "Answer in one word."),  # an empty block, then the text unfenced
     ("```\n```python\nAnswer in one word.", "Answer in one word."),
     ('"Classify. Reply as:\n```json\n{\"label\": ...}\n```"', 'Classify. Reply as:\n```json\n{"label": ...}\n```'),
+    # unfenced talk around the text: a lead-in, rules framing it, a closing remark about it
+    ("Certainly! Here's an improved system prompt based on the feedback provided:\n\n---\n\n**Task**: decide.\n"
+     "Answer true or false.\n\n---\n\nThis prompt is clear and concise.", "**Task**: decide.\nAnswer true or false."),
+    ("Here is the new prompt:\nDecide, then answer yes or no.\n\nThis revised prompt names both answers.",
+     "Decide, then answer yes or no."),
+    ("Sure, here it is:\n---\nAnswer a or b.", "Answer a or b."),
+    ("Step 1: read.\n\n---\n\nStep 2: answer yes or no.", "Step 1: read.\n\n---\n\nStep 2: answer yes or no."),
+    ("```\nCertainly! Here is the text:\nAnswer true or false.\n```", "Answer true or false."),
+    ('```json\n{"new_system_prompt": "Decide.\\nAnswer a or b."}\n```', "Decide.\nAnswer a or b."),
 ])
 def test_extract_text(reply: str, text: str) -> None:
     assert extract_text(reply) == text

@@ -22,6 +22,7 @@ SmolLM2 follow demonstrations given as turns far better than instructions (``sma
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -50,6 +51,11 @@ def packaged_template(name: str) -> str:
 INSTRUCTIONS_TEMPLATE = _read("instructions.md")
 COMPONENT_TEMPLATE = _read("component.md")
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
+_RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
+_LEAD_IN = re.compile(r"^\W*(?:certainly|sure|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b[^\n]*:\s*$",
+                      re.IGNORECASE)
+_REMARK = re.compile(r"^\s*(?:this|the above|the new|the improved|the revised|the updated)\s+(?:\w+\s+)?"
+                     r"(?:prompt|text|instructions?|version)\b", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
                     re.IGNORECASE)
 
@@ -61,7 +67,7 @@ def extract_text(reply: str) -> str:
     """The proposed text: the longest fenced block, a leading quoted block, or the reply without a label line;
     stray fence lines (bare ones before the text, an unpaired one after it) never become part of a prompt, while
     a fenced block inside the text (a prompt asking for a fenced JSON answer) stays."""
-    lines = _extracted(reply).strip().splitlines()
+    lines = _without_chatter(_extracted(reply)).strip().splitlines()
 
     def unpaired() -> bool:
         return sum(bool(_FENCE_LINE.fullmatch(line)) for line in lines) % 2 == 1
@@ -86,6 +92,35 @@ def _extracted(reply: str) -> str:
         body = unterminated[1]
         return (body.split("\n", 1)[1] if "\n" in body and not body.startswith("\n") else body).strip()
     return _LABEL.sub("", reply, count=1).strip()
+
+
+def _without_chatter(text: str) -> str:
+    """The text without the reflector's talk around it: a lead-in line ("Certainly! Here's an improved prompt:"),
+    horizontal rules at its ends, a closing remark about it ("This prompt is clear..."), a JSON wrapper with one
+    string. Chat-tuned reflectors add these, and a kept lead-in is copied into every later prompt of the lineage."""
+    try:
+        wrapped = json.loads(text)
+    except ValueError:
+        wrapped = None
+    if isinstance(wrapped, dict) and len(wrapped) == 1 and isinstance(next(iter(wrapped.values())), str):
+        text = next(iter(wrapped.values()))
+    lines = text.strip().splitlines()
+    if len(lines) > 1 and _LEAD_IN.match(lines[0]):
+        lines = lines[1:]
+    text = _strip_rules("\n".join(lines))
+    paragraphs = text.split("\n\n")
+    if len(paragraphs) > 1 and _REMARK.match(paragraphs[-1]):
+        text = _strip_rules("\n\n".join(paragraphs[:-1]))
+    return text
+
+
+def _strip_rules(text: str) -> str:
+    lines = text.strip().splitlines()
+    while lines and (not lines[0].strip() or _RULE.fullmatch(lines[0].strip())):
+        lines.pop(0)
+    while lines and (not lines[-1].strip() or _RULE.fullmatch(lines[-1].strip())):
+        lines.pop()
+    return "\n".join(lines)
 
 
 def split_template(template: str) -> tuple[list[str], str]:
