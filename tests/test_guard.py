@@ -77,7 +77,8 @@ def test_promote_if_better_refuses_a_guard_regression(tmp_path: Path) -> None:
     assert load("toy@production").version == 1 and load("toy@2").meta["guard_scores"] == {"ood": 0.0}
 
 
-def test_a_proposal_that_pastes_a_training_input_is_rejected_before_any_rollout() -> None:
+@pytest.mark.parametrize("repairs_work", [False, True])
+def test_a_proposal_that_pastes_a_training_input_is_repaired_or_rejected_before_any_rollout(repairs_work: bool) -> None:
     from gepa.core.candidate import Candidate
     from gepa.core.config import OptimizerConfig
     from gepa.core.engine import Optimizer
@@ -93,6 +94,8 @@ def test_a_proposal_that_pastes_a_training_input_is_rejected_before_any_rollout(
     val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
 
     def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        if repairs_work and "copies a training example word for word" in messages[-1]["content"]:
+            return "```\nLabel the review positive or negative.\n```"
         return "```\nFor example: the film about a lighthouse keeper and his dog number 3 was long -> positive\n```"
 
     events: list[Event] = []
@@ -105,6 +108,12 @@ def test_a_proposal_that_pastes_a_training_input_is_rejected_before_any_rollout(
                                                  proposals_per_iteration=1, skip_perfect=False))
     state = optimizer.run(Candidate(components={"system": "Classify.", "user": "{{text}}"}))
     leaks = [e for e in events if e.kind == "proposal_rejected" and e.data["reason"] == "leakage"]
+    if repairs_work:  # one repair request quoting the copy, then the clean text is evaluated
+        assert not leaks and state.counts["repaired"] >= 1
+        assert [e.data["problem"] for e in events if e.kind == "proposal_repaired"][0].startswith(
+            "copies a training example word for word ('the film about a lighthouse keeper and his')")
+        assert len(state.rollouts) > 1  # the repaired child was run
+        return
     assert leaks
     assert leaks[0].data["detail"] == "copies a training example: 'the film about a lighthouse keeper and his'"
     assert state.counts["proposal_leakage"] == state.counts["proposals_asked"]

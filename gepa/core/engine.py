@@ -285,7 +285,8 @@ class Optimizer:
     def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
                   known: frozenset[str], outcome: ProposalOutcome) -> str | None:
         """Ask until a usable text comes back: a repeat is asked again with the examples rotated and another
-        sample; a placeholder break gets one repair request. None when the attempts run out."""
+        sample; a placeholder break or a copied training example gets one repair request. None when the attempts
+        run out."""
         limit, calls, attempt = self.config.proposal_attempts, 0, 0
         while calls < limit:
             shift = attempt % max(1, len(evidence))
@@ -296,14 +297,16 @@ class Optimizer:
             outcome.asked += 1
             try:
                 text = self.proposer.propose(parent, name, shown, sample=number)
-                problem = placeholder_problem(parent[name], text)
+                problem = placeholder_problem(parent[name], text) or self._leak_problem(text, parent[name])
                 if problem and calls < limit and isinstance(self.proposer, Repairs):
                     calls += 1
                     outcome.calls += 1
                     fixed = self.proposer.repair(parent, name, shown, text, problem, sample=number)
-                    if placeholder_problem(parent[name], fixed) is None:
+                    if not (placeholder_problem(parent[name], fixed) or self._leak_problem(fixed, parent[name])):
                         outcome.repairs.append(problem)
                         text, problem = fixed, None
+                if problem and not placeholder_problem(parent[name], text):
+                    problem = None  # a copied example that was not repaired: rejected as leakage below
             except SystemicModelError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
@@ -321,6 +324,11 @@ class Optimizer:
             else:
                 return text
         return None
+
+    def _leak_problem(self, text: str, current: str) -> str | None:
+        leak = self.leakage.copied(text, current)
+        return (f"copies a training example word for word ('{leak}'); describe the task in general terms instead "
+                f"of quoting an input") if leak else None
 
     def _reject(self, state: RunState, parent: Candidate, slot: int, component: str, reason: str, detail: str,
                 text: str) -> None:
