@@ -89,14 +89,21 @@ def test_a_proposal_that_pastes_a_training_input_is_repaired_or_rejected_before_
     from gepa.proposer import ReflectiveProposer
     from gepa.system import PromptSystem
 
-    train = [Example(id=f"train/{i}", fields={"text": f"[b] the film about a lighthouse keeper and his dog number {i}"
-                                              f" was long", "label": "positive"}) for i in range(6)]
+    # Every input asks the same question (the task's wording: repeating it is no leak); each tells its own story.
+    stories = ["the film about a lighthouse keeper and his dog was long", "a quiet drama about two sisters running "
+               "a bakery in winter", "the sequel to the robot heist comedy lost all of its charm",
+               "an animated tale of a fox who learns to sail alone",
+               "the documentary on deep sea volcanoes never drags",
+               "a courtroom thriller where the judge hides a secret twin"]
+    train = [Example(id=f"train/{i}", fields={"text": f"[b] Is this review positive or negative, tell me please? "
+                                              f"{story}", "label": "positive"}) for i, story in enumerate(stories)]
     val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
 
     def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
         if repairs_work and "copies a training example word for word" in messages[-1]["content"]:
             return "```\nLabel the review positive or negative.\n```"
-        return "```\nFor example: the film about a lighthouse keeper and his dog number 3 was long -> positive\n```"
+        return ("```\nIs this review positive or negative, tell me please? Like: the film about a lighthouse keeper"
+                " and his dog was long -> positive\n```")
 
     events: list[Event] = []
     task_model = FakeModel(fakes.task_model)
@@ -157,3 +164,18 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     assert after["best"]["val"] >= waiting["val"] and not any(m["guard_unpaid"] for m in after["front"])
     assert waiting["id"] in json.loads((run_dir / "state.json").read_text())["guard_scores"]
     assert after["best"]["id"] == waiting["id"] and after["counts"]["guard_unpaid"] == 1
+
+
+def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None:
+    from gepa.core.leakage import LeakageCheck
+    from gepa.core.types import Example
+
+    question = "If you follow these instructions, do you return to the starting point?"
+    steps = ["Take 5 steps left. Take 1 step backward. Take 4 steps right. Take 1 step forward.",
+             "Turn around. Take 7 steps. Turn left. Take 2 steps. Turn around. Take 3 steps.",
+             "Always face forward. Take 9 steps left. Take 4 steps forward. Take 9 steps right."]
+    check = LeakageCheck([Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"})
+                          for i, s in enumerate(steps)])
+    assert check.copied(f"Read the steps. {question} Answer true or false.") is None
+    assert check.copied("Work it out, e.g. Always face forward. Take 9 steps left. Take 4 steps forward.") == \
+        "always face forward take 9 steps left take"
