@@ -21,7 +21,7 @@ class RunFacts:
     counts: Mapping[str, int]
     rejected_minibatches: list[tuple[float, float]]  # (parent sum, child sum) of children that lost to their parent
     first_rejections: Mapping[str, str]  # the first detail of each kind of rejected proposal
-    guard_failures: list[Mapping[str, Any]] = field(default_factory=list)  # the guard_failed events
+    guard_failures: list[Mapping[str, Any]] = field(default_factory=list)  # guard_failed and guard_unpaid events
     minibatch_size: int
     seed_val: float
     best_val: float
@@ -45,12 +45,25 @@ def first_rejections(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return found
 
 
-def guard_failures(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [e for e in events if e.get("kind") == "guard_failed"]
+def guard_failures(events: Iterable[Mapping[str, Any]], unpaid: Iterable[str] = ()) -> list[Mapping[str, Any]]:
+    """The guard_failed events, and the guard_unpaid ones of candidates still unchecked (once each)."""
+    waiting, found = set(unpaid), []
+    for event in events:
+        if event.get("kind") == "guard_failed":
+            found.append(event)
+        elif event.get("kind") == "guard_unpaid" and event.get("candidate") in waiting:
+            waiting.discard(event["candidate"])
+            found.append(event)
+    return found
 
 
 def guard_line(event: Mapping[str, Any], best_val: float) -> str:
     """Why a candidate with a higher validation score is not the best."""
+    if event.get("kind") == "guard_unpaid":
+        return (f"Candidate {event['candidate']} scored {float(event['score']):.3f} on validation (the best scores "
+                f"{best_val:.3f}) but its guard check ({event['calls']} calls) no longer fit the budget "
+                f"({event['remaining']} calls left), so it is not the best; resume the run with a larger --budget "
+                "to check it.")
     fell = ", ".join(f"{name!r} {event['guard'][name]:.3f} against the seed's {event['seed_guard'][name]:.3f}"
                      for name in event["sets"])
     return (f"Candidate {event['candidate']} scored {float(event['score']):.3f} on validation (the best scores "

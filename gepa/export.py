@@ -43,7 +43,8 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
             raise UserError(f"candidate {candidate_id} fell on a guard set of the task; it is never exported")
         if candidate_id in state.guard_unpaid:
             raise UserError(f"candidate {candidate_id} was never checked on the task's guard sets (the budget ran "
-                            "out); resume the run with a larger --max-metric-calls to check it")
+                            "out); check it with `gepa optimize TASK --resume RUN --budget N`, N above the run's "
+                            "budget")
     chosen = state.candidates[best].id
     known = {m.id: m.test for m in summary.front} | {summary.best.id: summary.best.test} if summary else {}
     test = known.get(chosen)

@@ -315,7 +315,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         usage_by_model=prepared.ledger.to_dict(), test_examples=len(test), front=front,
         objectives=[{"name": o.name, "direction": o.direction} for o in prepared.config.front_objectives()],
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
-                                   first_rejections=first_rejections(events), guard_failures=guard_failures(events),
+                                   first_rejections=first_rejections(events),
+                                   guard_failures=guard_failures(events, state.guard_unpaid),
                                    minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
                                    best_val=means[best_index], iterations=state.iteration,
                                    stop_reason=state.stop_reason)))

@@ -157,6 +157,18 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     assert refused.exit_code == 2 and "never checked on the task's guard sets" in refused.output
     assert "guard not checked (budget spent): never the best" in (run_dir / "report.html").read_text()
 
+    why = next(line for line in summary["diagnosis"] if waiting["id"] in line)
+    assert "its guard check (6 calls) no longer fit the budget" in why and "--budget" in why
+
+    def resume(budget: str) -> dict[str, Any]:
+        result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", budget,
+                                           "--seed", "1"])
+        assert result.exit_code == 0, result.output
+        return json.loads((run_dir / "summary.json").read_text())
+
+    same = resume("54")  # nothing more to pay with: the candidate still waits, counted once
+    assert same["counts"]["guard_unpaid"] == 1 and same["best"]["id"] == summary["best"]["id"]
+    assert [m["id"] for m in same["front"] if m["guard_unpaid"]] == [waiting["id"]]
     resumed = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "62",
                                         "--seed", "1"])
     assert resumed.exit_code == 0, resumed.output
@@ -164,6 +176,15 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     assert after["best"]["val"] >= waiting["val"] and not any(m["guard_unpaid"] for m in after["front"])
     assert waiting["id"] in json.loads((run_dir / "state.json").read_text())["guard_scores"]
     assert after["best"]["id"] == waiting["id"] and after["counts"]["guard_unpaid"] == 1
+    assert not any(waiting["id"] in line for line in after["diagnosis"])
+
+
+def test_a_budget_that_cannot_score_the_seed_on_validation_and_guard_sets_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["optimize", str(guarded_task(tmp_path, budget=12)), "--runs-dir",
+                                       str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("budget of 12 metric calls cannot even score the seed on the 10 validation examples and the 6 "
+            "guard-set examples") in result.output
 
 
 def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None:

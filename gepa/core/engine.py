@@ -135,9 +135,10 @@ class Optimizer:
 
     def _start(self, state: RunState, seed: Candidate) -> None:
         limit = self.config.max_metric_calls
-        if limit is not None and limit < len(self.val):
+        if limit is not None and limit < len(self.val) + self._guard_calls:
+            guard = f" and the {self._guard_calls} guard-set examples" if self._guard_calls else ""
             raise UserError(f"budget of {limit} metric calls cannot even score the seed on the "
-                            f"{len(self.val)} validation examples; raise max_metric_calls")
+                            f"{len(self.val)} validation examples{guard}; raise max_metric_calls")
         self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
         scored = self._evaluate(state, seed, self.val)
         if all(r.error_source == "evaluator" for r in scored):
@@ -435,10 +436,18 @@ class Optimizer:
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
 
     def _check_unpaid(self, state: RunState) -> None:
-        """On resume with a larger budget, run the guard checks the last budget could not pay."""
-        waiting, state.guard_unpaid = state.guard_unpaid, []
+        """On resume with a larger budget, run the guard checks the last budget could not pay (the best-ranked
+        first, so a check is not paid for a candidate the next one beats)."""
+        budget = self.config.max_metric_calls
+        if not state.guard_unpaid or (budget is not None and state.metric_calls + self._guard_calls > budget):
+            return
+        waiting = sorted(state.guard_unpaid, key=lambda cid: self._rank(state, state.index_of(cid)), reverse=True)
+        state.guard_unpaid, stale = [], state.stale_iterations
         for candidate_id in waiting:
             self._promote(state, state.index_of(candidate_id), state.best_index())
+        if state.best_id not in waiting:
+            state.stale_iterations = stale  # no iteration ran: the patience count stays where it was
+        self.checkpoint(state)
 
     def _objective_rows(self, state: RunState, rollouts: list[Rollout]) -> dict[str, list[float]]:
         """Per objective, the values of ``rollouts``. A rollout that measured nothing (its system failed) gets the

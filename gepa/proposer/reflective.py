@@ -52,10 +52,15 @@ INSTRUCTIONS_TEMPLATE = _read("instructions.md")
 COMPONENT_TEMPLATE = _read("component.md")
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
-_LEAD_IN = re.compile(r"^\W*(?:certainly|sure|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b[^\n]*:\s*$",
-                      re.IGNORECASE)
-_REMARK = re.compile(r"^\s*(?:this|the above|the new|the improved|the revised|the updated)\s+(?:\w+\s+)?"
-                     r"(?:prompt|text|instructions?|version)\b", re.IGNORECASE)
+# Talk about the text, not part of it: a lead-in naming a new version of it, a remark on what it does.
+_LEAD_IN = re.compile(r"^\W*(?:certainly|sure|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b[^\n]*"
+                      r"\b(?:improved|revised|updated|new|rewritten|better|modified)\b[^\n]*"
+                      r"\b(?:prompt|text|instructions?|version|template)\b[^\n]*:\s*$", re.IGNORECASE)
+_REMARK = re.compile(r"^\s*(?:this|the above)\s+(?:(?:improved|revised|updated|new|rewritten)\s+(?:\w+\s+)?"
+                     r"(?:prompt|text|version|instructions?|template)\b|(?:\w+\s+)?(?:prompt|text|version|"
+                     r"instructions?|template)\s+(?:is|are|should|will|helps|ensures|addresses|now|makes|keeps|"
+                     r"clearly|provides|specifies|focuses|emphasizes|guides)\b)", re.IGNORECASE)
+_WRAPPER_KEY = re.compile(r"(?:new|improved|revised|updated)\w*|\w*(?:prompt|instructions?)\w*", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
                     re.IGNORECASE)
 
@@ -102,14 +107,16 @@ def _without_chatter(text: str) -> str:
         wrapped = json.loads(text)
     except ValueError:
         wrapped = None
-    if isinstance(wrapped, dict) and len(wrapped) == 1 and isinstance(next(iter(wrapped.values())), str):
-        text = next(iter(wrapped.values()))
+    if isinstance(wrapped, dict) and len(wrapped) == 1:
+        (key, value), = wrapped.items()
+        if isinstance(value, str) and _WRAPPER_KEY.fullmatch(key):
+            text = value
     lines = text.strip().splitlines()
     if len(lines) > 1 and _LEAD_IN.match(lines[0]):
         lines = lines[1:]
     text = _strip_rules("\n".join(lines))
     paragraphs = text.split("\n\n")
-    if len(paragraphs) > 1 and _REMARK.match(paragraphs[-1]):
+    if len(paragraphs) > 1 and _REMARK.match(paragraphs[-1]) and not placeholders(paragraphs[-1]):
         text = _strip_rules("\n\n".join(paragraphs[:-1]))
     return text
 
@@ -209,7 +216,8 @@ class ReflectiveProposer:
 
     def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
                text: str, problem: str, *, sample: int | None = None) -> str:
-        """One more request that quotes what was wrong with ``text`` (a placeholder dropped or invented)."""
+        """One more request that quotes what was wrong with ``text`` (a placeholder dropped or invented, a
+        training example copied)."""
         names = placeholders(candidate[component])
         if self.instructions_mode(candidate, component):
             ask = ("Do not write any {{...}} placeholder: the input is shown to the assistant for you. "
