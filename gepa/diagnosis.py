@@ -87,7 +87,8 @@ def reflection_line(counts: Mapping[str, int]) -> str:
             f"{wasted(counts)} ({wasted(counts) / asked:.0%}) were wasted before any rollout")
     line += f" ({', '.join(parts)})" if parts else ""
     if counts.get("repaired"):
-        line += f"; {counts['repaired']} were repaired after breaking a placeholder or copying an example"
+        line += (f"; {counts['repaired']} were repaired after breaking a placeholder, copying an example or "
+                 "repeating the text")
     return line + "."
 
 

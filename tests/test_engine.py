@@ -158,23 +158,24 @@ def test_a_placeholder_break_is_repaired_by_one_request_and_then_evaluated() -> 
     assert state.counts["reflection_calls"] == len(reflector.history) == 2
 
 
-def test_a_repeated_text_is_asked_again_with_other_examples_and_another_sample() -> None:
-    calls: list[tuple[str, int]] = []
+def test_a_repeated_text_gets_a_repair_request_then_is_asked_again_with_other_examples_and_another_sample() -> None:
+    calls: list[tuple[str, str, int]] = []
 
-    def second_time_lucky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
-        calls.append((messages[0]["content"], params["seed"]))
-        if len(calls) == 1:
-            return "```\n(none yet)\n```"  # the current instructions, repeated
+    def third_time_lucky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+        calls.append((messages[0]["content"], messages[-1]["content"], params["seed"]))
+        if len(calls) <= 2:
+            return "```\n(none yet)\n```"  # the current instructions, repeated (and repeated again when told so)
         return fakes.reflector(messages, params)
 
     config = OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0, optimize=("user",), skip_perfect=False,
                              **ONE)
-    optimizer, _, _ = build(config, reflect=second_time_lucky)
+    optimizer, _, _ = build(config, reflect=third_time_lucky)
     state = optimizer.run(SEED)
     assert state.counts["proposal_unchanged"] == 1 and state.counts["proposals"] == 1
-    (first, first_seed), (second, second_seed) = calls
-    assert first_seed != second_seed
-    examples_shown = [[line for line in prompt.splitlines() if line.startswith("Input:")] for prompt in (first, second)]
+    (first, _, first_seed), (_, repair, _), (third, _, third_seed) = calls
+    assert "it repeats the current text unchanged; write a different text" in repair
+    assert first_seed != third_seed
+    examples_shown = [[line for line in prompt.splitlines() if line.startswith("Input:")] for prompt in (first, third)]
     assert examples_shown[0] != examples_shown[1] and sorted(examples_shown[0]) == sorted(examples_shown[1])
 
 
@@ -185,7 +186,9 @@ def test_the_reflection_budget_stops_a_reflector_that_repeats_itself() -> None:
     state = optimizer.run(SEED)
     assert state.stop_reason.startswith("max_reflection_calls (20) reached")
     assert len(reflector.history) == state.counts["reflection_calls"] <= 20
-    assert state.counts["proposal_unchanged"] == state.counts["proposals_asked"] == len(reflector.history)
+    assert state.counts["proposal_unchanged"] == state.counts["proposals_asked"] < len(reflector.history)
+    repairs = [m for m, _ in reflector.history if "it repeats the current text unchanged" in m[-1]["content"]]
+    assert len(repairs) == len(reflector.history) - state.counts["proposals_asked"]  # one repair per repeat, at most
     assert len(state.candidates) == 1 and set(state.rollouts) == {SEED.id}
 
 

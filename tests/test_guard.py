@@ -198,5 +198,7 @@ def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None
     check = LeakageCheck([Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"})
                           for i, s in enumerate(steps)])
     assert check.copied(f"Read the steps. {question} Answer true or false.") is None
+    # a run that spans the shared question and two words of one example is still mostly the task's wording
+    assert check.copied(f"Read the steps. {question} Turn around, then answer true or false.") is None
     assert check.copied("Work it out, e.g. Always face forward. Take 9 steps left. Take 4 steps forward.") == \
         "always face forward take 9 steps left take"

@@ -286,8 +286,8 @@ class Optimizer:
     def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
                   known: frozenset[str], outcome: ProposalOutcome) -> str | None:
         """Ask until a usable text comes back: a repeat is asked again with the examples rotated and another
-        sample; a placeholder break or a copied training example gets one repair request. None when the attempts
-        run out."""
+        sample; a placeholder break, a copied training example or a repeat of the current text gets one repair
+        request that quotes it. None when the attempts run out."""
         limit, calls, attempt = self.config.proposal_attempts, 0, 0
         while calls < limit:
             shift = attempt % max(1, len(evidence))
@@ -298,16 +298,15 @@ class Optimizer:
             outcome.asked += 1
             try:
                 text = self.proposer.propose(parent, name, shown, sample=number)
-                problem = placeholder_problem(parent[name], text) or self._leak_problem(text, parent[name])
+                problem = self._problem(parent[name], text)
                 if problem and calls < limit and isinstance(self.proposer, Repairs):
                     calls += 1
                     outcome.calls += 1
                     fixed = self.proposer.repair(parent, name, shown, text, problem, sample=number)
-                    if not (placeholder_problem(parent[name], fixed) or self._leak_problem(fixed, parent[name])):
+                    if self._problem(parent[name], fixed) is None:
                         outcome.repairs.append(problem)
                         text, problem = fixed, None
-                if problem and not placeholder_problem(parent[name], text):
-                    problem = None  # a copied example that was not repaired: rejected as leakage below
+                problem = placeholder_problem(parent[name], text)  # any other problem is a rejection reason below
             except SystemicModelError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
@@ -326,10 +325,16 @@ class Optimizer:
                 return text
         return None
 
-    def _leak_problem(self, text: str, current: str) -> str | None:
-        leak = self.leakage.copied(text, current)
-        return (f"copies a training example word for word ('{leak}'); describe the task in general terms instead "
-                f"of quoting an input") if leak else None
+    def _problem(self, current: str, text: str) -> str | None:
+        """What a repair request should quote: a placeholder break, a copied training example, a repeat."""
+        if problem := placeholder_problem(current, text):
+            return problem
+        if leak := self.leakage.copied(text, current):
+            return (f"copies a training example word for word ('{leak}'); describe the task in general terms "
+                    f"instead of quoting an input")
+        if text.strip() == current.strip():
+            return "repeats the current text unchanged; write a different text that fixes the failures shown above"
+        return None
 
     def _reject(self, state: RunState, parent: Candidate, slot: int, component: str, reason: str, detail: str,
                 text: str) -> None:

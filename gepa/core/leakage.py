@@ -1,9 +1,9 @@
 """Leakage check: a proposal that pastes a training example into the prompt memorises instead of instructing.
 
 A text leaks when it holds a run of ``RUN`` or more consecutive words of a training example's field that its
-parent did not already hold (words compared lower-cased, punctuation ignored). A run found in at least
-``SHARED`` of the examples is the task's own wording (the question every input asks), not one example's content:
-repeating it is allowed.
+parent did not already hold (words compared lower-cased, punctuation ignored) and that carries the example's own
+content: at least half of its words lie outside the task's shared wording, the runs of ``SHARED_RUN`` words found
+in at least ``SHARED`` of the examples (the question every input asks, a form every input starts with).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from gepa.core.types import Example
 
 RUN = 8
+SHARED_RUN = 4
 SHARED = 0.2
 _WORD = re.compile(r"\w+")
 
@@ -29,19 +30,32 @@ def _runs(text: str, size: int = RUN) -> set[tuple[str, ...]]:
 
 
 class LeakageCheck:
-    """Knows every run of ``RUN`` words in the training examples' string fields."""
+    """Knows every run of ``RUN`` words in the training examples' string fields, and their shared wording."""
 
     def __init__(self, examples: Sequence[Example]) -> None:
+        self._runs: set[tuple[str, ...]] = set()
         seen: Counter[tuple[str, ...]] = Counter()
         for example in examples:
-            seen.update(set().union(*(_runs(value) for value in example.fields.values() if isinstance(value, str))))
-        shared = max(2, SHARED * len(examples))
-        self._runs: set[tuple[str, ...]] = {run for run, count in seen.items() if count < shared}
+            texts = [value for value in example.fields.values() if isinstance(value, str)]
+            for value in texts:
+                self._runs |= _runs(value)
+            seen.update(set().union(*(_runs(value, SHARED_RUN) for value in texts)))
+        least = max(2, SHARED * len(examples))
+        self._shared = {run for run, count in seen.items() if count >= least}
 
     def copied(self, text: str, parent: str = "") -> str | None:
-        """The first copied run of words in ``text`` that ``parent`` lacks, or None."""
+        """The first copied run of words in ``text`` that ``parent`` lacks and that is mostly an example's own
+        content, or None."""
         if not self._runs:
             return None
         inherited = _runs(parent)
-        return next((" ".join(run) for run in _ordered_runs(text) if run in self._runs and run not in inherited), None)
-
+        words = [w.lower() for w in _WORD.findall(text)]
+        shared = [False] * len(words)
+        for i in range(len(words) - SHARED_RUN + 1):
+            if tuple(words[i:i + SHARED_RUN]) in self._shared:
+                shared[i:i + SHARED_RUN] = [True] * SHARED_RUN
+        for i in range(len(words) - RUN + 1):
+            run = tuple(words[i:i + RUN])
+            if run in self._runs and run not in inherited and shared[i:i + RUN].count(False) * 2 >= RUN:
+                return " ".join(run)
+        return None
