@@ -202,3 +202,17 @@ def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None
     assert check.copied(f"Read the steps. {question} Turn around, then answer true or false.") is None
     assert check.copied("Work it out, e.g. Always face forward. Take 9 steps left. Take 4 steps forward.") == \
         "always face forward take 9 steps left take"
+
+
+def test_a_whole_input_pasted_is_a_leak_even_when_each_phrase_is_common_wording() -> None:
+    from gepa.core.leakage import LeakageCheck
+    from gepa.core.types import Example
+
+    steps = ["Take 5 steps. Turn left. Take 2 steps.", "Turn left. Take 2 steps. Take 10 steps. Take 10 steps.",
+             "Take 9 steps. Turn left. Take 2 steps. Take 8 steps."]
+    question = "If you follow these instructions, do you return to the starting point?"
+    check = LeakageCheck([Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"})
+                          for i, s in enumerate(steps)])
+    for s in steps:
+        assert check.copied(f"For example: {question} {s} Then answer.") is not None
+    assert check.copied(f"Answer this: {question}") is None

@@ -133,3 +133,12 @@ def test_an_empty_reply_proposes_nothing_and_counts_as_unchanged() -> None:
     seed = Candidate(components={"system": "You classify reviews."})
     proposer, _ = proposer_replying("```\n```")
     assert proposer.propose(seed, "system", EVIDENCE) == seed["system"]
+
+
+def test_a_repair_in_instructions_mode_quotes_the_instructions_not_the_whole_template() -> None:
+    proposer, model = proposer_replying("```\nAnswer in one word.\n```")
+    repeated = "Review: {{text}}\nWhat do you think?"  # the current template, as gepa rebuilt it from the reply
+    proposer.repair(CANDIDATE, "user", EVIDENCE, repeated, "repeats the current text unchanged", sample=1)
+    (messages, _), = model.history
+    assert messages[-2] == {"role": "assistant", "content": "```\nWhat do you think?\n```"}
+    assert "{{text}}" not in messages[-2]["content"] and "repeats the current text unchanged" in messages[-1]["content"]

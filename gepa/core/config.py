@@ -99,7 +99,8 @@ class OptimizerConfig:
         3, "Children asked for per iteration, concurrently; the best on the minibatch goes on.",
         section="optimizer", gt=0)
     proposal_attempts: int = setting(
-        3, "Reflection calls a proposal may use: a repeated text is asked again, a broken placeholder repaired.",
+        3, "Reflection calls a proposal may use: a repeat, a broken placeholder or a copied training example "
+        "gets one repair request; a duplicate is asked again.",
         section="optimizer", gt=0)
     selector: SelectorName = setting("pareto", "How a parent is picked: a Pareto-front member (GEPA), the best, "
                                                "or epsilon-greedy.", section="optimizer")

@@ -285,9 +285,10 @@ class Optimizer:
 
     def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
                   known: frozenset[str], outcome: ProposalOutcome) -> str | None:
-        """Ask until a usable text comes back: a repeat is asked again with the examples rotated and another
-        sample; a placeholder break, a copied training example or a repeat of the current text gets one repair
-        request that quotes it. None when the attempts run out."""
+        """Ask until a usable text comes back: a repeat of the current text, a placeholder break or a copied
+        training example gets one repair request that quotes it; a text still unusable, or a duplicate of a
+        candidate already tried, is asked again with the examples rotated and another sample. None when the
+        attempts run out."""
         limit, calls, attempt = self.config.proposal_attempts, 0, 0
         while calls < limit:
             shift = attempt % max(1, len(evidence))

@@ -1,7 +1,7 @@
 """Events the engine emits at every step, so a CLI, a run log or a user callback can follow it.
 
 ``proposal_rejected`` says why (placeholders, unchanged, reflection_error, duplicate, leakage);
-``proposal_repaired`` names the problem (a broken placeholder, a copied training example) a repair request fixed;
+``proposal_repaired`` names the problem (a broken placeholder, a copied example, a repeat) a repair request fixed;
 ``candidate_rejected`` says whether the child did not beat its parent (``not better``) or lost to a sibling of the
 same iteration (``outscored``); ``guard_failed`` names a candidate that would have become the best but fell too far
 below the seed on a guard set; ``guard_unpaid`` one that would have become the best but whose guard check no

@@ -3,7 +3,8 @@
 A text leaks when it holds a run of ``RUN`` or more consecutive words of a training example's field that its
 parent did not already hold (words compared lower-cased, punctuation ignored) and that carries the example's own
 content: at least half of its words lie outside the task's shared wording, the runs of ``SHARED_RUN`` words found
-in at least ``SHARED`` of the examples (the question every input asks, a form every input starts with).
+in at least ``SHARED`` of the examples (the question every input asks, a form every input starts with). A whole
+input pasted word for word always leaks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gepa.core.types import Example
 RUN = 8
 SHARED_RUN = 4
 SHARED = 0.2
+SHARED_FLOOR = 3  # four words two of a few templated examples share are chance, not the task's wording
 _WORD = re.compile(r"\w+")
 
 
@@ -40,8 +42,13 @@ class LeakageCheck:
             for value in texts:
                 self._runs |= _runs(value)
             seen.update(set().union(*(_runs(value, SHARED_RUN) for value in texts)))
-        least = max(2, SHARED * len(examples))
+        least = max(SHARED_FLOOR, SHARED * len(examples))
         self._shared = {run for run, count in seen.items() if count >= least}
+        whole: Counter[str] = Counter(" ".join(w.lower() for w in _WORD.findall(value)) for example in examples
+                                      for value in example.fields.values() if isinstance(value, str))
+        # A whole input pasted is a copy even when every phrase of it is common wording (navigate's
+        # "Take 1 step. Turn left. ..."); an input that many examples hold verbatim is not one example's.
+        self._whole = [text for text, count in whole.items() if len(text.split()) >= RUN and count < least]
 
     def copied(self, text: str, parent: str = "") -> str | None:
         """The first copied run of words in ``text`` that ``parent`` lacks and that is mostly an example's own
@@ -50,6 +57,10 @@ class LeakageCheck:
             return None
         inherited = _runs(parent)
         words = [w.lower() for w in _WORD.findall(text)]
+        joined, before = f" {' '.join(words)} ", f" {' '.join(w.lower() for w in _WORD.findall(parent))} "
+        for example in self._whole:
+            if f" {example} " in joined and f" {example} " not in before:
+                return " ".join(example.split()[:RUN])
         shared = [False] * len(words)
         for i in range(len(words) - SHARED_RUN + 1):
             if tuple(words[i:i + SHARED_RUN]) in self._shared:

@@ -122,8 +122,8 @@ class Proposer(Protocol):
 
 @runtime_checkable
 class Repairs(Protocol):
-    """A proposer that can fix a text whose placeholders broke or that copied a training example, given the
-    ``problem`` in words."""
+    """A proposer that can fix a text whose placeholders broke, that copied a training example or that repeats
+    the current text, given the ``problem`` in words."""
 
     def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
                text: str, problem: str, *, sample: int | None = None) -> str: ...

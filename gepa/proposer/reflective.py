@@ -217,7 +217,7 @@ class ReflectiveProposer:
     def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
                text: str, problem: str, *, sample: int | None = None) -> str:
         """One more request that quotes what was wrong with ``text`` (a placeholder dropped or invented, a
-        training example copied)."""
+        training example copied, the current text repeated)."""
         names = placeholders(candidate[component])
         if self.instructions_mode(candidate, component):
             ask = ("Do not write any {{...}} placeholder: the input is shown to the assistant for you. "
@@ -226,15 +226,18 @@ class ReflectiveProposer:
             keep = ", ".join("{{" + n + "}}" for n in names) or "none"
             ask = (f"The text must contain exactly these placeholders, written as shown: {keep}. "
                    "Reply with the corrected text only, between ``` fences.")
+        shown = text
+        if self.instructions_mode(candidate, component) and placeholders(text) == placeholders(candidate[component]):
+            shown = split_template(text)[1] or NO_INSTRUCTIONS  # the reflector wrote instructions, not the template
         messages = [*self.messages(candidate, component, rollouts),
-                    {"role": "assistant", "content": f"```\n{text}\n```"},
+                    {"role": "assistant", "content": f"```\n{shown}\n```"},
                     {"role": "user", "content": f"That text cannot be used: it {problem}. {ask}"}]
         return self._ask(candidate, component, messages, sample)
 
     def _ask(self, candidate: Candidate, component: str, messages: list[dict[str, str]], sample: int | None) -> str:
         reply = self.client.complete(messages, self.params, sample=sample)
         text = extract_text(reply.text)
-        if not text:  # an empty reply (or only fences) proposes nothing: counted as unchanged, and asked again
+        if not text:  # an empty reply (or only fences) proposes nothing: an unchanged text
             return candidate[component]
         if not self.instructions_mode(candidate, component) or placeholders(text):
             return text  # a whole component (the engine checks its placeholders)
