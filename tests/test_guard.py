@@ -77,8 +77,8 @@ def test_promote_if_better_refuses_a_guard_regression(tmp_path: Path) -> None:
     assert load("toy@production").version == 1 and load("toy@2").meta["guard_scores"] == {"ood": 0.0}
 
 
-@pytest.mark.parametrize("repairs_work", [False, True])
-def test_a_proposal_that_pastes_a_training_input_is_repaired_or_rejected_before_any_rollout(repairs_work: bool) -> None:
+@pytest.mark.parametrize("outcome", ["rejected", "repaired", "cut"])
+def test_a_proposal_that_pastes_a_training_input_is_cut_repaired_or_rejected_before_any_rollout(outcome: str) -> None:
     from gepa.core.candidate import Candidate
     from gepa.core.config import OptimizerConfig
     from gepa.core.engine import Optimizer
@@ -100,10 +100,11 @@ def test_a_proposal_that_pastes_a_training_input_is_repaired_or_rejected_before_
     val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
 
     def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
-        if repairs_work and "copies a training example word for word" in messages[-1]["content"]:
+        if outcome == "repaired" and "copies a training example word for word" in messages[-1]["content"]:
             return "```\nLabel the review positive or negative.\n```"
-        return ("```\nIs this review positive or negative, tell me please? Like: the film about a lighthouse keeper"
-                " and his dog was long -> positive\n```")
+        if outcome == "cut":  # the copy is one sentence of several: it is cut out, the rest is evaluated
+            return "```\nLabel the review. For example: the film about a lighthouse keeper and his dog was long.\n```"
+        return "```\nLike: the film about a lighthouse keeper and his dog was long -> positive\n```"
 
     events: list[Event] = []
     task_model = FakeModel(fakes.task_model)
@@ -115,7 +116,13 @@ def test_a_proposal_that_pastes_a_training_input_is_repaired_or_rejected_before_
                                                  proposals_per_iteration=1, skip_perfect=False))
     state = optimizer.run(Candidate(components={"system": "Classify.", "user": "{{text}}"}))
     leaks = [e for e in events if e.kind == "proposal_rejected" and e.data["reason"] == "leakage"]
-    if repairs_work:  # one repair request quoting the copy, then the clean text is evaluated
+    if outcome == "cut":
+        assert not leaks and [e.data["problem"] for e in events if e.kind == "proposal_repaired"][0] == (
+            "copied a training example ('the film about a lighthouse keeper and his'): the copied sentences were cut")
+        assert any(c.components["system"] == "Label the review." for c in state.candidates) or \
+            any(e.data.get("components", {}).get("system") == "Label the review." for e in events)
+        return
+    if outcome == "repaired":  # one repair request quoting the copy, then the clean text is evaluated
         assert not leaks and state.counts["repaired"] >= 1
         assert [e.data["problem"] for e in events if e.kind == "proposal_repaired"][0].startswith(
             "copies a training example word for word ('the film about a lighthouse keeper and his')")
@@ -216,3 +223,15 @@ def test_a_whole_input_pasted_is_a_leak_even_when_each_phrase_is_common_wording(
     for s in steps:
         assert check.copied(f"For example: {question} {s} Then answer.") is not None
     assert check.copied(f"Answer this: {question}") is None
+
+
+def test_cutting_a_copy_removes_the_sentences_it_spans_and_never_an_input_line() -> None:
+    from gepa.core.leakage import LeakageCheck
+    from gepa.core.types import Example
+
+    check = LeakageCheck([Example(id="train/0", fields={"text": "Take 5 steps. Turn left. Take 2 steps. Take 7 steps "
+                                                                "backward.", "label": "false"})])
+    text = "{{text}}\nCount the steps. E.g. Take 5 steps. Turn left. Take 2 steps.\nAnswer true or false."
+    assert check.without_copies(text) == "{{text}}\nCount the steps. E.g. \nAnswer true or false."
+    assert check.without_copies("{{text}} Take 5 steps. Turn left. Take 2 steps.") is None  # on the input line
+    assert check.without_copies("Take 5 steps. Turn left. Take 2 steps.") is None  # nothing left

@@ -285,10 +285,10 @@ class Optimizer:
 
     def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
                   known: frozenset[str], outcome: ProposalOutcome) -> str | None:
-        """Ask until a usable text comes back: a repeat of the current text, a placeholder break or a copied
-        training example gets one repair request that quotes it; a text still unusable, or a duplicate of a
-        candidate already tried, is asked again with the examples rotated and another sample. None when the
-        attempts run out."""
+        """Ask until a usable text comes back: sentences that copy a training input are cut out; a repeat of
+        the current text, a placeholder break or a copy that cannot be cut gets one repair request that quotes it;
+        a text still unusable, or a duplicate of a candidate already tried, is asked again with the examples
+        rotated and another sample. None when the attempts run out."""
         limit, calls, attempt = self.config.proposal_attempts, 0, 0
         while calls < limit:
             shift = attempt % max(1, len(evidence))
@@ -299,6 +299,7 @@ class Optimizer:
             outcome.asked += 1
             try:
                 text = self.proposer.propose(parent, name, shown, sample=number)
+                text = self._cut_copies(parent[name], text, outcome)
                 problem = self._problem(parent[name], text)
                 if problem and calls < limit and isinstance(self.proposer, Repairs):
                     calls += 1
@@ -325,6 +326,18 @@ class Optimizer:
             else:
                 return text
         return None
+
+    def _cut_copies(self, current: str, text: str, outcome: ProposalOutcome) -> str:
+        """``text`` without its sentences that copy a training input, when what is left is still a usable text;
+        otherwise ``text`` as it came (a repair request will quote the copy)."""
+        leak = self.leakage.copied(text, current)
+        if leak is None:
+            return text
+        cut = self.leakage.without_copies(text, current)
+        if cut is None or placeholder_problem(current, cut) or cut.strip() == current.strip():
+            return text
+        outcome.repairs.append(f"copied a training example ('{leak}'): the copied sentences were cut")
+        return cut
 
     def _problem(self, current: str, text: str) -> str | None:
         """What a repair request should quote: a placeholder break, a copied training example, a repeat."""

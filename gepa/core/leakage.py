@@ -20,6 +20,7 @@ SHARED_RUN = 4
 SHARED = 0.2
 SHARED_FLOOR = 3  # four words two of a few templated examples share are chance, not the task's wording
 _WORD = re.compile(r"\w+")
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+[ \t]*|\n|$)")
 
 
 def _ordered_runs(text: str, size: int = RUN) -> list[tuple[str, ...]]:
@@ -70,3 +71,22 @@ class LeakageCheck:
             if run in self._runs and run not in inherited and shared[i:i + RUN].count(False) * 2 >= RUN:
                 return " ".join(run)
         return None
+
+    def without_copies(self, text: str, parent: str = "") -> str | None:
+        """``text`` without the sentences that hold a copy, or None when no usable text is left: small reflectors
+        illustrate a task with a pasted input, and the rest of their text is often worth a rollout."""
+        for _ in range(50):
+            leak = self.copied(text, parent)
+            if leak is None:
+                return text.strip() or None
+            pieces = _SENTENCE.findall(text)
+            owner = [i for i, piece in enumerate(pieces) for _ in _WORD.findall(piece)]
+            words = [w.lower() for w in _WORD.findall(text)]
+            run = leak.split()
+            start = next(i for i in range(len(words)) if words[i:i + len(run)] == run)
+            drop = set(owner[start:start + len(run)])
+            if any("{{" in pieces[i] for i in drop):
+                return None  # the copy sits on an input line: nothing to cut safely
+            text = "".join(piece for i, piece in enumerate(pieces) if i not in drop)
+        return None
+
