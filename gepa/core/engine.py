@@ -166,7 +166,7 @@ class Optimizer:
         if c.patience is not None and state.stale_iterations >= c.patience:
             return f"no improvement in {c.patience} iterations"
         if c.max_metric_calls is not None:
-            if self._guard_calls and state.metric_calls + self._guard_calls > c.max_metric_calls:
+            if not self._guard_fits(state):
                 return (f"max_metric_calls ({c.max_metric_calls}) reached: a new best could no longer be checked on "
                         f"the guard sets ({self._guard_calls} calls)")
             minibatches = 1 + c.proposals_per_iteration
@@ -334,7 +334,7 @@ class Optimizer:
         if leak is None:
             return text
         cut = self.leakage.without_copies(text, current)
-        if cut is None or placeholder_problem(current, cut) or cut.strip() == current.strip():
+        if cut is None or self._problem(current, cut):  # a broken placeholder or the current text again
             return text
         outcome.repairs.append(f"copied a training example ('{leak}'): the copied sentences were cut")
         return cut
@@ -430,9 +430,9 @@ class Optimizer:
         if best is not None and self._rank(state, index) <= self._rank(state, best):
             state.stale_iterations += 1
             return
-        budget = self.config.max_metric_calls
-        if self._guard_calls and budget is not None and state.metric_calls + self._guard_calls > budget:
+        if not self._guard_fits(state):
             # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
+            budget = self.config.max_metric_calls or 0
             state.guard_unpaid.append(candidate.id)
             state.bump("guard_unpaid")
             state.stale_iterations += 1
@@ -454,11 +454,15 @@ class Optimizer:
         self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
 
+    def _guard_fits(self, state: RunState) -> bool:
+        """Whether the budget can still pay a candidate's guard check (always, with no guard sets or no limit)."""
+        budget = self.config.max_metric_calls
+        return budget is None or state.metric_calls + self._guard_calls <= budget
+
     def _check_unpaid(self, state: RunState) -> None:
         """On resume with a larger budget, run the guard checks the last budget could not pay (the best-ranked
         first, so a check is not paid for a candidate the next one beats)."""
-        budget = self.config.max_metric_calls
-        if not state.guard_unpaid or (budget is not None and state.metric_calls + self._guard_calls > budget):
+        if not state.guard_unpaid or not self._guard_fits(state):
             return
         waiting = sorted(state.guard_unpaid, key=lambda cid: self._rank(state, state.index_of(cid)), reverse=True)
         state.guard_unpaid, stale = [], state.stale_iterations

@@ -23,13 +23,13 @@ _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+[ \t]*|\n|$)")
 
 
-def _ordered_runs(text: str, size: int = RUN) -> list[tuple[str, ...]]:
-    words = [w.lower() for w in _WORD.findall(text)]
-    return [tuple(words[i:i + size]) for i in range(len(words) - size + 1)]
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
 
 
 def _runs(text: str, size: int = RUN) -> set[tuple[str, ...]]:
-    return set(_ordered_runs(text, size))
+    words = _words(text)
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
 class LeakageCheck:
@@ -45,7 +45,7 @@ class LeakageCheck:
             seen.update(set().union(*(_runs(value, SHARED_RUN) for value in texts)))
         least = max(SHARED_FLOOR, SHARED * len(examples))
         self._shared = {run for run, count in seen.items() if count >= least}
-        whole: Counter[str] = Counter(" ".join(w.lower() for w in _WORD.findall(value)) for example in examples
+        whole: Counter[str] = Counter(" ".join(_words(value)) for example in examples
                                       for value in example.fields.values() if isinstance(value, str))
         # A whole input pasted is a copy even when every phrase of it is common wording (navigate's
         # "Take 1 step. Turn left. ..."); an input that many examples hold verbatim is not one example's.
@@ -57,8 +57,8 @@ class LeakageCheck:
         if not self._runs:
             return None
         inherited = _runs(parent)
-        words = [w.lower() for w in _WORD.findall(text)]
-        joined, before = f" {' '.join(words)} ", f" {' '.join(w.lower() for w in _WORD.findall(parent))} "
+        words = _words(text)
+        joined, before = f" {' '.join(words)} ", f" {' '.join(_words(parent))} "
         for example in self._whole:
             if f" {example} " in joined and f" {example} " not in before:
                 return " ".join(example.split()[:RUN])
@@ -81,7 +81,7 @@ class LeakageCheck:
                 return text.strip() or None
             pieces = _SENTENCE.findall(text)
             owner = [i for i, piece in enumerate(pieces) for _ in _WORD.findall(piece)]
-            words = [w.lower() for w in _WORD.findall(text)]
+            words = _words(text)
             run = leak.split()
             start = next(i for i in range(len(words)) if words[i:i + len(run)] == run)
             drop = set(owner[start:start + len(run)])
