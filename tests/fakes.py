@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gepa.proposer.reflective import NO_INSTRUCTIONS
+from gepa.proposer.reflective import INSTRUCTIONS_DEMOS, NO_INSTRUCTIONS
 
 RULE_A = "Reply with the label only."
 RULE_B = "Answer with one word:"
@@ -40,9 +40,15 @@ def slow_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, 
     return task_model(messages, params)
 
 
+def request(messages: Sequence[Mapping[str, str]]) -> str:
+    """The reflection request itself: worked examples come before it, a repair request adds turns after it."""
+    demos = {turn["content"] for pair in INSTRUCTIONS_DEMOS for turn in pair}
+    return next(m["content"] for m in messages if m["content"] not in demos)
+
+
 def _target(messages: Sequence[Mapping[str, str]]) -> tuple[str, str]:
     """The component a reflection request is about and its current text (the request's first fenced block)."""
-    prompt = messages[0]["content"]  # a repair request adds turns after it
+    prompt = request(messages)
     current = re.search(r"```\n(.*?)\n```", prompt, re.DOTALL)
     assert current, prompt
     return ("system" if "system prompt" in prompt.split("\n", 1)[0] else "user"), current.group(1)

@@ -162,7 +162,7 @@ def test_a_repeated_text_gets_a_repair_request_then_is_asked_again_with_other_ex
     calls: list[tuple[str, str, int]] = []
 
     def third_time_lucky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
-        calls.append((messages[0]["content"], messages[-1]["content"], params["seed"]))
+        calls.append((fakes.request(messages), messages[-1]["content"], params["seed"]))
         if len(calls) <= 2:
             return "```\n(none yet)\n```"  # the current instructions, repeated (and repeated again when told so)
         return fakes.reflector(messages, params)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from gepa.core.candidate import Candidate
 from gepa.core.types import Example, Rollout
@@ -57,13 +63,26 @@ def test_extract_text(reply: str, text: str) -> None:
 def test_a_template_gets_new_instructions_after_its_inputs() -> None:
     proposer, model = proposer_replying("```\nAnswer with the label only.\n```")
     assert proposer.propose(CANDIDATE, "user", EVIDENCE) == "Review: {{text}}\n\nAnswer with the label only."
-    (prompt,) = [m["content"] for m in model.history[0][0]]
+    *demos, request = model.history[0][0]
+    prompt = request["content"]
+    # Worked examples come first as earlier turns, then the request about this task.
+    assert [m["role"] for m in demos] == ["user", "assistant"] * 3 and request["role"] == "user"
+    assert all("{{" not in m["content"] for m in demos)
     # The reflector sees the instructions, never a placeholder it could drop or answer.
     assert "```\nWhat do you think?\n```" in prompt and "{{" not in prompt
     # The inputs the prompt uses, the answer and the feedback; the expected answer only through the feedback.
     assert "Input: Great film" in prompt and "Assistant's answer: I think it is positive." in prompt
     assert "Feedback: Wrong. Expected exactly 'positive'." in prompt
     assert "label" not in prompt and "imdb" not in prompt
+
+
+def test_the_sample_rotates_the_worked_examples_so_the_last_one_varies() -> None:
+    proposer, _ = proposer_replying("")
+    last_demo = {sample: proposer.messages(CANDIDATE, "user", EVIDENCE, sample)[-2]["content"] for sample in range(6)}
+    assert len(set(last_demo.values())) == 3
+    assert last_demo[0] == last_demo[3] and last_demo[1] == last_demo[4]
+    # A component without placeholders is rewritten whole, without the instruction examples.
+    assert len(proposer.messages(CANDIDATE, "system", EVIDENCE, 1)) == 1
 
 
 def test_the_same_instructions_are_the_same_text_whatever_the_layout() -> None:
@@ -123,10 +142,32 @@ def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
     """Demonstrations that hold a task's answers would make a demo, not an optimizer."""
     from gepa.proposer import reflective
 
-    text = (packaged_template(name) + reflective.INSTRUCTIONS_TEMPLATE).lower()
+    demos = "\n".join(turn["content"] for pair in reflective.INSTRUCTIONS_DEMOS for turn in pair)
+    text = (packaged_template(name) + reflective.INSTRUCTIONS_TEMPLATE + demos).lower()
     for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
-                   "intent", "how many", "number", "one-word answer"):
+                   "intent", "how many", "number", "one-word answer", "letter only", "true or false"):
         assert answer not in text, answer
+    words = set(re.findall(r"[\w']+", text))
+    for task, labels in example_task_label_sets().items():
+        assert not {label for label in labels if len(label) > 1} & words, task
+        for first, second in itertools.permutations(labels, 2):
+            assert f"{first} or {second}" not in text, (task, first, second)
+
+
+def example_task_label_sets() -> dict[str, set[str]]:
+    """Each example task's answer options: the expected values of a task with at most ten distinct ones."""
+    label_sets = {}
+    for task_file in (Path(__file__).parents[1] / "tasks").glob("*/task.yaml"):
+        spec = yaml.safe_load(task_file.read_text(encoding="utf-8"))
+        field = spec["evaluator"].get("expected")
+        if not field:
+            continue
+        rows = [json.loads(line) for line in (task_file.parent / spec["data"]["file"]).read_text().splitlines()]
+        labels = {str(row[field]).lower() for row in rows if isinstance(row.get(field), str)}
+        if 0 < len(labels) <= 10:
+            label_sets[task_file.parent.name] = labels
+    assert {"polarity", "navigate", "hyperbaton", "sentiment", "intent"} <= set(label_sets)
+    return label_sets
 
 
 def test_an_empty_reply_proposes_nothing_and_counts_as_unchanged() -> None:

@@ -7,6 +7,8 @@ Two packaged prompts make the ``default``, picked per component:
   *instructions* around the inputs. gepa keeps the lines that hold placeholders and puts the new instructions
   after them, so small reflectors cannot drop, rename or answer a placeholder (they do all three when shown
   ``{{headline}}``). A reply that does write placeholders is taken as a whole template and checked as usual.
+  The request follows three worked examples on made-up tasks (``instructions_demos.md``): without them a 1.5B
+  reflector writes paragraphs that a small task model ignores; with them it writes a task line and an answer cue.
 - a component without placeholders (a system prompt): the reflector rewrites it whole.
 
 Examples show the fields the prompt actually fills as inputs; the expected answer only reaches the reflector
@@ -48,8 +50,18 @@ def packaged_template(name: str) -> str:
     return _read("component.md" if name == "default" else f"{name}.md")
 
 
+def _chat_turns(text: str) -> list[dict[str, str]]:
+    parts = _TURN.split(text)[1:]
+    return [{"role": role, "content": body.strip("\n")} for role, body in zip(parts[::2], parts[1::2], strict=True)]
+
+
 INSTRUCTIONS_TEMPLATE = _read("instructions.md")
 COMPONENT_TEMPLATE = _read("component.md")
+# Worked examples shown before an instructions request, as (user, assistant) turn pairs. Their tasks are made up
+# and belong to no example or bench task: they teach the form (a short task line, then an answer cue that names
+# the answers the feedback expects), and the answers come from the feedback.
+_DEMO_TURNS = _chat_turns(_read("instructions_demos.md"))
+INSTRUCTIONS_DEMOS = [_DEMO_TURNS[i:i + 2] for i in range(0, len(_DEMO_TURNS), 2)]
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
 # Talk about the text, not part of it: a lead-in naming a new version of it, a remark on what it does.
@@ -180,14 +192,21 @@ class ReflectiveProposer:
         """Whether the reflector writes only the instructions around the inputs (default prompt, a template)."""
         return self.custom is None and bool(placeholders(candidate[component]))
 
-    def messages(self, candidate: Candidate, component: str,
-                 evidence: Sequence[tuple[Example, Rollout]]) -> list[dict[str, str]]:
-        """The reflection request as chat turns (one user turn unless the template has turn markers)."""
+    def messages(self, candidate: Candidate, component: str, evidence: Sequence[tuple[Example, Rollout]],
+                 sample: int | None = None) -> list[dict[str, str]]:
+        """The reflection request as chat turns (one user turn unless the template has turn markers).
+
+        In instructions mode the request follows worked examples; ``sample`` rotates their order, so the example
+        nearest the request (the one a small reflector imitates most) and with it the answer cue's wording vary
+        between samples: a 1.5B reflector proposed 4x as many improving instructions with them as without."""
         text = self.prompt(candidate, component, evidence)
+        if self.instructions_mode(candidate, component):
+            first = (sample or 0) % len(INSTRUCTIONS_DEMOS)
+            demos = INSTRUCTIONS_DEMOS[first:] + INSTRUCTIONS_DEMOS[:first]
+            return [*(turn for pair in demos for turn in pair), {"role": "user", "content": text}]
         if not _TURN.search(text):
             return [{"role": "user", "content": text}]
-        parts = _TURN.split(text)[1:]
-        return [{"role": role, "content": body.strip("\n")} for role, body in zip(parts[::2], parts[1::2], strict=True)]
+        return _chat_turns(text)
 
     def prompt(self, candidate: Candidate, component: str, evidence: Sequence[tuple[Example, Rollout]]) -> str:
         current = candidate[component]
@@ -211,7 +230,7 @@ class ReflectiveProposer:
     def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,
                 sample: int | None = None) -> str:
         """New text for ``component``; ``sample`` picks the reflector's sample (its seed) for a sampled call."""
-        messages = self.messages(candidate, component, rollouts)
+        messages = self.messages(candidate, component, rollouts, sample)
         return self._ask(candidate, component, messages, sample)
 
     def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
@@ -229,7 +248,7 @@ class ReflectiveProposer:
         shown = text
         if self.instructions_mode(candidate, component) and placeholders(text) == placeholders(candidate[component]):
             shown = split_template(text)[1] or NO_INSTRUCTIONS  # the reflector wrote instructions, not the template
-        messages = [*self.messages(candidate, component, rollouts),
+        messages = [*self.messages(candidate, component, rollouts, sample),
                     {"role": "assistant", "content": f"```\n{shown}\n```"},
                     {"role": "user", "content": f"That text cannot be used: it {problem}. {ask}"}]
         return self._ask(candidate, component, messages, sample)
