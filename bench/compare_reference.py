@@ -1,6 +1,6 @@
 """Side by side: gepa-evolve against the reference GEPA (PyPI ``gepa`` 0.1.4) on the benchmark tasks.
 
-    .venv/bin/python bench/compare_reference.py                 # 6 tasks x seeds 0-2, 150 metric calls (~3 h)
+    .venv/bin/python bench/compare_reference.py                 # 7 tasks x seeds 0-2, 150 metric calls (~4.5 h)
     .venv/bin/python bench/compare_reference.py --tasks polarity --seeds 0 --systems ours   # one quick look
 
 Tasks: polarity (yes/no), intent (7 labels), sentiment (4 labels), counting (a number), navigate (true/false)
@@ -112,7 +112,7 @@ def spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-TASKS = ["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton"]
+TASKS = ["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton", "anachronisms"]
 SYSTEMS = {"ours": "gepa-evolve", "reference": "reference gepa 0.1.4"}
 
 
