@@ -7,7 +7,7 @@ Two packaged prompts make the ``default``, picked per component:
   *instructions* around the inputs. gepa keeps the lines that hold placeholders and puts the new instructions
   after them, so small reflectors cannot drop, rename or answer a placeholder (they do all three when shown
   ``{{headline}}``). A reply that does write placeholders is taken as a whole template and checked as usual.
-  The request follows three worked examples on made-up tasks (``instructions_demos.md``): without them a 1.5B
+  The request follows three worked examples on made-up tasks (``_DEMOS``): without them a 1.5B
   reflector writes paragraphs that a small task model ignores; with them it writes a task line and an answer cue.
 - a component without placeholders (a system prompt): the reflector rewrites it whole.
 
@@ -60,8 +60,32 @@ COMPONENT_TEMPLATE = _read("component.md")
 # Worked examples shown before an instructions request, as (user, assistant) turn pairs. Their tasks are made up
 # and belong to no example or bench task: they teach the form (a short task line, then an answer cue that names
 # the answers the feedback expects), and the answers come from the feedback.
-_DEMO_TURNS = _chat_turns(_read("instructions_demos.md"))
-INSTRUCTIONS_DEMOS = [_DEMO_TURNS[i:i + 2] for i in range(0, len(_DEMO_TURNS), 2)]
+# Each is rendered with the request's own template and example format, so the two cannot drift apart.
+_WHOLE = "The whole output must be the answer and nothing else."
+_DEMOS = (
+    (NO_INSTRUCTIONS,
+     [("The capital of Italy?", "The capital of Italy is Rome, a city with a long history.", "rome"),
+      ("The capital of France?", "Paris is the capital and the largest city of France.", "paris")],
+     "Name the capital city.\nReply with the city name only:"),
+    (NO_INSTRUCTIONS,
+     [("Which is heavier? 1) a brick 2) a feather", "A brick is heavier than a feather.", "1"),
+      ("Which is colder? 1) fire 2) ice", "Ice is colder, because it is frozen water.", "2")],
+     "Pick the option that fits the question.\nAnswer with the option's digit alone (1 or 2):"),
+    ("Is this animal a mammal or a bird?",
+     [("whale", "A whale lives in the sea but breathes air.", "mammal"),
+      ("penguin", "The penguin cannot fly, but it swims very well.", "bird")],
+     "Decide which class the animal belongs to.\nReply in one word (mammal or bird):"),
+)
+
+
+def _demo_turns(current: str, rows: list[tuple[str, str, str]], reply: str) -> list[dict[str, str]]:
+    evidence = [(Example(id=str(n), fields={"input": question}),
+                 Rollout(example_id=str(n), output=answer, score=0.0,
+                         feedback=f"Wrong. Expected exactly '{expected}'. {_WHOLE}"))
+                for n, (question, answer, expected) in enumerate(rows)]
+    request = Template(INSTRUCTIONS_TEMPLATE).substitute(current_text=current,
+                                                         examples=format_examples(evidence, ["input"]))
+    return [{"role": "user", "content": request.strip("\n")}, {"role": "assistant", "content": f"```\n{reply}\n```"}]
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
 # Talk about the text, not part of it: a lead-in naming a new version of it, a remark on what it does.
@@ -174,6 +198,9 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
                       f"Feedback: {rollout.feedback}")
     return "\n\n".join(blocks)
+
+
+INSTRUCTIONS_DEMOS = [_demo_turns(*demo) for demo in _DEMOS]
 
 
 class ReflectiveProposer:
