@@ -78,3 +78,13 @@ def test_weighted_list() -> None:
     evaluate = build([{"type": "contains", "expected": "answer", "weight": 3},
                       {"type": "regex", "pattern": "^[0-9]+$", "weight": 1}])
     assert evaluate(EXAMPLE, "8 legs").score == pytest.approx(0.75)
+
+
+def test_matching_evaluators_say_which_answer_they_expected() -> None:
+    """The reflector is told the expected answers of a minibatch; only evaluators with one answer know it."""
+    assert build({"type": "exact", "expected": "label"})(EXAMPLE, "Positive").expected == "Positive"
+    assert build({"type": "contains", "expected": "label"})(EXAMPLE, "no").expected == "Positive"
+    assert build({"type": "numeric", "expected": "answer"})(EXAMPLE, "eight").expected == "8"
+    assert build({"type": "regex", "pattern": "^8$"})(EXAMPLE, "8").expected is None
+    weighted = build([{"type": "regex", "pattern": "^8$"}, {"type": "exact", "expected": "answer"}])
+    assert weighted(EXAMPLE, "8").expected == "8"

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from gepa.core.candidate import Candidate
-from gepa.core.types import Example, Rollout
+from gepa.core.evaluation import score_output
+from gepa.core.types import Example, Rollout, SystemOutput
+from gepa.evaluators import build_evaluator
 from gepa.lm import FakeModel, ModelClient
 from gepa.proposer import ReflectiveProposer, extract_text
 from gepa.proposer.reflective import packaged_template, split_template
@@ -74,6 +76,23 @@ def test_a_template_gets_new_instructions_after_its_inputs() -> None:
     assert "Input: Great film" in prompt and "Assistant's answer: I think it is positive." in prompt
     assert "Feedback: Wrong. Expected exactly 'positive'." in prompt
     assert "label" not in prompt and "imdb" not in prompt
+
+
+@pytest.mark.parametrize("component", ["user", "system"])
+def test_the_request_names_the_answers_the_evaluator_expected_once_each(tmp_path: Path, component: str) -> None:
+    exact = build_evaluator({"type": "exact", "expected": "label"}, base_dir=tmp_path)
+    examples = [Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label})
+                for n, label in enumerate(["b", "a", "b"])]
+    rollouts = [score_output(exact, CANDIDATE, example, SystemOutput(text="I think so")) for example in examples]
+    assert [Rollout.from_dict(r.to_dict()).expected for r in rollouts] == ["b", "a", "b"]  # a resumed run keeps them
+    proposer, model = proposer_replying("```\nAnswer in one word.\n```")
+    proposer.propose(CANDIDATE, component, list(zip(examples, rollouts, strict=True)))
+    assert "The feedback expects these answers: 'b', 'a'." in model.history[0][0][-1]["content"]
+
+    regex = build_evaluator({"type": "regex", "pattern": "^x$"}, base_dir=tmp_path)  # no single expected answer
+    rollouts = [score_output(regex, CANDIDATE, example, SystemOutput(text="y")) for example in examples]
+    proposer.propose(CANDIDATE, component, list(zip(examples, rollouts, strict=True)))
+    assert "expects these answers" not in model.history[1][0][-1]["content"]
 
 
 def test_the_sample_rotates_the_worked_examples_so_the_last_one_varies() -> None:

@@ -82,7 +82,8 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
                                                                       f"{message}",
                        objectives=measured(candidate, output, {"score": 0.0}))
     return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
-                   trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}))
+                   trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}),
+                   expected=result.expected)
 
 
 def measured(candidate: Candidate, output: SystemOutput, scores: dict[str, float]) -> dict[str, float]:

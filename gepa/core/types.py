@@ -28,11 +28,14 @@ class Example:
 @dataclass(frozen=True, kw_only=True)
 class EvalResult:
     """A score in [0, 1] plus feedback text that tells the reflector what went wrong (or right). ``scores``
-    carries named scores (each an objective the search may keep apart, e.g. ``{"accuracy": 1, "tone": 0.5}``)."""
+    carries named scores (each an objective the search may keep apart, e.g. ``{"accuracy": 1, "tone": 0.5}``).
+    ``expected`` is the answer the evaluator wanted, when it has one: the reflector is told which answers a
+    minibatch expects, because small reflectors miss them inside the feedback sentences."""
 
     score: float
     feedback: str = ""
     scores: Mapping[str, float] = field(default_factory=dict)
+    expected: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,18 +64,20 @@ class Rollout:
     error: str | None = None
     error_source: ErrorSource | None = None
     objectives: Mapping[str, float] = field(default_factory=dict)  # every measured objective, "score" included
+    expected: str | None = None  # the evaluator's expected answer, when it has one
 
     def to_dict(self) -> dict[str, Any]:
         return {"example_id": self.example_id, "output": self.output, "score": self.score,
                 "feedback": self.feedback, "trace": dict(self.trace), "error": self.error,
-                "error_source": self.error_source, "objectives": dict(self.objectives)}
+                "error_source": self.error_source, "objectives": dict(self.objectives), "expected": self.expected}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
         return cls(example_id=data["example_id"], output=data["output"], score=float(data["score"]),
                    feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"),
                    error_source=data.get("error_source"),
-                   objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()})
+                   objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()},
+                   expected=data.get("expected"))
 
 
 @runtime_checkable

@@ -56,7 +56,9 @@ def as_result(value: Any) -> EvalResult:
             primary: Any = sum(numbers) / len(numbers) if len(numbers) == len(scores) else scores
         else:
             primary = value["score"]
-        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores)
+        expected = value.get("expected")
+        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores,
+                          expected=None if expected is None else str(expected))
     return EvalResult(score=value, feedback="")
 
 
@@ -140,7 +142,8 @@ class Weighted:
         results = [(name, e(example, output), w) for name, e, w in self.parts]
         score = sum(r.score * w for _, r, w in results) / total
         return EvalResult(score=score, feedback=" ".join(r.feedback for _, r, _ in results if r.feedback),
-                          scores={name: r.score for name, r, _ in results})
+                          scores={name: r.score for name, r, _ in results},
+                          expected=next((r.expected for _, r, _ in results if r.expected is not None), None))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,5 +155,5 @@ class Named:
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         result = self.inner(example, output)
-        return EvalResult(score=result.score, feedback=result.feedback,
+        return EvalResult(score=result.score, feedback=result.feedback, expected=result.expected,
                           scores={**result.scores, self.name: result.score})

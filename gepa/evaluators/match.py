@@ -53,10 +53,10 @@ class Exact:
         wanted = expected_values(example, self.expected)
         got = normalize(output, self.normalize)
         if any(got == normalize(w, self.normalize) for w in wanted):
-            return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.")
+            return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.", expected=wanted[0])
         return EvalResult(score=0.0, feedback=(
             f"Wrong. Expected exactly {accepted(wanted)} but the output was {clip(output)!r}. "
-            "The whole output must be the answer and nothing else."))
+            "The whole output must be the answer and nothing else."), expected=wanted[0])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +68,8 @@ class Contains:
         wanted = expected_values(example, self.expected)
         got = normalize(output, self.normalize)
         if any(normalize(w, self.normalize) in got for w in wanted):
-            return EvalResult(score=1.0, feedback=f"Correct: the output contains {wanted[0]!r}.")
-        return EvalResult(score=0.0,
+            return EvalResult(score=1.0, feedback=f"Correct: the output contains {wanted[0]!r}.", expected=wanted[0])
+        return EvalResult(score=0.0, expected=wanted[0],
                           feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
 
 
@@ -106,15 +106,16 @@ class Numeric:
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         want = float(str(example.fields[self.expected]).replace(",", ""))
+        expected = f"{want:g}"
         numbers = _NUMBER.findall(output)
         if not numbers:
-            return EvalResult(score=0.0, feedback=f"Wrong. Expected the number {want:g} but the output has no "
-                                                   f"number: {clip(output)!r}.")
+            return EvalResult(score=0.0, expected=expected, feedback=f"Wrong. Expected the number {want:g} but the "
+                                                                     f"output has no number: {clip(output)!r}.")
         got = float(numbers[-1].replace(",", ""))
         if abs(got - want) <= self.tolerance:
-            return EvalResult(score=1.0, feedback=f"Correct: {got:g}.")
-        return EvalResult(score=0.0, feedback=f"Wrong. The final number was {got:g} but the answer is {want:g}. "
-                                               "End the answer with the final number.")
+            return EvalResult(score=1.0, feedback=f"Correct: {got:g}.", expected=expected)
+        return EvalResult(score=0.0, expected=expected, feedback=(
+            f"Wrong. The final number was {got:g} but the answer is {want:g}. End the answer with the final number."))
 
 
 def extract_json(output: str) -> Any:

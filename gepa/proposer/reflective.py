@@ -81,7 +81,7 @@ _DEMOS = (
 def _demo_turns(current: str, rows: list[tuple[str, str, str]], reply: str) -> list[dict[str, str]]:
     evidence = [(Example(id=str(n), fields={"input": question}),
                  Rollout(example_id=str(n), output=answer, score=0.0,
-                         feedback=f"Wrong. Expected exactly '{expected}'. {_WHOLE}"))
+                         feedback=f"Wrong. Expected exactly '{expected}'. {_WHOLE}", expected=expected))
                 for n, (question, answer, expected) in enumerate(rows)]
     request = Template(INSTRUCTIONS_TEMPLATE).substitute(current_text=current,
                                                          examples=format_examples(evidence, ["input"]))
@@ -187,7 +187,10 @@ def input_names(candidate: Candidate, fallback: Sequence[str]) -> list[str]:
 
 
 def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence[str], max_chars: int = 600) -> str:
-    """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer)."""
+    """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer),
+    then the answers the evaluator expected, once each: a 1.5B reflector that reads "Expected exactly 'a'" in
+    four feedback sentences still writes a cue for other answers ("1 or 2", "correct or incorrect"); named
+    on a line of their own, they reach the cue."""
     blocks = []
     for number, (example, rollout) in enumerate(evidence, start=1):
         shown = [n for n in names if n in example.fields]
@@ -197,6 +200,9 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
             inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
                       f"Feedback: {rollout.feedback}")
+    expected = list(dict.fromkeys(r.expected[:max_chars] for _, r in evidence if r.expected is not None))
+    if expected:
+        blocks.append("The feedback expects these answers: " + ", ".join(repr(v) for v in expected) + ".")
     return "\n\n".join(blocks)
 
 
