@@ -63,6 +63,8 @@ def test_python_function_from_a_file(tmp_path: Path) -> None:
     assert (result.score, result.feedback) == (0.25, "say only the number")
     with pytest.raises(EvaluatorError, match="has no function 'nope'"):
         build({"type": "python", "function": "check.py:nope"}, tmp_path)
+    (tmp_path / "answer.py").write_text("def score(fields, output):\n    return {'score': 0, 'expected': 8}\n")
+    assert build({"type": "python", "function": "answer.py:score"}, tmp_path)(EXAMPLE, "7").expected == "8"
 
 
 def test_judge_scores_through_the_model_layer() -> None:
