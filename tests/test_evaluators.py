@@ -65,6 +65,12 @@ def test_python_function_from_a_file(tmp_path: Path) -> None:
         build({"type": "python", "function": "check.py:nope"}, tmp_path)
     (tmp_path / "answer.py").write_text("def score(fields, output):\n    return {'score': 0, 'expected': 8}\n")
     assert build({"type": "python", "function": "answer.py:score"}, tmp_path)(EXAMPLE, "7").expected == "8"
+    from gepa.core.candidate import Candidate
+    from gepa.core.evaluation import score_output
+    from gepa.core.types import EvalResult, SystemOutput
+    as_int = score_output(lambda example, output: EvalResult(score=0.0, expected=8),  # type: ignore[arg-type]
+                          Candidate(components={"user": "{{question}}"}), EXAMPLE, SystemOutput(text="7"))
+    assert as_int.expected == "8" and as_int.error is None  # a user's int reaches the reflector as text
 
 
 def test_judge_scores_through_the_model_layer() -> None:

@@ -83,7 +83,7 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
                        objectives=measured(candidate, output, {"score": 0.0}))
     return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
                    trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}),
-                   expected=result.expected)
+                   expected=None if result.expected is None else str(result.expected))
 
 
 def measured(candidate: Candidate, output: SystemOutput, scores: dict[str, float]) -> dict[str, float]:
