@@ -93,6 +93,8 @@ def test_matching_evaluators_say_which_answer_they_expected() -> None:
     assert build({"type": "exact", "expected": "label"})(EXAMPLE, "Positive").expected == "Positive"
     assert build({"type": "contains", "expected": "label"})(EXAMPLE, "no").expected == "Positive"
     assert build({"type": "numeric", "expected": "answer"})(EXAMPLE, "eight").expected == "8"
+    big = Example(id="val/1", fields={"answer": "1234567"})
+    assert build({"type": "numeric", "expected": "answer"})(big, "1").expected == "1234567"
     assert build({"type": "regex", "pattern": "^8$"})(EXAMPLE, "8").expected is None
     weighted = build([{"type": "regex", "pattern": "^8$"}, {"type": "exact", "expected": "answer"}])
     assert weighted(EXAMPLE, "8").expected == "8"

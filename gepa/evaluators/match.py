@@ -106,7 +106,7 @@ class Numeric:
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         want = float(str(example.fields[self.expected]).replace(",", ""))
-        expected = f"{want:g}"
+        expected = str(example.fields[self.expected]).strip()  # as the data spells it: 1234567, not 1.23457e+06
         numbers = _NUMBER.findall(output)
         if not numbers:
             return EvalResult(score=0.0, expected=expected, feedback=f"Wrong. Expected the number {want:g} but the "
