@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gepa.core.text import clip
 from gepa.core.types import EvalResult, Example
 from gepa.errors import EvaluatorError
 
@@ -25,10 +26,6 @@ def normalize(text: str, steps: Sequence[str]) -> str:
     for step in steps:
         text = NORMALIZERS[step](text)
     return text
-
-
-def clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def expected_values(example: Example, key: str) -> list[str]:
@@ -105,8 +102,8 @@ class Numeric:
     tolerance: float = 1e-6
 
     def __call__(self, example: Example, output: str) -> EvalResult:
-        want = float(str(example.fields[self.expected]).replace(",", ""))
         expected = str(example.fields[self.expected]).strip()  # as the data spells it: 1234567, not 1.23457e+06
+        want = float(expected.replace(",", ""))
         numbers = _NUMBER.findall(output)
         if not numbers:
             return EvalResult(score=0.0, expected=expected, feedback=f"Wrong. Expected the number {want:g} but the "

@@ -32,6 +32,7 @@ from string import Template
 from typing import Any
 
 from gepa.core.candidate import Candidate, placeholders
+from gepa.core.text import clip
 from gepa.core.types import Example, Rollout
 from gepa.lm.base import Completes
 
@@ -186,11 +187,6 @@ def input_names(candidate: Candidate, fallback: Sequence[str]) -> list[str]:
     return names or list(fallback)
 
 
-def _short(answer: str, limit: int = 80) -> str:
-    """A long free-form answer is named by its start: the line is about the answers' form, not their text."""
-    return answer if len(answer) <= limit else answer[:limit] + "…"
-
-
 def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence[str], max_chars: int = 600) -> str:
     """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer),
     then the answers the evaluator expected, once each: a 1.5B reflector that reads "Expected exactly 'a'" in
@@ -205,7 +201,8 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
             inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
                       f"Feedback: {rollout.feedback}")
-    expected = list(dict.fromkeys(_short(str(r.expected)) for _, r in evidence if r.expected is not None))
+    # a long free-form answer is named by its start: the line is about the answers' form, not their text
+    expected = list(dict.fromkeys(clip(r.expected, 80) for _, r in evidence if r.expected is not None))
     if expected:
         blocks.append("The feedback expects these answers: " + ", ".join(repr(v) for v in expected) + ".")
     return "\n\n".join(blocks)
