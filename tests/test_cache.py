@@ -127,3 +127,62 @@ def test_two_processes_writing_at_once_corrupt_nothing(tmp_path: Path) -> None:
             content = f"{prefix} {i}"
             reply = client.complete([{"role": "user", "content": content}], {"temperature": 0})
             assert reply.text == content.upper() * 50
+
+
+# -- gepa cache clear deletes the cache's own files and nothing else --------------------------------------------
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _project(root: Path) -> dict[str, bytes]:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "main.py").write_text("print('code')\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / "ab").mkdir()  # named like a diskcache value folder, but the user's
+    (root / "ab" / "notes.txt").write_text("mine\n")
+    return _tree(root)
+
+
+def test_clearing_a_damaged_cache_in_a_project_folder_keeps_the_project(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gepa.cli import main
+
+    folder = tmp_path / "proj"
+    kept = _project(folder)
+    (folder / "cache.db").write_text("not a database")
+    result = CliRunner().invoke(main, ["cache", "clear", "--cache-dir", str(folder), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "could not be counted" in result.output
+    assert _tree(folder) == kept  # src/, .git/ and ab/notes.txt are all still there, unchanged
+
+
+def test_clearing_a_healthy_cache_beside_other_files_removes_only_responses(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gepa.cli import main
+    from gepa.lm import Completion
+
+    folder = tmp_path / "proj"
+    kept = _project(folder)
+    cache = ResponseCache(folder)
+    for i in range(30):
+        cache.put(f"key {i}", Completion(text="x" * 100_000))  # large values live in diskcache's own folders
+    cache.close()
+    result = CliRunner().invoke(main, ["cache", "clear", "--cache-dir", str(folder), "--yes"])
+    assert result.exit_code == 0 and "removed 30 responses" in result.output, result.output
+    assert {k: v for k, v in _tree(folder).items() if k in kept} == kept
+    assert ResponseCache(folder).stats()["entries"] == 0
+
+
+def test_clearing_a_folder_that_holds_no_cache_creates_and_deletes_nothing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gepa.cli import main
+
+    folder = tmp_path / "proj"
+    kept = _project(folder)
+    result = CliRunner().invoke(main, ["cache", "clear", "--cache-dir", str(folder), "--yes"])
+    assert result.exit_code == 0 and "removed 0 responses" in result.output
+    assert _tree(folder) == kept and not (folder / "cache.db").exists()

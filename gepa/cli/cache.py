@@ -30,4 +30,7 @@ def cache_clear(cache_dir: str | None) -> None:
     from gepa.lm.cache import clear_directory
 
     removed = clear_directory(cache_dir)
-    click.echo(f"removed {removed} responses")
+    if removed is None:
+        click.echo("removed the damaged cache's database and value files (its responses could not be counted)")
+    else:
+        click.echo(f"removed {removed} responses")

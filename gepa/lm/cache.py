@@ -6,7 +6,7 @@ replays exactly and a rerun of a finished optimisation makes zero model calls.
 
 A cache that cannot be opened (a damaged database, a read-only directory) raises ``CacheError`` naming the
 directory; one that breaks while in use stops being used (``problem`` says why), so a paid run goes on.
-``clear_directory`` empties a cache directory even when its database is damaged.
+``clear_directory`` empties a cache directory even when its database is damaged, deleting only diskcache's files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -102,18 +102,44 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def clear_directory(directory: str | Path | None = None) -> int:
-    """Empty a cache directory; when its database is damaged, delete diskcache's files instead of reading them.
-    Returns the number of responses removed (0 when they could not be counted)."""
+DATABASE = "cache.db"
+_DATABASE_FILES = (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm")
+_VALUE_FOLDER = re.compile(r"^[0-9a-f]{2}$")  # diskcache stores large values as ab/cd/<hex>.val
+
+
+def clear_directory(directory: str | Path | None = None) -> int | None:
+    """Empty a cache directory and return the number of responses removed (None when a damaged database could
+    not count them). Only diskcache's own files are ever deleted: a directory that is not a cache is left as it
+    is, and a damaged cache loses its database and value files, never a neighbour (a project's ``src/``)."""
     path = Path(directory) if directory is not None else default_cache_dir()
+    if not (path / DATABASE).is_file():
+        return 0
     try:
         cache = ResponseCache(path)
     except CacheError:
-        if (path / "cache.db").exists():
-            for child in path.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        return 0
+        _delete_cache_files(path)
+        return None
     try:
         return cache.clear()
     finally:
         cache.close()
+
+
+def _delete_cache_files(path: Path) -> None:
+    for name in _DATABASE_FILES:
+        (path / name).unlink(missing_ok=True)
+    for outer in path.iterdir():
+        if not (outer.is_dir() and not outer.is_symlink() and _VALUE_FOLDER.match(outer.name)):
+            continue
+        for inner in outer.iterdir():
+            if inner.is_dir() and not inner.is_symlink() and _VALUE_FOLDER.match(inner.name):
+                for value in inner.glob("*.val"):
+                    if value.is_file() and not value.is_symlink():
+                        value.unlink()
+                _remove_if_empty(inner)
+        _remove_if_empty(outer)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    if not any(folder.iterdir()):
+        folder.rmdir()
