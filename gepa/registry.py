@@ -27,13 +27,11 @@ from typing import Any
 
 from filelock import FileLock
 
-from gepa.core.candidate import Candidate, content_hash, render
+from gepa.core.candidate import NAME, Candidate, content_hash, name_problem, render
 from gepa.errors import RegistryError
 from gepa.runs import atomic_write, write_json
 from gepa.system import chat_turns
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_NAME = 100
 VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
 
@@ -42,9 +40,8 @@ def checked(value: str, kind: str = "prompt name") -> str:
 
     Every name that reaches a path goes through here, so nothing is ever read or written outside the registry.
     """
-    if not isinstance(value, str) or len(value) > MAX_NAME or not NAME.fullmatch(value):
-        raise RegistryError(f"invalid {kind} {value!r}: use up to {MAX_NAME} letters, digits, '.', '_' and '-', "
-                            "starting with a letter or digit")
+    if problem := name_problem(value, kind):
+        raise RegistryError(problem)
     return value
 
 
@@ -95,7 +92,7 @@ class PromptRegistry:
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.match(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.fullmatch(p.name))
 
     def versions(self, name: str) -> list[int]:
         folder = self.root / checked(name)
@@ -145,13 +142,22 @@ class PromptRegistry:
         names = meta.get("components") if isinstance(meta, dict) else None
         if not isinstance(names, list) or not names:
             raise RegistryError(f"{meta_path}: must list its 'components'")
+        if not isinstance(meta.get("content_hash"), str):
+            raise RegistryError(f"{meta_path}: has no 'content_hash'; every exported version records one, so this "
+                                "folder was not written by gepa export: export the prompt again")
         components = {}
         for component in names:
+            if problem := name_problem(component, "component name"):
+                raise RegistryError(f"{meta_path}: {problem}")
             path = folder / f"{component}.txt"
             if not path.is_file():
                 raise RegistryError(f"{path}: missing, but {meta_path.name} lists component {component!r}")
-            components[component] = path.read_text(encoding="utf-8")
-        if meta.get("content_hash") and content_hash(components) != meta["content_hash"]:
+            try:
+                components[component] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise RegistryError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                                    f"{exc.start})") from None
+        if content_hash(components) != meta["content_hash"]:
             raise RegistryError(f"{folder}: the component files were edited after export (content hash "
                                 f"mismatch); versions are immutable: export a new version instead")
         return PromptVersion(name=name, version=number, components=components, meta=meta)

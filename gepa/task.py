@@ -9,28 +9,41 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PositiveInt,
+    Tag,
     ValidationError,
     create_model,
     field_validator,
     model_validator,
 )
 
+from gepa.core.candidate import NAME, name_problem
 from gepa.core.config import Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_PATTERN = f"^{NAME.pattern}$"
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _component_name(value: str) -> str:
+    if problem := name_problem(value, "component name"):
+        raise ValueError(problem)
+    return value
+
+
+ComponentName = Annotated[str, AfterValidator(_component_name)]  # a file name in best/ and prompts/: checked here
 
 
 class Strict(BaseModel):
@@ -216,14 +229,26 @@ class ExportSpec(Strict):
                                                                "the test split.")
 
 
+def _prompt_shape(value: Any) -> str:
+    """Which shape a ``prompt`` value has, so an error is reported against that shape only (a mapping of
+    components is not also checked as a ``{file: ...}`` source)."""
+    if isinstance(value, dict) and value and set(value) <= {"file", "registry"}:
+        return "Source"
+    return "Components" if isinstance(value, dict) else "Text"
+
+
+SeedPrompt = Annotated[Annotated[str, Tag("Text")] | Annotated[ComponentSource, Tag("Source")]
+                       | Annotated[dict[ComponentName, str | ComponentSource], Tag("Components")],
+                       Discriminator(_prompt_shape)]
+
+
 class TaskSpec(Strict):
     """A gepa task file: the prompt to improve, the data, the models, the evaluator and the budget."""
 
     name: str = Field(pattern=NAME_PATTERN, max_length=100,
                       description="Task name; run directories are named after it.")
     description: str = Field(default="", description="Free text.")
-    prompt: str | ComponentSource | dict[str, str | ComponentSource] = Field(
-        union_mode="left_to_right",
+    prompt: SeedPrompt = Field(
         description="The seed candidate: a string (one system component), a mapping of components (text, "
                     "{file: ...} or {registry: ...}) or {registry: name@alias}. {{field}} is filled per example.")
     optimize: list[str] | None = Field(default=None, description="Components the optimizer may change "

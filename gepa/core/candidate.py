@@ -14,7 +14,23 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from gepa.errors import UserError
+
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+MAX_NAME = 100
+
+
+def name_problem(value: object, kind: str) -> str | None:
+    """Why ``value`` cannot be a name that becomes one path part (a component, prompt, alias or task name), or
+    None. Component names become file names (``best/<name>.txt``, ``prompts/<name>/v0001/<name>.txt``), so every
+    name that reaches a path passes here first: no separator, no ``..``, no NUL."""
+    if isinstance(value, str) and len(value) <= MAX_NAME and NAME.fullmatch(value):
+        return None
+    return (f"invalid {kind} {value!r}: use up to {MAX_NAME} letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit")
 
 
 def placeholders(template: str) -> list[str]:
@@ -58,6 +74,9 @@ class Candidate:
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
+        for name in self.components:
+            if problem := name_problem(name, "component name"):
+                raise UserError(problem)
         frozen = MappingProxyType(dict(self.components))
         object.__setattr__(self, "components", frozen)
         object.__setattr__(self, "id", content_hash(frozen))
