@@ -29,12 +29,23 @@ _SECRET_PATTERNS = [(re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[
                                 r"[^\s\"',}]{8,}"), r"\1[redacted]")]
 
 
+_NAMED_SECRETS: set[str] = set()
+
+
+def treat_as_secret(variable: str | None) -> None:
+    """From now on, redact the value of ``variable`` whatever its name: a task's ``api_key_env: LLM_CRED`` holds a
+    key although nothing in its name says so. Every model backend calls this for the variable it reads."""
+    if variable:
+        _NAMED_SECRETS.add(variable)
+
+
 def redact_secrets(text: str) -> str:
-    """``text`` with key values replaced by ``[redacted]``: the values of environment variables named like keys
-    (``*_KEY``, ``*_TOKEN``...) and bearer tokens, ``sk-...`` keys and ``api_key=...`` pairs. Every error text
-    gepa stores or prints goes through here, so a provider that echoes a header never puts a key on disk."""
+    """``text`` with key values replaced by ``[redacted]``: the values of the variables a task named as keys and
+    of environment variables named like keys (``*_KEY``, ``*_TOKEN``...), bearer tokens, ``sk-...`` keys and
+    ``api_key=...`` pairs. Every text gepa stores, prints or sends that may hold a provider's error goes through
+    here, so a provider that echoes a header never puts a key on disk."""
     for name, value in os.environ.items():
-        if len(value) >= 8 and _SECRET_VARIABLE.search(name):
+        if name in _NAMED_SECRETS and len(value) >= 4 or len(value) >= 8 and _SECRET_VARIABLE.search(name):
             text = text.replace(value, "[redacted]")
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)

@@ -128,3 +128,12 @@ def failing_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str
     from gepa.errors import ModelCallError
 
     raise ModelCallError("model 'fake/reflector': BadRequestError (HTTP 400): context window exceeded")
+
+
+def recording_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``reflector``, appending every request it gets to the file ``$GEPA_TEST_REFLECTION_LOG`` names."""
+    import os
+
+    with open(os.environ["GEPA_TEST_REFLECTION_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps(list(messages)) + "\n")
+    return reflector(messages, params)

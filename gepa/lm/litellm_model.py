@@ -8,10 +8,11 @@ Its exceptions become gepa's through ``gepa.lm.provider_errors``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.errors import ModelConfigError
+from gepa.errors import ModelConfigError, treat_as_secret
 from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
 from gepa.lm.provider_errors import map_provider_error
 
@@ -22,6 +23,10 @@ def import_litellm() -> Any:
 
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    # litellm's async path builds its HTTP coroutine in a worker thread and drops it when that thread's call
+    # fails (seen on a 500 from a hosted_vllm server): a warning about litellm's internals, not ours to show.
+    warnings.filterwarnings("ignore", message=r"coroutine 'BaseLLMHTTPHandler\.\w+' was never awaited",
+                            category=RuntimeWarning)
     return litellm
 
 
@@ -43,6 +48,7 @@ class LiteLLMModel:
                  timeout: float = 60.0, prices: Prices | None = None) -> None:
         self.name, self.api_base, self.api_key_env = model, api_base, api_key_env
         self.timeout, self.prices = timeout, prices
+        treat_as_secret(api_key_env)
 
     def check_credentials(self) -> None:
         """Fail before any work when a key is missing, naming the variable to set."""
@@ -79,6 +85,7 @@ class LiteLLMModel:
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:
+            treat_as_secret(self.api_key_env)  # again where a Ray worker unpickled this model
             kwargs["api_key"] = os.environ.get(self.api_key_env, "")
         elif self.api_base:
             kwargs.setdefault("api_key", "not-needed")

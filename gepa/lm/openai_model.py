@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.errors import ModelConfigError
+from gepa.errors import ModelConfigError, treat_as_secret
 from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
 from gepa.lm.pricing import token_prices
 from gepa.lm.provider_errors import map_provider_error
@@ -24,6 +24,7 @@ class OpenAIModel:
                  timeout: float = 60.0, prices: Prices | None = None) -> None:
         self.name, self.api_base, self.timeout, self.prices = model, api_base, timeout, prices
         self.api_key_env = api_key_env or "OPENAI_API_KEY"
+        treat_as_secret(self.api_key_env)
         self._client: Any = None
         self._async_client: tuple[asyncio.AbstractEventLoop, Any] | None = None  # an async client serves one loop
         self._lock = threading.Lock()
@@ -48,6 +49,7 @@ class OpenAIModel:
             # Known prices, else the price map for OpenAI itself; a self-hosted server's cost is unknown.
             self._prices = token_prices(self.name, self.prices) if self.prices or not self.api_base else None
             self._prices_resolved = True
+        treat_as_secret(self.api_key_env)  # again where a Ray worker unpickled this model
         key = os.environ.get(self.api_key_env) or ("not-needed" if self.api_base else None)
         return {"api_key": key, "base_url": self.api_base, "timeout": self.timeout, "max_retries": 0}
 
