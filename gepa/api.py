@@ -33,13 +33,16 @@ from gepa.summary import RunSummary
 class RunResult:
     """What a run found: the best candidate (the best that passed every guard set), every candidate with lineage
     and scores, the front, guard-set scores (candidate id -> set -> mean), the candidates that fell on a guard set
-    and those that would have been the best but whose guard check the budget could not pay, and usage."""
+    and those that would have been the best but whose guard check the budget could not pay, those never made the
+    best because they answer one label to everything (id -> what they answer, see ``gepa.core.answers``), and
+    usage."""
 
     best: Candidate
     best_score: float
     guard_scores: dict[str, dict[str, float]]
     guard_failed: list[str]
     guard_unpaid: list[str]
+    constant_answers: dict[str, dict[str, Any]]
     candidates: list[Candidate]
     val_scores: list[list[float]]
     frontier: list[Candidate]
@@ -91,7 +94,7 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
                      guard_scores=dict(state.guard_scores), guard_failed=list(state.guard_failed),
-                     guard_unpaid=list(state.guard_unpaid),
+                     guard_unpaid=list(state.guard_unpaid), constant_answers=dict(state.constant_answers),
                      candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
                      frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
                      metric_calls=state.metric_calls, usage=models.ledger.total(), state=state)

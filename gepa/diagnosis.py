@@ -6,7 +6,7 @@ went (repeated, broken, evaluated and beaten) and what to change, not just "best
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,9 @@ class RunFacts:
     rejected_minibatches: list[tuple[float, float]]  # (parent sum, child sum) of children that lost to their parent
     first_rejections: Mapping[str, str]  # the first detail of each kind of rejected proposal
     guard_failures: list[Mapping[str, Any]] = field(default_factory=list)  # guard_failed and guard_unpaid events
+    constant_answers: Sequence[Mapping[str, Any]] = ()  # flagged: candidate, val, line
+    best_constant: list[str] = field(default_factory=list)  # ConstantAnswer lines of the best, on any split
+    majority: dict[str, tuple[float, str, float]] = field(default_factory=dict)  # split -> (best, label, its rate)
     minibatch_size: int
     seed_val: float
     best_val: float
@@ -71,6 +74,20 @@ def guard_line(event: Mapping[str, Any], best_val: float) -> str:
             "is not the best and is never exported.")
 
 
+def answer_lines(facts: RunFacts) -> list[str]:
+    """What the prompts answer, where it explains a score: candidates never made the best for answering one thing
+    to everything, the best doing so on some split, and splits where the best is no better than the majority."""
+    lines = [f"Candidate {found['candidate']} scored {float(found['val']):.3f} on validation (the best scores "
+             f"{facts.best_val:.3f}) but {found['line']}, so it is not the best and is never exported."
+             for found in facts.constant_answers]
+    lines += [f"The best prompt {line}." for line in facts.best_constant]
+    for split, (best, label, rate) in facts.majority.items():
+        if best <= rate + 1e-9:
+            lines.append(f"On {split} the best scores {best:.3f}, no more than always answering {label!r} "
+                         f"({rate:.3f}): there is no gain here that a constant answer would not give.")
+    return lines
+
+
 def wasted(counts: Mapping[str, int]) -> int:
     """Proposals that never reached a rollout."""
     return sum(counts.get(f"proposal_{reason}", 0) for reason in WASTE_REASONS)
@@ -93,7 +110,12 @@ def reflection_line(counts: Mapping[str, int]) -> str:
 
 
 def explain(facts: RunFacts) -> list[str]:
-    """The reflection line, then, when the best is no better than the seed, each reason that applies."""
+    """The reflection line, then, when the best is no better than the seed, each reason that applies, then what
+    the prompts answer where it explains a score."""
+    return _why(facts) + answer_lines(facts)
+
+
+def _why(facts: RunFacts) -> list[str]:
     counts = facts.counts
     lines = [reflection_line(counts)]
     lines += [guard_line(event, facts.best_val) for event in facts.guard_failures]

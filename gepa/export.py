@@ -41,6 +41,9 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
                             f"{', '.join(front)}") from None
         if candidate_id in state.guard_failed:
             raise UserError(f"candidate {candidate_id} fell on a guard set of the task; it is never exported")
+        if candidate_id in state.constant_answers:
+            raise UserError(f"candidate {candidate_id} {state.constant_answers[candidate_id]['line']}; a prompt that "
+                            "gives one answer to everything is never exported")
         if candidate_id in state.guard_unpaid:
             raise UserError(f"candidate {candidate_id} was never checked on the task's guard sets (the budget ran "
                             "out); check it with `gepa optimize TASK --resume RUN --budget N`, N above the run's "

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gepa.core.answers import confusion, normalized
 from gepa.core.pareto import best_mask, frontier_weights
 from gepa.core.state import RunState
 from gepa.runs import RunDir, atomic_write
@@ -49,6 +50,7 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
              *(f"<p>{html.escape(line)}</p>" for line in (summary.diagnosis if summary else [])),
              "<h2>Score against budget</h2>", score_chart(state),
+             answers_section(state, summary),
              "<h2>Pareto front</h2>", front_scores(summary), tradeoff_chart(state, summary), pareto_table(state),
              "<h2>Lineage</h2>", lineage_tree(state),
              "<h2>Accepted changes</h2>", accepted_changes(state, events),
@@ -193,6 +195,7 @@ def front_scores(summary: RunSummary | None) -> str:
     if summary is None or not summary.front:
         return ""
     guard_names = list(summary.seed.guard)
+    constant = {found["candidate"] for found in summary.constant_answers}
     head = "".join(f"<th>guard {html.escape(n)}</th>" for n in guard_names)
     seed = summary.seed
     on_front = " (on the front)" if any(m.id == seed.id for m in summary.front) else ""
@@ -202,7 +205,8 @@ def front_scores(summary: RunSummary | None) -> str:
     for member in summary.front:
         if member.id == seed.id:  # the seed's row is already first
             continue
-        note = ("guard failed: never the best" if member.guard_failed
+        note = ("answers one label to everything: never the best" if member.id in constant
+                else "guard failed: never the best" if member.guard_failed
                 else "guard not checked (budget spent): never the best" if member.guard_unpaid
                 else "val rose while a guard set fell" if member.guard_warning else "")
         marker = " (best)" if member.id == summary.best.id else ""
@@ -213,6 +217,38 @@ def front_scores(summary: RunSummary | None) -> str:
     return ("<table><tr><th>candidate</th><th>val</th><th>test</th>" + head + "<th>flag</th></tr>"
             + "".join(rows) + "</table><p class=muted>Guard sets are scored only for candidates that could become "
             "the best; '-' where one was not.</p>")
+
+
+def answers_section(state: RunState, summary: RunSummary | None) -> str:
+    """What the data gives for free on each split (majority label, chance), what the seed and the best answer
+    there, and the best's per-label recall and confusion table on validation: a score that a constant answer
+    explains shows here."""
+    if summary is None or not summary.baselines:
+        return ""
+    def shown(who: str, split: str) -> str:
+        counts = summary.answers.get(who, {}).get(split)
+        return ", ".join(f"{html.escape(a or '(empty)')} {n}" for a, n in counts.items()) if counts else "-"
+
+    rows = [f"<tr><th>{html.escape(split)}</th><td>{html.escape(str(base['majority']))} "
+            f"{float(base['majority_rate']):.3f}</td><td>{float(base['chance']):.3f}</td>"
+            f"<td>{shown('seed', split)}</td><td>{shown('best', split)}</td></tr>"
+            for split, base in summary.baselines.items()]
+    parts = ["<h2>Answers</h2><table><tr><th>split</th><th>majority label, its rate</th><th>chance</th>"
+             "<th>seed answers</th><th>best answers</th></tr>" + "".join(rows) + "</table>"]
+    best = state.candidates[state.best_index()]
+    val = [r for eid, r in state.rollouts.get(best.id, {}).items() if eid.startswith("val/")]
+    table = confusion(val)
+    if table:
+        answers = list(dict.fromkeys(a for row in table.values() for a in row))
+        head = "".join(f"<th>{html.escape(a or '(empty)')}</th>" for a in answers)
+        recall = {label: float(np.mean([r.score for r in val if normalized(str(r.expected)) == label]))
+                  for label in table}
+        body = "".join(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{row.get(a, 0)}</td>" for a in answers)
+                       + f"<td>{recall[label]:.3f}</td></tr>" for label, row in table.items())
+        parts.append(f"<p>The best prompt on validation: expected label (rows) against its answer (columns), "
+                     f"with each label's recall; their mean (balanced) is {np.mean(list(recall.values())):.3f}.</p>"
+                     f"<table><tr><th>expected</th>{head}<th>recall</th></tr>{body}</table>")
+    return "".join(parts)
 
 
 def tradeoff_chart(state: RunState, summary: RunSummary | None, width: int = 760, height: int = 300,

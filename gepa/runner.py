@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
+from gepa.core.answers import answer_counts, baseline, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName, OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
@@ -287,8 +288,8 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     best = state.candidates[best_index]
     means = state.mean_scores()
     test = prepared.splits.test
-    seed_test, _ = score(prepared, state.candidates[0], test)
-    best_test = seed_test if best_index == 0 else score(prepared, best, test)[0]
+    seed_test, seed_test_rollouts = score(prepared, state.candidates[0], test)
+    best_test, best_test_rollouts = (seed_test, seed_test_rollouts) if best_index == 0 else score(prepared, best, test)
     seed_id = state.candidates[0].id
     seed_guard = state.guard_scores.get(seed_id, {})
     front = []
@@ -302,6 +303,10 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
             guard_failed=member.id in state.guard_failed, guard_unpaid=member.id in state.guard_unpaid,
             guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items())))
     usage, events = prepared.ledger.total(), run_dir.events()
+    seed_splits = _scored_splits(prepared, state, state.candidates[0], seed_test_rollouts)
+    best_splits = _scored_splits(prepared, state, best, best_test_rollouts)
+    flagged = [{"candidate": cid, "val": means[state.index_of(cid)], **found}
+               for cid, found in state.constant_answers.items()]
     summary = RunSummary(
         task=prepared.task.spec.name, run_dir=str(run_dir.root),
         status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
@@ -314,9 +319,18 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
                           output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
         usage_by_model=prepared.ledger.to_dict(), test_examples=len(test), front=front,
         objectives=[{"name": o.name, "direction": o.direction} for o in prepared.config.front_objectives()],
+        baselines={split: b.to_dict() for split, rollouts in seed_splits.items() if (b := baseline(rollouts))},
+        answers={"seed": _answers(seed_splits), "best": _answers(best_splits)},
+        constant_answers=flagged,
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
                                    first_rejections=first_rejections(events),
                                    guard_failures=guard_failures(events, state.guard_unpaid),
+                                   constant_answers=flagged,
+                                   best_constant=[found.line() for split, rollouts in best_splits.items()
+                                                  if (found := constant_answer(rollouts, split))],
+                                   majority={split: (float(np.mean([r.score for r in rollouts])), b.majority,
+                                                     b.majority_rate) for split, rollouts in best_splits.items()
+                                             if (b := baseline(rollouts))},
                                    minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
                                    best_val=means[best_index], iterations=state.iteration,
                                    stop_reason=state.stop_reason)))
@@ -324,6 +338,22 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     summary = replace(summary, report=str(write_report(run_dir, summary)))
     run_dir.write_summary(summary)
     return summary
+
+
+def _scored_splits(prepared: Prepared, state: RunState, candidate: Candidate,
+                   test: list[Rollout]) -> dict[str, list[Rollout]]:
+    """``candidate``'s rollouts on validation, test and each guard set it was scored on, by split name."""
+    scored = state.rollouts.get(candidate.id, {})
+    splits = {"validation": prepared.splits.val, **prepared.splits.guard}
+    found = {name: [scored[e.id] for e in examples] for name, examples in splits.items()
+             if examples and all(e.id in scored for e in examples)}
+    return {**found, "test": test} if test else found
+
+
+def _answers(splits: dict[str, list[Rollout]]) -> dict[str, dict[str, int]]:
+    """The five most frequent answers on each split that has a label set."""
+    return {split: dict(list(answer_counts(rollouts).items())[:5]) for split, rollouts in splits.items()
+            if baseline(rollouts) is not None}
 
 
 def _num(value: float) -> float | None:

@@ -86,6 +86,10 @@ class RunSummary:
     diagnosis: list[str] = field(default_factory=list)
     report: str = ""
     export: ExportRecord | None = None
+    # What the data gives for free and what the prompts answer (splits with a label set only; see gepa.core.answers)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> labels, majority, rates
+    answers: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # seed/best -> split -> counts
+    constant_answers: list[dict[str, Any]] = field(default_factory=list)  # candidates never the best for it
 
     @property
     def resumable(self) -> bool:

@@ -179,8 +179,8 @@ else:
 class ObjectiveSpec(Strict):
     """An objective and whether higher (max) or lower (min) is better."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="score, an evaluator's name, or tokens, cost_usd, latency_s, "
-                                                        "prompt_chars.")
+    name: str = Field(pattern=NAME_PATTERN, description="score, balanced (mean per-label recall), an evaluator's "
+                                                        "name, or tokens, cost_usd, latency_s, prompt_chars.")
     direction: Literal["max", "min"] | None = Field(
         default=None, description="max or min (default: min for tokens, cost_usd, latency_s, prompt_chars; else max).")
 

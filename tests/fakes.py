@@ -137,3 +137,44 @@ def recording_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[s
     with open(os.environ["GEPA_TEST_REFLECTION_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(list(messages)) + "\n")
     return reflector(messages, params)
+
+
+# -- an imbalanced world: 7 of every 10 examples are positive, so answering "positive" always scores 0.7 ---------------
+MARKERS = ("ALWAYS", "LEAN", "SEPARATE")
+
+
+def skewed_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
+    return [{"text": f"review {i} is {'positive' if i % 10 < 7 else 'negative'}",
+             "label": "positive" if i % 10 < 7 else "negative"} for i in range(offset, offset + n)]
+
+
+def skewed_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Behaves as the last marker in the system prompt says (per ten examples, positives 0-6, negatives 7-9):
+    the seed answers 2 right (0.2); ALWAYS answers "positive" (0.7, a constant); LEAN answers "positive" on 8
+    (0.9 right, balanced 0.833); SEPARATE answers "negative" on 5 (0.8 right, balanced 0.857)."""
+    system = next((m["content"] for m in messages if m["role"] == "system"), "")
+    match = re.search(r"review (\d+) is (positive|negative)", messages[-1]["content"])
+    assert match, messages
+    i, label = int(match.group(1)) % 10, match.group(2)
+    found = [m for m in MARKERS if m in system]
+    mode = max(found, key=system.rindex) if found else "seed"
+    if mode == "ALWAYS":
+        return "positive"
+    if mode == "LEAN":
+        return "positive" if i <= 7 else "negative"
+    if mode == "SEPARATE":
+        return "negative" if i in (0, 1) or i >= 7 else "positive"
+    return label if i in (0, 8) else "unsure"
+
+
+def marker_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """Adds the next marker of ``$GEPA_TEST_MARKERS`` (comma-separated, default all three) to the system prompt;
+    past the last it repeats the text."""
+    import os
+
+    chain = os.environ.get("GEPA_TEST_MARKERS", ",".join(MARKERS)).split(",")
+    _, current = _target(messages)
+    done = [m for m in chain if m in current]
+    if len(done) == len(chain):
+        return "```\n" + current + "\n```"
+    return "```\n" + current + " " + chain[len(done)] + "\n```"

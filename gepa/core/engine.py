@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gepa.core.answers import ConstantAnswer, balanced_values, constant_answer
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import COST_OBJECTIVES, OptimizerConfig
 from gepa.core.events import Callback, Event, EventKind
@@ -145,6 +146,8 @@ class Optimizer:
             raise EvaluatorError(f"the evaluator failed on every validation example of the seed, so there is "
                                  f"nothing to optimise; the first: {scored[0].error}")
         measured = {name for r in scored for name in r.objectives} | {"score"}
+        if balanced_values(scored) is not None:
+            measured.add("balanced")
         unknown = sorted(self.config.objective_names() - measured)
         if unknown and not all(r.error for r in scored):
             raise UserError(f"objective {unknown[0]!r} is not measured; the seed's rollouts measure "
@@ -439,6 +442,9 @@ class Optimizer:
             self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self._guard_calls,
                        remaining=budget - state.metric_calls)
             return
+        if constant := self._constant_answer(state, candidate, {"validation": self.val}):
+            self._flag_constant(state, candidate, constant)
+            return
         fell = self._guard(state, candidate)
         if fell:
             state.guard_failed.append(candidate.id)
@@ -449,10 +455,31 @@ class Optimizer:
                        guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
                        tolerance=self.config.guard_tolerance)
             return
+        if constant := self._constant_answer(state, candidate, self.guard):
+            self._flag_constant(state, candidate, constant)
+            return
         state.best_id = candidate.id
         state.stale_iterations = 0
         self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
+
+    def _constant_answer(self, state: RunState, candidate: Candidate,
+                         splits: Mapping[str, Sequence[Example]]) -> ConstantAnswer | None:
+        """The first of ``splits`` on which a would-be best (never the seed) answers one thing to everything."""
+        if candidate.id == state.candidates[0].id:
+            return None
+        scored = state.rollouts.get(candidate.id, {})
+        for split, examples in splits.items():
+            rollouts = [scored[e.id] for e in examples if e.id in scored]
+            if len(rollouts) == len(examples) and (found := constant_answer(rollouts, split)):
+                return found
+        return None
+
+    def _flag_constant(self, state: RunState, candidate: Candidate, constant: ConstantAnswer) -> None:
+        state.constant_answers[candidate.id] = constant.to_dict()
+        state.bump("constant_answer")
+        state.stale_iterations += 1
+        self._emit("constant_answer", state, candidate=candidate.id, **constant.to_dict())
 
     def _guard_fits(self, state: RunState) -> bool:
         """Whether the budget can still pay a candidate's guard check (always, with no guard sets or no limit)."""
@@ -477,8 +504,11 @@ class Optimizer:
         candidate's mean over the others, or, when none measured it, the worst value in the pool: a failure is
         never the cheapest candidate."""
         known = {name for row in state.val_objectives for name in row}
-        names = sorted(({name for r in rollouts for name in r.objectives} | known) - {"score"})
+        names = sorted(({name for r in rollouts for name in r.objectives} | known) - {"score", "balanced"})
         rows = {}
+        balanced = balanced_values(rollouts)
+        if balanced is not None:
+            rows["balanced"] = balanced
         for name in names:
             measured = [r.objectives[name] for r in rollouts if name in r.objectives]
             if self.config.objective(name).direction == "max":
@@ -545,8 +575,12 @@ class Optimizer:
 def mean_objectives(rollouts: Sequence[Rollout]) -> dict[str, float]:
     """Mean of every objective over ``rollouts``: a score (``score`` or a named one) over all of them, a failed
     rollout counting 0; a cost over the rollouts that measured it. A cost no rollout measured is left out, and a
-    select rule counts it as the worst value."""
+    select rule counts it as the worst value. ``balanced`` is the mean per-label recall, when every rollout names
+    its expected answer."""
     means = {"score": sum(r.score for r in rollouts) / max(1, len(rollouts))}
+    balanced = balanced_values(rollouts)
+    if balanced is not None:
+        means["balanced"] = sum(balanced) / len(balanced)
     for name in {name for r in rollouts for name in r.objectives} - {"score"}:
         if name in COST_OBJECTIVES:
             values = [r.objectives[name] for r in rollouts if name in r.objectives]

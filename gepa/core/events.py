@@ -5,7 +5,8 @@
 ``candidate_rejected`` says whether the child did not beat its parent (``not better``) or lost to a sibling of the
 same iteration (``outscored``); ``guard_failed`` names a candidate that would have become the best but fell too far
 below the seed on a guard set; ``guard_unpaid`` one that would have become the best but whose guard check no
-longer fit the metric-call budget (it is never the best).
+longer fit the metric-call budget (it is never the best); ``constant_answer`` one that would have become the best
+but gives one answer on (nearly) every example of the validation or a guard set (never the best either).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 EventKind = Literal[
     "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
     "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "guard_failed",
-    "guard_unpaid", "budget", "run_finished",
+    "guard_unpaid", "constant_answer", "budget", "run_finished",
 ]
 
 

@@ -52,6 +52,7 @@ class RunState:
     guard_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate id -> guard set -> mean
     guard_failed: list[str] = field(default_factory=list)  # ids that fell too far on a guard set: never the best
     guard_unpaid: list[str] = field(default_factory=list)  # would-be bests the budget could not check: never the best
+    constant_answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> ConstantAnswer: never the best
     finished: bool = False
     stop_reason: str = ""
     _matrix: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
@@ -102,11 +103,13 @@ class RunState:
 
     def best_index(self) -> int:
         """The candidate the engine chose as best; in a state without that choice, the highest mean validation
-        score (the earliest on ties) that did not fail (or miss) a guard check. The seed never does."""
+        score (the earliest on ties) that did not fail (or miss) a guard check nor answer one thing to everything.
+        The seed is never excluded."""
         if self.best_id is not None:
             return self.index_of(self.best_id)
         means = self.mean_scores()
-        failed = set(self.guard_failed) | set(self.guard_unpaid)
+        failed = (set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers)) - {
+            self.candidates[0].id}
         allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
         return max(allowed, key=lambda i: (means[i], -i))
 
@@ -146,7 +149,7 @@ class RunState:
             "stale_iterations": self.stale_iterations,
             "idle_iterations": self.idle_iterations, "counts": self.counts,
             "guard_scores": self.guard_scores, "guard_failed": self.guard_failed,
-            "guard_unpaid": self.guard_unpaid,
+            "guard_unpaid": self.guard_unpaid, "constant_answers": self.constant_answers,
             "finished": self.finished, "stop_reason": self.stop_reason,
         }
         if rollouts:
@@ -181,6 +184,7 @@ class RunState:
                 guard_scores={cid: {k: float(v) for k, v in per.items()}
                               for cid, per in data.get("guard_scores", {}).items()},
                 guard_failed=list(data.get("guard_failed", [])), guard_unpaid=list(data.get("guard_unpaid", [])),
+                constant_answers={str(k): dict(v) for k, v in data.get("constant_answers", {}).items()},
                 finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
             )
             if version == 1:  # rollouts inline, by candidate
