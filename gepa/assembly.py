@@ -18,7 +18,7 @@ from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.pricing import model_prices
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import ReflectiveProposer
+from gepa.proposer.reflective import DEFAULT_POLICY, ReflectiveProposer
 from gepa.system import PromptSystem
 
 ModelLike = str | LanguageModel | ModelClient
@@ -73,13 +73,13 @@ def task_system(task_model: ModelLike | System, models: RunModels, params: Mappi
 
 
 def reflective_proposer(reflection_model: ModelLike | Proposer, models: RunModels, params: Mapping[str, Any], *,
-                        template: str | None = None, input_fields: Sequence[str] = (), api_base: str | None = None,
-                        api_key_env: str | None = None) -> Proposer:
+                        template: str | None = None, policy: str = DEFAULT_POLICY, input_fields: Sequence[str] = (),
+                        api_base: str | None = None, api_key_env: str | None = None) -> Proposer:
     """The proposer: a given one, or the reflective proposer on the reflection model."""
     if isinstance(reflection_model, Proposer):
         return reflection_model
     client = models.client(reflection_model, "reflection", params, api_base=api_base, api_key_env=api_key_env)
-    return ReflectiveProposer(client, template=template, input_fields=input_fields)
+    return ReflectiveProposer(client, template=template, policy=policy, input_fields=input_fields)
 
 
 def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:

@@ -31,7 +31,7 @@ from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import PACKAGED_TEMPLATES, packaged_template
+from gepa.proposer.reflective import DEFAULT_POLICY, PACKAGED_TEMPLATES, POLICIES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
@@ -109,7 +109,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                                                              api_key_env=spec.api_key_env))
     except EvaluatorError as exc:
         raise TaskSpecError(str(exc), path=str(task.path), field="evaluator") from None
-    template = reflection_template(task, overrides.reflection_template or spec.reflection_template)
+    template, policy = reflection_template(task, overrides.reflection_template or spec.reflection_template)
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,
                              optimize=tuple(spec.optimize) if spec.optimize else None,
@@ -126,7 +126,8 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     reflection_key = spec.api_key_env if reflects_itself else spec.reflection_api_key_env
     proposer = reflective_proposer(reflection_model, models, {**spec.reflection_params,
                                                               **(overrides.reflection_params or {})},
-                                   template=template, input_fields=input_fields, api_base=reflection_base,
+                                   template=template, policy=policy, input_fields=input_fields,
+                                   api_base=reflection_base,
                                    api_key_env=reflection_key)
     return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=models.ledger, task_client=task_client,
                     evaluator=evaluator, system=PromptSystem(task_client, input_fields), proposer=proposer,
@@ -148,17 +149,20 @@ def probe_models(prepared: Prepared) -> list[str]:
     return lines
 
 
-def reflection_template(task: Task, name: str | None) -> str | None:
-    """The packaged template ``name``, or a file relative to the task; None for the default prompts."""
+def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
+    """(template text, policy): a packaged policy's own prompts (None), the packaged ``small`` template or a file
+    relative to the task (whole-text rewrites; the policy is then unused)."""
     if not name or name == "default":
-        return None
+        return None, DEFAULT_POLICY
+    if name in POLICIES:
+        return None, name
     if name in PACKAGED_TEMPLATES:
-        return packaged_template(name)
+        return packaged_template(name), DEFAULT_POLICY
     path = task.resolve(name)
     if not path.is_file():
         raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
                             f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
-    return path.read_text(encoding="utf-8")
+    return path.read_text(encoding="utf-8"), DEFAULT_POLICY
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:

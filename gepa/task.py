@@ -269,7 +269,9 @@ class TaskSpec(Strict):
     reflection_api_key_env: str | None = Field(default=None,
                                                description="Environment variable holding the reflector's key.")
     reflection_template: str | None = Field(
-        default=None, description="'default', 'small' (few-shot, for tiny reflectors) or a template file.")
+        default=None, description="'scaffolded' (worked examples and an answer cue, for small reflectors), 'general' "
+                                  "(the task's facts, rules and strategy), 'default' (scaffolded), 'small' (few-shot "
+                                  "turns, for tiny reflectors) or a template file.")
     evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
     objectives: list[str | ObjectiveSpec] | None = Field(
         default=None, description="Objectives the search keeps apart on the Pareto front, e.g. [score, "

@@ -16,7 +16,7 @@ from gepa.core.types import Example, Rollout, SystemOutput
 from gepa.evaluators import build_evaluator
 from gepa.lm import FakeModel, ModelClient
 from gepa.proposer import ReflectiveProposer, extract_text
-from gepa.proposer.reflective import packaged_template, split_template
+from gepa.proposer.reflective import POLICIES, packaged_template, split_template
 
 CANDIDATE = Candidate(components={"system": "Be helpful.", "user": "Review: {{text}}\nWhat do you think?"})
 EVIDENCE = [(Example(id="train/0", fields={"text": "Great film", "label": "positive", "source": "imdb"}),
@@ -156,13 +156,14 @@ def test_turn_markers_make_chat_turns() -> None:
     assert 'The model answered: "I think it is positive."' in messages[-1]["content"]
 
 
-@pytest.mark.parametrize("name", ["default", "small"])
+@pytest.mark.parametrize("name", ["default", "scaffolded", "general", "small"])
 def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
     """Demonstrations that hold a task's answers would make a demo, not an optimizer."""
     from gepa.proposer import reflective
 
     demos = "\n".join(turn["content"] for pair in reflective.INSTRUCTIONS_DEMOS for turn in pair)
-    text = (packaged_template(name) + reflective.INSTRUCTIONS_TEMPLATE + demos).lower()
+    requests = "".join(policy.instructions for policy in reflective.POLICIES.values())
+    text = (packaged_template(name) + requests + demos).lower()
     for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
                    "intent", "how many", "number", "one-word answer", "letter only", "true or false"):
         assert answer not in text, answer
@@ -202,3 +203,41 @@ def test_a_repair_in_instructions_mode_quotes_the_instructions_not_the_whole_tem
     (messages, _), = model.history
     assert messages[-2] == {"role": "assistant", "content": "```\nWhat do you think?\n```"}
     assert "{{text}}" not in messages[-2]["content"] and "repeats the current text unchanged" in messages[-1]["content"]
+
+
+def test_the_general_policy_asks_for_the_tasks_facts_without_worked_examples(tmp_path: Path) -> None:
+    exact = build_evaluator({"type": "exact", "expected": "label"}, base_dir=tmp_path)
+    examples = [Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label})
+                for n, label in enumerate(["b", "a"])]
+    evidence = [(e, score_output(exact, CANDIDATE, e, SystemOutput(text="I think so"))) for e in examples]
+    proposer, model = proposer_replying("```\nWeigh both options, then answer.\n```", policy="general")
+    assert proposer.propose(CANDIDATE, "user", evidence) == "Review: {{text}}\n\nWeigh both options, then answer."
+    (request,) = model.history[0][0]  # one turn: no worked examples before it
+    assert "the facts about this task, the rules behind the right answers and a strategy" in request["content"]
+    assert "```\nWhat do you think?\n```" in request["content"] and "{{" not in request["content"]
+    assert "expects these answers" not in request["content"]  # scaffolding for small reflectors only
+    proposer.propose(CANDIDATE, "system", evidence)
+    assert "write them down in general terms" in model.history[1][0][-1]["content"]
+
+
+def test_the_request_says_when_the_assistant_gave_one_answer_to_several_inputs() -> None:
+    outputs = ["No.", "no", "NO", "Yes"]
+    evidence = [(Example(id=f"train/{n}", fields={"text": f"case {n}"}),
+                 Rollout(example_id=f"train/{n}", output=o, score=0.0, feedback="Wrong.", expected="yes"))
+                for n, o in enumerate(outputs)]
+    proposer, model = proposer_replying("```\nThink first.\n```")
+    proposer.propose(CANDIDATE, "user", evidence)
+    assert "The assistant answered 'no' on 3 of 4 examples." in model.history[0][0][-1]["content"]
+    proposer.propose(CANDIDATE, "user", evidence[:3])
+    assert "The assistant answered 'no' on 3 of 3 examples, whatever the input." in model.history[1][0][-1]["content"]
+    proposer.propose(CANDIDATE, "user", EVIDENCE)  # one example: nothing to say
+    assert "The assistant answered" not in model.history[2][0][-1]["content"]
+
+
+def test_a_task_file_picks_the_reflection_policy(tmp_path: Path) -> None:
+    from gepa import runner
+    from tests.fakes import write_task
+
+    task = write_task(tmp_path / "toy", extra="reflection_template: general\n")
+    proposer = runner.prepare(task).proposer
+    assert isinstance(proposer, ReflectiveProposer) and proposer.policy is POLICIES["general"]

@@ -29,8 +29,9 @@ TASK = click.argument("task", type=click.Path(dir_okay=False))
 @cache_options
 @click.option("--reflection-model", help="Model that reads the failures and rewrites the prompt [default: the task "
                                          "file's; else the task model, or the embedded model for a local one].")
-@click.option("--reflection-template", help="Reflection prompt: 'default', 'small' (few-shot, for tiny reflectors) "
-                                            "or a file relative to the task.")
+@click.option("--reflection-template", help="Reflection prompt: 'scaffolded' (worked examples, for small reflectors), "
+                                            "'general' (facts, rules and strategy), 'default', 'small' (few-shot, for "
+                                            "tiny reflectors) or a file relative to the task.")
 @click.option("--budget", "max_metric_calls", type=click.IntRange(min=1),
               help="Maximum metric calls (task-model rollouts scored); overrides budget.max_metric_calls.")
 @click.option("--seed", type=int, help="Random seed; the same seed and cached answers give the same run.")

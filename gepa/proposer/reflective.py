@@ -27,16 +27,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from string import Template
 from typing import Any
 
+from gepa.core.answers import answer_counts
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.text import clip
 from gepa.core.types import Example, Rollout
 from gepa.lm.base import Completes
 
-PACKAGED_TEMPLATES = ("default", "small")
+PACKAGED_TEMPLATES = ("default", "scaffolded", "general", "small")  # default: DEFAULT_POLICY
 NO_INSTRUCTIONS = "(none yet)"
 _TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
 
@@ -46,9 +48,11 @@ def _read(filename: str) -> str:
 
 
 def packaged_template(name: str) -> str:
-    """A packaged reflection template as text: ``small`` (few-shot, for tiny reflectors), or ``default``'s
-    prompt for components without placeholders."""
-    return _read("component.md" if name == "default" else f"{name}.md")
+    """A packaged reflection template as text: ``small`` (few-shot, for tiny reflectors), or a policy's prompt for
+    components without placeholders (``default``, ``scaffolded``, ``general``)."""
+    if name == "small":
+        return _read("small.md")
+    return POLICIES[DEFAULT_POLICY if name == "default" else name].component
 
 
 def _chat_turns(text: str) -> list[dict[str, str]]:
@@ -187,11 +191,14 @@ def input_names(candidate: Candidate, fallback: Sequence[str]) -> list[str]:
     return names or list(fallback)
 
 
-def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence[str], max_chars: int = 600) -> str:
-    """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer),
-    then the answers the evaluator expected, once each: a 1.5B reflector that reads "Expected exactly 'a'" in
-    four feedback sentences still writes a cue for other answers ("1 or 2", "correct or incorrect"); named
-    on a line of their own, they reach the cue."""
+def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence[str], max_chars: int = 600, *,
+                    expected_line: bool = True) -> str:
+    """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer);
+    then, when the assistant gave one answer to several examples, how often (a prompt that makes the model answer
+    one label to everything is the commonest false gain); then (``expected_line``) the answers the evaluator
+    expected, once each: a 1.5B reflector that reads "Expected exactly 'a'" in four feedback sentences still
+    writes a cue for other answers ("1 or 2", "correct or incorrect"); named on a line of their own, they reach
+    the cue."""
     blocks = []
     for number, (example, rollout) in enumerate(evidence, start=1):
         shown = [n for n in names if n in example.fields]
@@ -201,14 +208,51 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
             inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
                       f"Feedback: {rollout.feedback}")
+    if line := repeated_answer([r for _, r in evidence]):
+        blocks.append(line)
     # a long free-form answer is named by its start: the line is about the answers' form, not their text
     expected = list(dict.fromkeys(clip(r.expected, 80) for _, r in evidence if r.expected is not None))
-    if expected:
+    if expected and expected_line:
         blocks.append("The feedback expects these answers: " + ", ".join(repr(v) for v in expected) + ".")
     return "\n\n".join(blocks)
 
 
+def repeated_answer(rollouts: Sequence[Rollout]) -> str | None:
+    """"The assistant answered 'b' on 3 of 4 examples." when one short answer covers two examples or more."""
+    counts = answer_counts(rollouts)
+    if not counts:
+        return None
+    answer, count = next(iter(counts.items()))
+    if count < 2 or not answer or len(answer) > 40:
+        return None
+    whatever = ", whatever the input" if count == len(rollouts) else ""
+    return f"The assistant answered {answer!r} on {count} of {len(rollouts)} examples{whatever}."
+
+
 INSTRUCTIONS_DEMOS = [_demo_turns(*demo) for demo in _DEMOS]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReflectionPolicy:
+    """How the packaged reflection request asks: its two templates (a component with placeholders, where only the
+    instructions around the inputs are rewritten; one without), and whether the small-model scaffolding comes
+    with it (worked examples before the request, the expected answers on a line of their own)."""
+
+    instructions: str
+    component: str
+    worked_examples: bool
+    expected_line: bool
+
+
+POLICIES = {
+    # For small reflectors: worked examples that end in an answer cue, the expected answers named, "keep it short".
+    "scaffolded": ReflectionPolicy(instructions=INSTRUCTIONS_TEMPLATE, component=COMPONENT_TEMPLATE,
+                                   worked_examples=True, expected_line=True),
+    # The request of the GEPA paper's kind: write down the task's facts, rules and strategy that the failures show.
+    "general": ReflectionPolicy(instructions=_read("general_instructions.md"), component=_read("general_component.md"),
+                                worked_examples=False, expected_line=False),
+}
+DEFAULT_POLICY = "scaffolded"
 
 
 class ReflectiveProposer:
@@ -218,10 +262,11 @@ class ReflectiveProposer:
     them), so the examples show the same inputs the task model saw.
     """
 
-    def __init__(self, client: Completes, *, template: str | None = None,
+    def __init__(self, client: Completes, *, template: str | None = None, policy: str = DEFAULT_POLICY,
                  params: Mapping[str, Any] | None = None, input_fields: Sequence[str] = ()) -> None:
         self.client, self.params, self.input_fields = client, dict(params or {}), tuple(input_fields)
         self.custom = Template(template) if template is not None else None
+        self.policy = POLICIES[policy]
 
     def instructions_mode(self, candidate: Candidate, component: str) -> bool:
         """Whether the reflector writes only the instructions around the inputs (default prompt, a template)."""
@@ -235,7 +280,7 @@ class ReflectiveProposer:
         nearest the request (the one a small reflector imitates most) and with it the answer cue's wording vary
         between samples: a 1.5B reflector proposed 4x as many improving instructions with them as without."""
         text = self.prompt(candidate, component, evidence)
-        if self.instructions_mode(candidate, component):
+        if self.instructions_mode(candidate, component) and self.policy.worked_examples:
             first = (sample or 0) % len(INSTRUCTIONS_DEMOS)
             demos = INSTRUCTIONS_DEMOS[first:] + INSTRUCTIONS_DEMOS[:first]
             return [*(turn for pair in demos for turn in pair), {"role": "user", "content": text}]
@@ -249,16 +294,17 @@ class ReflectiveProposer:
         rule = ("The new text must keep these placeholders exactly as written, and add no others: "
                 + ", ".join("{{" + n + "}}" for n in names) + ".") if names else ""
         if self.instructions_mode(candidate, component):
-            template, current = Template(INSTRUCTIONS_TEMPLATE), split_template(current)[1] or NO_INSTRUCTIONS
+            template, current = Template(self.policy.instructions), split_template(current)[1] or NO_INSTRUCTIONS
         else:
-            template = self.custom or Template(COMPONENT_TEMPLATE)
+            template = self.custom or Template(self.policy.component)
         what = "system prompt" if component == "system" else f'prompt part "{component}"'
         parts = "\n\n".join(f"[{name}]\n{text}" for name, text in candidate.components.items())
         failures = [r for _, r in evidence if r.score < 1.0] or [r for _, r in evidence[:1]]
         failed = failures[0] if failures else None
         return template.safe_substitute(
             candidate=parts, component=component, what=what, current_text=current, placeholder_rule=rule,
-            examples=format_examples(evidence, input_names(candidate, self.input_fields)),
+            examples=format_examples(evidence, input_names(candidate, self.input_fields),
+                                     expected_line=self.custom is not None or self.policy.expected_line),
             failures="\n".join(f'The model answered: "{r.output[:300]}"\nFeedback: {r.feedback}' for r in failures[:2]),
             failed_output=failed.output[:300] if failed else "", failed_feedback=failed.feedback if failed else "")
 
