@@ -119,18 +119,30 @@ def main() -> None:
                            display_progress_bar=False, cache_evaluation=True)
     best = result.best_candidate
 
-    def test_score(candidate: dict[str, str]) -> float | None:
-        if not spec["test"]:
-            return None
-        batch = adapter.evaluate(spec["test"], candidate)
-        return sum(batch.scores) / len(batch.scores)
+    def scored(candidate: dict[str, str], split: str) -> tuple[list[float], list[str]]:
+        if not spec[split]:
+            return [], []
+        batch = adapter.evaluate(spec[split], candidate)
+        return list(batch.scores), list(batch.outputs)
 
-    seed_test = test_score(spec["seed_candidate"])
-    best_test = seed_test if best == spec["seed_candidate"] else test_score(best)
-    print(json.dumps({"seed_test": seed_test, "best_test": best_test, "best_val": max(result.val_aggregate_scores),
+    seed_scores, seed_outputs = scored(spec["seed_candidate"], "test")
+    best_scores, best_outputs = ((seed_scores, seed_outputs) if best == spec["seed_candidate"]
+                                 else scored(best, "test"))
+    wall_s = time.perf_counter() - started  # the search and its test scores, as gepa-evolve's wall time counts
+    calls, tokens = dict(models.calls), models.tokens
+    _, best_val_outputs = scored(best, "val")  # what the best answers on validation, for the answer counts
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    print(json.dumps({"seed_test": mean(seed_scores), "best_test": mean(best_scores),
+                      "seed_test_scores": seed_scores, "best_test_scores": best_scores,
+                      "outputs": {"seed": {"test": seed_outputs}, "best": {"test": best_outputs,
+                                                                           "validation": best_val_outputs}},
+                      "best_val": max(result.val_aggregate_scores),
                       "candidates": len(result.candidates), "metric_calls": result.total_metric_calls,
-                      "model_calls": models.calls["task"] + models.calls["reflection"], "calls": models.calls,
-                      "tokens": models.tokens, "wall_s": time.perf_counter() - started, "best": best}))
+                      "model_calls": calls["task"] + calls["reflection"], "calls": calls,
+                      "tokens": tokens, "wall_s": wall_s, "best": best}))
 
 
 if __name__ == "__main__":
