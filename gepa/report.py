@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gepa.core.answers import confusion, normalized
+from gepa.core.intervals import PairedDifference
 from gepa.core.pareto import best_mask, frontier_weights
 from gepa.core.state import RunState
 from gepa.runs import RunDir, atomic_write
@@ -48,6 +49,7 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
              f"Seed {means[0]:.3f} &rarr; best <b>{means[best]:.3f}</b> on validation"
              + (f"; test {_score(summary.seed.test)} &rarr; {_score(summary.best.test)}" if summary else "")
              + f". Status: {'finished' if state.finished else 'unfinished'} {html.escape(state.stop_reason)}</p>",
+             gains_line(summary),
              *(f"<p>{html.escape(line)}</p>" for line in (summary.diagnosis if summary else [])),
              "<h2>Score against budget</h2>", score_chart(state),
              answers_section(state, summary),
@@ -60,6 +62,14 @@ def render(state: RunState, events: list[dict[str, Any]], config: dict[str, Any]
         parts.append(f"<p><code>{html.escape(component)}</code></p><pre>{html.escape(text)}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def gains_line(summary: RunSummary | None) -> str:
+    """Best minus seed on each split, paired over its examples, with the interval: how sure the gain is."""
+    if summary is None or not summary.gains or summary.best.id == summary.seed.id:
+        return ""
+    parts = [f"{html.escape(split)} {PairedDifference(**gain).line()}" for split, gain in summary.gains.items()]
+    return "<p>Best &minus; seed, paired: " + "; ".join(parts) + ".</p>"
 
 
 def _score(value: float | None) -> str:

@@ -19,6 +19,7 @@ from gepa.core.config import ExecutorName, OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
 from gepa.core.events import Callback, Event
 from gepa.core.executors import Rollouts
+from gepa.core.intervals import paired_difference
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout
 from gepa.data import Splits, load_splits
@@ -326,6 +327,9 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         baselines={split: b.to_dict() for split, rollouts in seed_splits.items() if (b := baseline(rollouts))},
         answers={"seed": _answers(seed_splits), "best": _answers(best_splits)},
         constant_answers=flagged,
+        gains={split: paired_difference([r.score for r in rollouts], [r.score for r in seed_splits[split]],
+                                        seed=prepared.config.seed).to_dict()
+               for split, rollouts in best_splits.items() if len(seed_splits.get(split, ())) == len(rollouts)},
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
                                    first_rejections=first_rejections(events),
                                    guard_failures=guard_failures(events, state.guard_unpaid),

@@ -3,9 +3,15 @@ are not told from noise while thirty are."""
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
 from gepa.core.intervals import paired_difference
+from tests.fakes import write_task
 
 
 def test_a_seeded_interval_is_the_same_twice() -> None:
@@ -29,3 +35,18 @@ def test_identical_scores_give_a_zero_width_interval_and_unpaired_scores_an_erro
     assert (same.mean, same.low, same.high, same.excludes_zero) == (0.0, 0.0, 0.0, False)
     with pytest.raises(ValueError, match="same examples"):
         paired_difference([1.0], [1.0, 0.0])
+
+
+def test_a_run_reports_each_splits_gain_with_its_interval(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60)
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(next((tmp_path / "runs").iterdir()).joinpath("summary.json").read_text())
+    gain = summary["gains"]["validation"]
+    # the two [c] examples got worse: only the seed solves them
+    assert (gain["mean"], gain["n"], gain["better"], gain["worse"]) == (pytest.approx(0.6), 10, 8, 2)
+    assert gain["low"] <= gain["mean"] <= gain["high"] and summary["gains"]["test"]["n"] == 5
+    assert f"best 0.800   +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)" \
+        in result.output
+    page = Path(summary["report"]).read_text()
+    assert f"validation +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better" in page

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +51,8 @@ def paired_difference(new: Sequence[float], old: Sequence[float], *, level: floa
     if np.ptp(diffs) == 0:  # every pair moved alike: nothing to resample
         low = high = mean
     else:
+        from scipy import stats  # imported when first needed: it costs a second, too much for CLI start
+
         with warnings.catch_warnings():  # a two-valued sample may warn about its few distinct resamples
             warnings.simplefilter("ignore", RuntimeWarning)
             result = stats.bootstrap((diffs,), np.mean, confidence_level=level, n_resamples=resamples,
