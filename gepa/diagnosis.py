@@ -81,11 +81,16 @@ def answer_lines(facts: RunFacts) -> list[str]:
              f"{facts.best_val:.3f}) but {found['line']}, so it is not the best and is never exported."
              for found in facts.constant_answers]
     lines += [f"The best prompt {line}." for line in facts.best_constant]
-    for split, (best, label, rate) in facts.majority.items():
-        if best <= rate + 1e-9:
-            lines.append(f"On {split} the best scores {best:.3f}, no more than always answering {label!r} "
-                         f"({rate:.3f}): there is no gain here that a constant answer would not give.")
+    below = [f"{split} ({best:.3f} against {label!r} {rate:.3f})"
+             for split, (best, label, rate) in facts.majority.items() if best <= rate + 1e-9]
+    if below:
+        lines.append(f"The best prompt scores no more than always answering the majority label on "
+                     f"{_listed(below)}: a constant answer would do as well.")
     return lines
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def wasted(counts: Mapping[str, int]) -> int:

@@ -42,10 +42,11 @@ def test_a_prompt_that_answers_the_majority_label_everywhere_is_never_the_best(
     flagged = summary["constant_answers"][0]
     assert flagged["val"] == pytest.approx(0.7) and flagged["answer"] == "positive"
     assert summary["best"]["id"] == summary["seed"]["id"] and summary["best"]["val"] == pytest.approx(0.2)
-    line = ("answers 'positive' on 10 of 10 validation examples: 0.700, where always answering it scores 0.700 "
-            "(the majority rate), so it is not the best and is never exported.")
+    line = ("answers 'positive' on 10 of 10 validation examples and scores 0.700; 'positive' on every example scores "
+            "0.700 (the majority rate), so it is not the best and is never exported.")
     assert line in out and any(line in d for d in summary["diagnosis"])
-    assert ("On validation the best scores 0.200, no more than always answering 'positive' (0.700)" in out)
+    assert ("The best prompt scores no more than always answering the majority label on validation (0.200 against "
+            "'positive' 0.700) and test (0.200 against 'positive' 0.700): a constant answer would do as well.") in out
     assert summary["baselines"]["validation"] == {"labels": {"positive": 7, "negative": 3}, "majority": "positive",
                                                   "majority_rate": pytest.approx(0.7), "chance": 0.5}
     assert summary["answers"]["seed"]["validation"] == {"unsure": 8, "positive": 1, "negative": 1}
@@ -95,7 +96,8 @@ def test_answers_are_read_as_labels_and_free_baselines_computed() -> None:
     assert constant_answer(verbose, "validation") is None  # 8 of 10 is not (nearly) every example
     found = constant_answer(rollouts(["no"] * 9 + ["yes"], expected), "test")
     assert found is not None and (found.answer, found.count, found.label_rate) == ("no", 9, 0.4)
-    assert "the majority label 'yes' alone scores 0.600" in found.line()
+    assert found.line() == ("answers 'no' on 9 of 10 test examples and scores 0.300; 'no' on every example scores "
+                            "0.400 (the majority label 'yes' 0.600)")
     # a perfect prompt on a split that is 95 % one label answers it 95 % of the time: not a constant answer
     lopsided = ["yes"] * 19 + ["no"]
     assert constant_answer(rollouts(lopsided, lopsided), "validation") is None

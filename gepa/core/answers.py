@@ -112,12 +112,12 @@ class ConstantAnswer:
     majority_rate: float
 
     def line(self) -> str:
-        """One sentence: what it answers, and which free baseline explains its score."""
-        said = f"answers {self.answer!r} on {self.count} of {self.total} {self.split} examples: {self.score:.3f}"
+        """One sentence: what it answers, what it scores, and what answering that label everywhere scores."""
+        said = (f"answers {self.answer!r} on {self.count} of {self.total} {self.split} examples and scores "
+                f"{self.score:.3f}; {self.answer!r} on every example scores {self.label_rate:.3f}")
         if self.answer == self.majority:
-            return f"{said}, where always answering it scores {self.label_rate:.3f} (the majority rate)"
-        return (f"{said}, where always answering it scores {self.label_rate:.3f} (the majority label "
-                f"{self.majority!r} alone scores {self.majority_rate:.3f})")
+            return f"{said} (the majority rate)"
+        return f"{said} (the majority label {self.majority!r} {self.majority_rate:.3f})"
 
     def to_dict(self) -> dict[str, object]:
         return {"split": self.split, "answer": self.answer, "count": self.count, "total": self.total,
