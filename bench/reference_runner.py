@@ -73,6 +73,19 @@ def exact(spec: dict[str, Any], fields: dict[str, Any], output: str) -> tuple[fl
     shown = output if len(output) <= 200 else output[:200] + "…"
     alternatives = ", ".join(repr(v) for v in accepted[1:])
     expected = repr(wanted) + (f" (or {alternatives})" if alternatives else "")
+    loose = NORMALIZERS["lower"], NORMALIZERS["strip_punctuation"], NORMALIZERS["collapse_whitespace"]
+
+    def squeezed(text: str) -> str:
+        for step in loose:
+            text = step(text)
+        return text
+
+    if any(squeezed(output) == squeezed(w) for w in accepted):
+        return 0.0, (f"Right answer, wrong spelling. Expected exactly {expected} but the output was {shown!r}: "
+                     "write the answer exactly as expected.")
+    got = norm(output)
+    if got and len(got) <= 40 and len(got.split()) <= 3:
+        return 0.0, f"Wrong answer. Expected {expected} but the output was {shown!r}."
     return 0.0, (f"Wrong. Expected exactly {expected} but the output was {shown!r}. "
                  "The whole output must be the answer and nothing else.")
 

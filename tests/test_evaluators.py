@@ -23,8 +23,12 @@ def test_exact_with_normalisers() -> None:
     strict = build({"type": "exact", "expected": "label"})
     loose = build({"type": "exact", "expected": "label", "normalize": ["lower", "strip", "strip_punctuation"]})
     assert strict(EXAMPLE, "positive").score == 0.0
-    assert "Expected exactly 'Positive'" in strict(EXAMPLE, "positive").feedback
+    assert strict(EXAMPLE, "positive").feedback == ("Right answer, wrong spelling. Expected exactly 'Positive' but "
+                                                    "the output was 'positive': write the answer exactly as expected.")
     assert loose(EXAMPLE, " positive. ").score == 1.0
+    assert loose(EXAMPLE, "Negative.").feedback == "Wrong answer. Expected 'Positive' but the output was 'Negative.'."
+    assert loose(EXAMPLE, "I would say it is positive").feedback.endswith(
+        "The whole output must be the answer and nothing else.")
 
 
 def test_contains_regex_and_numeric() -> None:

@@ -43,6 +43,10 @@ def accepted(values: Sequence[str]) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Exact:
+    """The whole output, normalized, must equal the expected field. The feedback says which of three things went
+    wrong: the right answer spelt otherwise ('Positive' for 'positive'), another short answer (the form was right,
+    the answer not), or an output that is more than the answer."""
+
     expected: str
     normalize: tuple[str, ...] = ("strip",)
 
@@ -51,6 +55,14 @@ class Exact:
         got = normalize(output, self.normalize)
         if any(got == normalize(w, self.normalize) for w in wanted):
             return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.", expected=wanted[0])
+        loose = ("lower", "strip_punctuation", "collapse_whitespace")
+        if any(normalize(output, loose) == normalize(w, loose) for w in wanted):
+            return EvalResult(score=0.0, expected=wanted[0], feedback=(
+                f"Right answer, wrong spelling. Expected exactly {accepted(wanted)} but the output was "
+                f"{clip(output)!r}: write the answer exactly as expected."))
+        if got and len(got) <= 40 and len(got.split()) <= 3:  # an answer in form, but not the expected one
+            return EvalResult(score=0.0, expected=wanted[0], feedback=(
+                f"Wrong answer. Expected {accepted(wanted)} but the output was {clip(output)!r}."))
         return EvalResult(score=0.0, feedback=(
             f"Wrong. Expected exactly {accepted(wanted)} but the output was {clip(output)!r}. "
             "The whole output must be the answer and nothing else."), expected=wanted[0])
