@@ -8,9 +8,10 @@ The public surface is ``__all__``; everything else is an implementation detail.
 
 from gepa import evaluators, registry
 from gepa.api import RunResult, optimize, run_task
+from gepa.assembly import ModelLike
 from gepa.core.candidate import Candidate
-from gepa.core.config import OptimizerConfig
-from gepa.core.events import Event
+from gepa.core.config import Objective, OptimizerConfig, Selection
+from gepa.core.events import Callback, Event
 from gepa.core.types import EvalResult, Evaluator, Example, Proposer, Rollout, System, SystemOutput
 from gepa.errors import (
     GepaError,
@@ -21,9 +22,12 @@ from gepa.errors import (
     TaskSpecError,
     UserError,
 )
+from gepa.lm.ledger import Usage
+from gepa.summary import RunSummary
 from gepa.task import load_task
 
 __all__ = [
+    "Callback",
     "Candidate",
     "EvalResult",
     "Evaluator",
@@ -32,15 +36,20 @@ __all__ = [
     "GepaError",
     "ModelCallError",
     "ModelConfigError",
+    "ModelLike",
+    "Objective",
     "OptimizerConfig",
     "Proposer",
     "RegistryError",
     "Rollout",
     "RunResult",
     "RunStateError",
+    "RunSummary",
+    "Selection",
     "System",
     "SystemOutput",
     "TaskSpecError",
+    "Usage",
     "UserError",
     "evaluators",
     "load_task",

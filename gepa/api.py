@@ -10,19 +10,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gepa.assembly import ModelLike, RunModels, reflective_proposer, rollout_executor, task_system
-from gepa.core.candidate import Candidate
+from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
 from gepa.core.events import Callback
 from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
+from gepa.errors import UserError
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
@@ -67,28 +68,72 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
             for i, row in enumerate(rows)]
 
 
+def _input_fields(evaluator: Any, examples: Sequence[Example]) -> list[str]:
+    """The fields a prompt without placeholders is shown: every field but the ``id`` and the ones the evaluator
+    compares against (its ``expected`` field, a json evaluator's ``fields``), as task files derive them."""
+    compared = {getattr(evaluator, "expected", None), *(getattr(evaluator, "fields", None) or {}).values()}
+    return sorted({name for e in examples for name in e.fields} - compared - {"id", None})
+
+
+def _check_placeholders(seed: Candidate, splits: Mapping[str, Sequence[Example]]) -> None:
+    """Every placeholder of the seed must be a field of every example, before any model call (as task files)."""
+    for split, examples in splits.items():
+        for example in examples:
+            for component, text in seed.components.items():
+                missing = [p for p in placeholders(text) if p not in example.fields]
+                if missing:
+                    raise UserError(f"placeholder {{{{{missing[0]}}}}} in prompt component {component!r} has no "
+                                    f"matching field in {split} example {example.id} (fields: "
+                                    f"{', '.join(sorted(example.fields))})")
+
+
 def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
              valset: Sequence[Example | Mapping[str, Any]], *, task_model: ModelLike | System,
-             reflection_model: ModelLike | Proposer, evaluator: Evaluator,
+             reflection_model: ModelLike | Proposer, evaluator: Evaluator | Callable[..., Any],
              config: OptimizerConfig | None = None, callbacks: Sequence[Callback] = (),
              cache_dir: str | Path | None = None, use_cache: bool = True,
              task_params: Mapping[str, Any] | None = None,
              reflection_params: Mapping[str, Any] | None = None,
              guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None) -> RunResult:
-    """Run GEPA and return the result. ``task_model`` may be a ``System`` (any pipeline), and
-    ``reflection_model`` a ``Proposer``. A string seed is one ``system`` component. Sampling parameters
-    default to each role's (``gepa.lm.base.TASK_PARAMS`` / ``REFLECTION_PARAMS``), as in task files.
-    ``guardsets`` ({"ood": [...]}) are examples the best prompt must not do worse on than the seed (by more than
-    ``config.guard_tolerance``)."""
+    """Run GEPA on ``seed_candidate`` and return what it found.
+
+    Args:
+        seed_candidate: the prompt to improve: a mapping of component names to texts with ``{{field}}``
+            placeholders (``{"system": ..., "user": "{{text}}"}``), or one string, the ``system`` component (the
+            task model is then shown the examples' input fields as ``name: value`` lines).
+        trainset: examples the reflector learns from, as mappings of fields or ``Example`` objects.
+        valset: examples that score every candidate; the Pareto front and the best are chosen on them.
+        task_model: the model under the prompt (a litellm model string such as ``"openai/gpt-4.1-mini"``,
+            ``"local/smollm2"``, a ``LanguageModel`` or a ``ModelClient``), or a whole pipeline: a ``System``
+            that turns a candidate and an example into an output.
+        reflection_model: the model that rewrites components (as ``task_model``), or a ``Proposer``.
+        evaluator: scores one output: a built-in (``gepa.evaluators.Exact(expected="label")``...) or any
+            function ``(example, output)``; the example reads like a dict of its fields. It may return a number,
+            ``(score, feedback)``, a dict (``score``, ``feedback``, ``scores``, ``expected``), an object with
+            ``score`` and ``feedback`` attributes (DSPy's ``Prediction``) or an ``EvalResult``.
+        config: budgets and search settings (``OptimizerConfig``; default: 300 metric calls, seed 0).
+        callbacks: functions that receive every ``Event`` of the run (a failing one never stops it).
+        cache_dir: the response cache (default ``$GEPA_CACHE_DIR`` or ``~/.cache/gepa``).
+        use_cache: False calls the models even for requests seen before.
+        task_params, reflection_params: sampling parameters of each role (default ``gepa.lm.base.TASK_PARAMS``
+            and ``REFLECTION_PARAMS``, as in task files).
+        guardsets: named example sets the best prompt must not do worse on than the seed (by more than
+            ``config.guard_tolerance``), e.g. ``{"ood": [...]}``.
+
+    Raises ``UserError`` before any model call when a placeholder names no field of the data.
+    """
     config = config or OptimizerConfig()
-    models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
-    system = task_system(task_model, models, task_params or TASK_PARAMS)
-    proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS)
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
+    train, val = _examples("train", trainset), _examples("val", valset)
     guards = {name: _examples(f"guard:{name}", rows) for name, rows in (guardsets or {}).items()}
-    optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer,
-                          trainset=_examples("train", trainset), valset=_examples("val", valset), guardsets=guards,
-                          config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
+    _check_placeholders(seed, {"train": train, "val": val, **{f"guard set {n!r}": g for n, g in guards.items()}})
+    input_fields = _input_fields(evaluator, [*train, *val])
+    models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
+    system = task_system(task_model, models, task_params or TASK_PARAMS, input_fields=input_fields)
+    proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS,
+                                   input_fields=input_fields)
+    optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer, trainset=train, valset=val,
+                          guardsets=guards, config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
                           executor=rollout_executor(config))
     state = optimizer.run(seed)
     best = state.best_index()

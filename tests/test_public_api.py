@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 import gepa
 from tests import fakes
 
@@ -49,3 +51,62 @@ def test_optimize_accepts_a_custom_system_and_evaluator() -> None:
                            evaluator=evaluate, use_cache=False,
                            config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1))
     assert fakes.RULE_B in result.best["user"]
+
+
+def test_every_public_name_of_gepa_is_in_all() -> None:
+    import types
+
+    public = {name for name, value in vars(gepa).items()
+              if not name.startswith("_") and not (isinstance(value, types.ModuleType) and name not in gepa.__all__)}
+    assert public == set(gepa.__all__)
+    for name in ("ModelLike", "RunSummary", "Objective", "Selection", "Callback", "Usage"):  # the API uses them
+        assert name in gepa.__all__
+
+
+def scripted_metric_run(metric: Any, **kwargs: Any) -> gepa.RunResult:
+    return gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
+                         fakes.make_rows(10), fakes.make_rows(10, 100), task_model=gepa.lm.FakeModel(fakes.task_model),
+                         reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=metric, use_cache=False,
+                         config=gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1), **kwargs)
+
+
+class Prediction:
+    """Shaped like DSPy's ``dspy.Prediction(score=..., feedback=...)``."""
+
+    def __init__(self, score: float, feedback: str) -> None:
+        self.score, self.feedback = score, feedback
+
+
+@pytest.mark.parametrize("shape", ["float", "tuple", "dict", "EvalResult", "prediction", "fields-dict"])
+def test_a_metric_written_as_people_write_them_drives_the_search(shape: str) -> None:
+    def metric(example: Any, output: str) -> Any:
+        right = output == example["label"]  # an Example reads like a dict of its fields
+        score, feedback = float(right), "ok" if right else f"say {example.get('label')}"
+        return {"float": score, "tuple": (score, feedback), "dict": {"score": score, "feedback": feedback},
+                "EvalResult": gepa.EvalResult(score=score, feedback=feedback),
+                "prediction": Prediction(score, feedback), "fields-dict": score}[shape]
+
+    result = scripted_metric_run(metric)
+    assert result.best_score == pytest.approx(0.8) and fakes.RULE_B in result.best["user"]
+
+
+def test_a_string_seed_shows_the_examples_fields_to_the_model() -> None:
+    task_model = gepa.lm.FakeModel(fakes.task_model)
+    gepa.optimize("You classify reviews.", fakes.make_rows(4), fakes.make_rows(4, 100), task_model=task_model,
+                  reflection_model=gepa.lm.FakeModel(fakes.reflector),
+                  evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False,
+                  config=gepa.OptimizerConfig(max_metric_calls=10, proposals_per_iteration=1))
+    messages = task_model.history[0][0]
+    assert messages[0] == {"role": "system", "content": "You classify reviews."}
+    assert messages[1]["role"] == "user" and messages[1]["content"].startswith("text: [")  # the input, not the label
+    assert "label:" not in messages[1]["content"]
+
+
+def test_a_placeholder_typo_is_refused_before_any_call() -> None:
+    task_model = gepa.lm.FakeModel(fakes.task_model)
+    with pytest.raises(gepa.UserError, match=r"placeholder \{\{txt\}\} in prompt component 'user' has no matching "
+                                             r"field in train example train/0 \(fields: label, text\)"):
+        gepa.optimize({"user": "{{txt}}"}, fakes.make_rows(4), fakes.make_rows(4, 100), task_model=task_model,
+                      reflection_model=gepa.lm.FakeModel(fakes.reflector),
+                      evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False)
+    assert task_model.history == []

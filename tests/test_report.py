@@ -35,7 +35,7 @@ def test_the_report_tells_the_runs_story(report: Path) -> None:
     assert 'class="win"' in page  # the Pareto table marks winners
     assert "mutation:system" in page and "mutation:user" in page and "<ul class=tree>" in page  # lineage
     assert '<span class="add">+Answer with one word:</span>' in page  # a diff from its parent
-    assert "Feedback that motivated it" in page and "Expected exactly" in page
+    assert "Feedback that motivated it" in page and "Wrong answer. Expected" in page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.candidate import Candidate
-from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System, SystemOutput
+from gepa.core.types import AsyncSystem, EvalResult, Evaluator, Example, Rollout, System, SystemOutput
 from gepa.errors import EvaluatorError, SystemicModelError, TransientModelError, UserError, redact_secrets
 
 FATAL = (SystemicModelError, UserError, EvaluatorError)
@@ -60,10 +61,35 @@ def failed_run(example: Example, exc: Exception) -> Rollout:
                    feedback=f"The system failed on this example: {message}")
 
 
+def as_result(value: Any) -> EvalResult:
+    """What a metric naturally returns, as an ``EvalResult``: a number, ``(score, feedback)``, a dict (``score``,
+    ``feedback``, ``scores``, ``expected``), an object with ``score`` and ``feedback`` attributes (DSPy's
+    ``Prediction``), or an ``EvalResult``. The score is passed on as it is: ``score_output`` refuses one that is
+    not a number in [0, 1]."""
+    if isinstance(value, EvalResult):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return EvalResult(score=value[0], feedback=str(value[1]))
+    if isinstance(value, Mapping):
+        scores = dict(value.get("scores") or {})
+        if "score" not in value and scores:  # several named scores: the primary is their mean
+            numbers = [v for v in scores.values() if isinstance(v, int | float)]
+            primary: Any = sum(numbers) / len(numbers) if len(numbers) == len(scores) else scores
+        else:
+            primary = value["score"]
+        expected = value.get("expected")
+        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores,
+                          expected=None if expected is None else str(expected))
+    if hasattr(value, "score") and not isinstance(value, int | float):
+        return EvalResult(score=value.score, feedback=str(getattr(value, "feedback", "") or ""))
+    return EvalResult(score=value, feedback="")
+
+
 def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, output: SystemOutput) -> Rollout:
-    """Score one output; an evaluator that fails or returns a score outside [0, 1] is an error on the example."""
+    """Score one output; an evaluator that fails or returns a score outside [0, 1] is an error on the example.
+    Any evaluator may return what ``as_result`` converts (a plain metric returning a float included)."""
     try:
-        result = evaluator(example, output.text)
+        result = as_result(evaluator(example, output.text))
         score = valid_score(result.score)
         if score is None:
             raise ValueError(f"returned the score {result.score!r}; a score must be a number in [0, 1]")

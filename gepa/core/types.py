@@ -10,7 +10,7 @@ Extension points (each a one-method Protocol):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -18,11 +18,23 @@ from gepa.core.candidate import Candidate
 
 
 @dataclass(frozen=True, kw_only=True)
-class Example:
-    """One labelled example. ``id`` is unique within a run (e.g. ``val/7``); ``fields`` fill placeholders."""
+class Example(Mapping[str, Any]):
+    """One labelled example. ``id`` is unique within a run (e.g. ``val/7``); ``fields`` fill placeholders.
+
+    It reads like the mapping of its fields (``example["label"]``, ``example.get("text")``), so a metric written
+    for a dict of fields takes it as it is."""
 
     id: str
     fields: Mapping[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
 
 
 @dataclass(frozen=True, kw_only=True)

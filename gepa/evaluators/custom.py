@@ -6,12 +6,13 @@ import importlib
 import importlib.util
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gepa.core.candidate import render
+from gepa.core.evaluation import as_result
 from gepa.core.types import EvalResult, Evaluator, Example
 from gepa.errors import EvaluatorError
 from gepa.lm.base import Completes
@@ -42,26 +43,6 @@ def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
     return function
 
 
-def as_result(value: Any) -> EvalResult:
-    """Accept what a user function naturally returns: a number, (score, feedback), a dict or an EvalResult.
-    The score is passed on as it is: the engine refuses one that is not a number in [0, 1]."""
-    if isinstance(value, EvalResult):
-        return value
-    if isinstance(value, tuple) and len(value) == 2:
-        return EvalResult(score=value[0], feedback=str(value[1]))
-    if isinstance(value, Mapping):
-        scores = dict(value.get("scores") or {})
-        if "score" not in value and scores:  # several named scores: the primary is their mean
-            numbers = [v for v in scores.values() if isinstance(v, int | float)]
-            primary: Any = sum(numbers) / len(numbers) if len(numbers) == len(scores) else scores
-        else:
-            primary = value["score"]
-        expected = value.get("expected")
-        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores,
-                          expected=None if expected is None else str(expected))
-    return EvalResult(score=value, feedback="")
-
-
 @dataclass(frozen=True, kw_only=True)
 class PythonEvaluator:
     """Calls ``function(example_fields: dict, output: str)``."""
@@ -73,7 +54,7 @@ class PythonEvaluator:
         return f"python:{getattr(self.function, '__module__', '?')}.{getattr(self.function, '__qualname__', '?')}"
 
     def __call__(self, example: Example, output: str) -> EvalResult:
-        return as_result(self.function(dict(example.fields), output))
+        return as_result(self.function(dict(example.fields), output))  # the engine converts it too: typed here
 
 
 JUDGE_PROMPT = """You grade an answer against a rubric.
