@@ -259,3 +259,12 @@ def test_help_names_files_that_exist_and_every_option_is_explained() -> None:
 
     visit(group, "gepa")
     assert not missing
+
+
+def test_the_task_file_reference_in_docs_is_what_the_schema_generates() -> None:
+    """docs/task-file.md cannot drift: regenerate it with `gepa schema --markdown > docs/task-file.md`."""
+    code, out = invoke("schema", "--markdown")
+    assert code == 0
+    assert (Path(__file__).parents[1] / "docs" / "task-file.md").read_text(encoding="utf-8") == out
+    for key in ("reflection_template", "max_metric_calls", "guard_tolerance", "`data.split`", "promote_if_better"):
+        assert key in out

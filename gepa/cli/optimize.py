@@ -276,8 +276,14 @@ def candidate_from(prompt_ref: str | None, run_path: str | None) -> Any:
 
 
 @click.command()
-def schema() -> None:
+@click.option("--markdown", is_flag=True, help="Print the task-file reference as Markdown (docs/task-file.md).")
+def schema(markdown: bool) -> None:
     """Print the task file's JSON Schema (for editors: `# yaml-language-server: $schema=<file>`)."""
+    if markdown:
+        from gepa.task_reference import task_reference_markdown
+
+        click.echo(task_reference_markdown(), nl=False)
+        return
     from gepa.task import task_json_schema
 
     click.echo(json.dumps(task_json_schema(), indent=2))
