@@ -18,7 +18,7 @@ from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.pricing import model_prices
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import DEFAULT_POLICY, ReflectiveProposer
+from gepa.proposer.reflective import ReflectiveProposer
 from gepa.system import PromptSystem
 
 ModelLike = str | LanguageModel | ModelClient
@@ -72,14 +72,25 @@ def task_system(task_model: ModelLike | System, models: RunModels, params: Mappi
     return PromptSystem(client, input_fields)
 
 
+def default_policy(reflection_model: ModelLike) -> str:
+    """The reflection request for a reflector: ``scaffolded`` (worked examples, an answer cue) for a model that runs
+    on this machine, whose size is that of the embedded models (135M to a few B); ``general`` (the task's facts,
+    rules and strategy, the GEPA paper's kind of request) for a served model, which is usually far larger."""
+    name = reflection_model if isinstance(reflection_model, str) else str(getattr(reflection_model, "model", "")
+                                                                          or getattr(reflection_model, "name", ""))
+    return "scaffolded" if is_local(name) else "general"
+
+
 def reflective_proposer(reflection_model: ModelLike | Proposer, models: RunModels, params: Mapping[str, Any], *,
-                        template: str | None = None, policy: str = DEFAULT_POLICY, input_fields: Sequence[str] = (),
+                        template: str | None = None, policy: str = "default", input_fields: Sequence[str] = (),
                         api_base: str | None = None, api_key_env: str | None = None) -> Proposer:
-    """The proposer: a given one, or the reflective proposer on the reflection model."""
+    """The proposer: a given one, or the reflective proposer on the reflection model (``policy`` ``default``:
+    the one ``default_policy`` picks for it)."""
     if isinstance(reflection_model, Proposer):
         return reflection_model
     client = models.client(reflection_model, "reflection", params, api_base=api_base, api_key_env=api_key_env)
-    return ReflectiveProposer(client, template=template, policy=policy, input_fields=input_fields)
+    chosen = default_policy(reflection_model) if policy == "default" else policy
+    return ReflectiveProposer(client, template=template, policy=chosen, input_fields=input_fields)
 
 
 def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:

@@ -32,7 +32,7 @@ from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
-from gepa.proposer.reflective import DEFAULT_POLICY, PACKAGED_TEMPLATES, POLICIES, packaged_template
+from gepa.proposer.reflective import PACKAGED_TEMPLATES, POLICIES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
@@ -151,19 +151,18 @@ def probe_models(prepared: Prepared) -> list[str]:
 
 
 def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
-    """(template text, policy): a packaged policy's own prompts (None), the packaged ``small`` template or a file
-    relative to the task (whole-text rewrites; the policy is then unused)."""
-    if not name or name == "default":
-        return None, DEFAULT_POLICY
-    if name in POLICIES:
-        return None, name
+    """(template text, policy): a packaged policy's own prompts (None; ``default`` leaves the choice to the
+    reflector, see ``assembly.default_policy``), the packaged ``small`` template or a file relative to the task
+    (whole-text rewrites; the policy is then unused)."""
+    if not name or name == "default" or name in POLICIES:
+        return None, name or "default"
     if name in PACKAGED_TEMPLATES:
-        return packaged_template(name), DEFAULT_POLICY
+        return packaged_template(name), "default"
     path = task.resolve(name)
     if not path.is_file():
         raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
                             f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
-    return path.read_text(encoding="utf-8"), DEFAULT_POLICY
+    return path.read_text(encoding="utf-8"), "default"
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:

@@ -234,10 +234,18 @@ def test_the_request_says_when_the_assistant_gave_one_answer_to_several_inputs()
     assert "The assistant answered" not in model.history[2][0][-1]["content"]
 
 
-def test_a_task_file_picks_the_reflection_policy(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("reflector", "template", "policy"), [
+    ("fake/tests.fakes:reflector", "", "scaffolded"),  # a model on this machine: small, so the scaffolding
+    ("openai/gpt-4.1", "", "general"),  # a served model: the general request
+    ("openai/gpt-4.1", "reflection_template: scaffolded\n", "scaffolded"),  # the task file decides
+    ("fake/tests.fakes:reflector", "reflection_template: general\n", "general"),
+])
+def test_the_reflection_policy_follows_the_reflector_unless_the_task_file_names_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reflector: str, template: str, policy: str) -> None:
     from gepa import runner
     from tests.fakes import write_task
 
-    task = write_task(tmp_path / "toy", extra="reflection_template: general\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")
+    task = write_task(tmp_path / "toy", reflection_model=reflector, extra=template)
     proposer = runner.prepare(task).proposer
-    assert isinstance(proposer, ReflectiveProposer) and proposer.policy is POLICIES["general"]
+    assert isinstance(proposer, ReflectiveProposer) and proposer.policy is POLICIES[policy]

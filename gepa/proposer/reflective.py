@@ -38,7 +38,7 @@ from gepa.core.text import clip
 from gepa.core.types import Example, Rollout
 from gepa.lm.base import Completes
 
-PACKAGED_TEMPLATES = ("default", "scaffolded", "general", "small")  # default: DEFAULT_POLICY
+PACKAGED_TEMPLATES = ("default", "scaffolded", "general", "small")  # default: a policy picked for the reflector
 NO_INSTRUCTIONS = "(none yet)"
 _TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
 
