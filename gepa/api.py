@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gepa import runner
 from gepa.assembly import ModelLike, RunModels, reflective_proposer, rollout_executor, task_system
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
@@ -23,10 +24,15 @@ from gepa.core.events import Callback
 from gepa.core.pareto import frontier
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
+from gepa.data import Splits
 from gepa.errors import UserError
+from gepa.export import export_run
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
+from gepa.registry import PromptRegistry, PromptVersion
+from gepa.runner import Prepared
+from gepa.runs import RunDir
 from gepa.summary import RunSummary
 
 
@@ -50,14 +56,22 @@ class RunResult:
     metric_calls: int
     usage: Usage
     state: RunState
+    run_dir: Path | None = None  # where the run was written (``optimize(run_dir=...)``), else None
+    summary: RunSummary | None = None  # the run's summary.json, when it has a run directory
+
+    def export(self, name: str, *, alias: str | None = None, prompts_dir: str | Path | None = None) -> PromptVersion:
+        """Register the best prompt as the next version of ``name`` in the prompt registry (``prompts/`` or
+        ``$GEPA_PROMPTS_DIR``), as ``gepa export RUN --name NAME`` does; refused for a candidate that answers one
+        label to everything. Needs a run written with ``run_dir``."""
+        if self.run_dir is None:
+            raise UserError("export needs a run directory: call gepa.optimize(..., run_dir='runs/NAME')")
+        registry = PromptRegistry(Path(prompts_dir)) if prompts_dir is not None else PromptRegistry()
+        return export_run(RunDir.open(self.run_dir), name, registry=registry, alias=alias).version
 
 
 def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: str | Path = "runs",
              cache_dir: str | Path | None = None) -> RunSummary:
     """What ``gepa optimize TASK [--resume RUN]`` does, from Python: returns the run's summary."""
-    from gepa import runner
-    from gepa.runs import RunDir
-
     resume_dir = RunDir.open(resume) if resume is not None else None
     prepared = runner.prepare(task, cache=ResponseCache(cache_dir))
     return runner.run(prepared, runs_root=Path(runs_dir), resume=resume_dir).summary
@@ -94,7 +108,9 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
              cache_dir: str | Path | None = None, use_cache: bool = True,
              task_params: Mapping[str, Any] | None = None,
              reflection_params: Mapping[str, Any] | None = None,
-             guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None) -> RunResult:
+             guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None,
+             testset: Sequence[Example | Mapping[str, Any]] | None = None, run_dir: str | Path | None = None,
+             name: str = "python") -> RunResult:
     """Run GEPA on ``seed_candidate`` and return what it found.
 
     Args:
@@ -119,27 +135,62 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
             and ``REFLECTION_PARAMS``, as in task files).
         guardsets: named example sets the best prompt must not do worse on than the seed (by more than
             ``config.guard_tolerance``), e.g. ``{"ood": [...]}``.
+        testset: held-out examples the seed and the best are scored on when the run ends (never searched on);
+            their scores, answers and the paired gain land in the summary and report. Needs ``run_dir``.
+        run_dir: write the run as ``gepa optimize`` does (config, events, state after every iteration, best
+            prompt, report, summary, lock) into this folder; if it already holds a run, resume it (only the
+            budget may differ). Without it nothing is written.
+        name: the run's task name in its config, summary and report.
 
     Raises ``UserError`` before any model call when a placeholder names no field of the data.
     """
+    if testset is not None and run_dir is None:
+        raise UserError("testset is scored when a run directory is written: pass run_dir as well")
     config = config or OptimizerConfig()
     seed = Candidate(components={"system": seed_candidate} if isinstance(seed_candidate, str) else seed_candidate)
     train, val = _examples("train", trainset), _examples("val", valset)
-    guards = {name: _examples(f"guard:{name}", rows) for name, rows in (guardsets or {}).items()}
-    _check_placeholders(seed, {"train": train, "val": val, **{f"guard set {n!r}": g for n, g in guards.items()}})
+    test = _examples("test", testset or [])
+    guards = {key: _examples(f"guard:{key}", rows) for key, rows in (guardsets or {}).items()}
+    _check_placeholders(seed, {"train": train, "val": val, "test": test,
+                               **{f"guard set {n!r}": g for n, g in guards.items()}})
     input_fields = _input_fields(evaluator, [*train, *val])
     models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
     system = task_system(task_model, models, task_params or TASK_PARAMS, input_fields=input_fields)
     proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS,
                                    input_fields=input_fields)
+    if run_dir is not None:
+        splits = Splits(train=train, val=val, test=test, guard=guards,
+                        sources={split: "python" for split in ("train", "val", "test")})
+        prepared = Prepared(name=name, splits=splits, seed=seed, config=config, ledger=models.ledger,
+                            evaluator=evaluator, system=system, proposer=proposer, input_fields=input_fields,
+                            task_model=_model_name(task_model), reflection_model=_model_name(reflection_model))
+        return _written_run(prepared, Path(run_dir), callbacks)
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer, trainset=train, valset=val,
                           guardsets=guards, config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
                           executor=rollout_executor(config))
-    state = optimizer.run(seed)
+    return _result(optimizer.run(seed), models.ledger.total())
+
+
+def _written_run(prepared: Prepared, root: Path, callbacks: Sequence[Callback]) -> RunResult:
+    """The run of ``prepared`` in ``root``, resumed when ``root`` already holds one."""
+    resume = RunDir.open(root) if (root / "config.json").is_file() else None
+    outcome = runner.run(prepared, runs_root=root.parent, resume=resume, callbacks=callbacks, directory=root)
+    return _result(outcome.state, prepared.ledger.total(), run_dir=root, summary=outcome.summary)
+
+
+def _model_name(model: Any) -> str:
+    """How a run records a model: its name, or the class of a pipeline or proposer."""
+    if isinstance(model, str):
+        return model
+    return str(getattr(model, "model", None) or getattr(model, "name", None) or f"python:{type(model).__name__}")
+
+
+def _result(state: RunState, usage: Usage, *, run_dir: Path | None = None,
+            summary: RunSummary | None = None) -> RunResult:
     best = state.best_index()
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
                      guard_scores=dict(state.guard_scores), guard_failed=list(state.guard_failed),
                      guard_unpaid=list(state.guard_unpaid), constant_answers=dict(state.constant_answers),
                      candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
                      frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
-                     metric_calls=state.metric_calls, usage=models.ledger.total(), state=state)
+                     metric_calls=state.metric_calls, usage=usage, state=state, run_dir=run_dir, summary=summary)

@@ -21,14 +21,14 @@ class Estimate:
 
 def estimate(prepared: Prepared) -> Estimate:
     """Upper-bound calls from the budgets; cost from the first example's prompt size (4 characters a token)."""
-    config, splits, spec = prepared.config, prepared.splits, prepared.task.spec
+    config, splits, spec = prepared.config, prepared.splits, prepared.task_file().spec
     task_calls = config.max_metric_calls or 0
     reflection_calls = config.reflection_call_limit() or 0
     test_calls = 2 * len(splits.test)
     prompt_tokens = sum(len(m["content"]) for m in render_messages(prepared.seed, splits.train[0].fields,
-                                                                  prepared.system.input_fields)) // 4
+                                                                  prepared.input_fields)) // 4
     prices = task_prices(spec)
-    task_rate = token_prices(prepared.task_client.model, model_prices(prices, prepared.task_client.model))
+    task_rate = token_prices(prepared.task_model, model_prices(prices, prepared.task_model))
     reflection_rate = token_prices(prepared.reflection_model, model_prices(prices, prepared.reflection_model))
     if task_rate is None or reflection_rate is None:
         return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=None)

@@ -17,14 +17,15 @@ from gepa.core.answers import answer_counts, baseline, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName, OptimizerConfig, section_fields
 from gepa.core.engine import Optimizer
+from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event
 from gepa.core.executors import Rollouts
 from gepa.core.intervals import paired_difference
 from gepa.core.state import RunState
-from gepa.core.types import Evaluator, Example, Proposer, Rollout
+from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
-from gepa.errors import EvaluatorError, RunStateError, TaskSpecError
+from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
 from gepa.evaluators.build import build_evaluator
 from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
@@ -59,27 +60,41 @@ class Overrides:
 
 @dataclass(kw_only=True)
 class Prepared:
-    """A task ready to run: everything validated and constructed, nothing written yet."""
+    """A run ready to start: everything validated and constructed, nothing written yet. A task file prepares
+    one (``prepare``); ``gepa.optimize`` builds one from Python objects (``task`` None) to get the same run
+    directory, resume and report."""
 
-    task: Task
+    name: str
     splits: Splits
     seed: Candidate
     config: OptimizerConfig
     ledger: UsageLedger
-    task_client: ModelClient
     evaluator: Evaluator
-    system: PromptSystem
+    system: System
     proposer: Proposer
+    input_fields: list[str]
+    task_model: str
     reflection_model: str
-    endpoints: dict[str, tuple[str | None, str | None]]  # model -> (api_base, api_key_env)
+    task: Task | None = None  # None: assembled in Python
+    task_client: ModelClient | None = None
+    endpoints: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # model -> (base, key env)
     overrides: Overrides = field(default_factory=Overrides)
+
+    def task_file(self) -> Task:
+        """The task file this run came from (the CLI's estimates and dry runs need one)."""
+        if self.task is None:
+            raise UserError(f"run {self.name!r} was assembled in Python: it has no task file")
+        return self.task
 
     def resolved_config(self) -> dict[str, Any]:
         """What config.json records: the task as run (no secrets: only the names of key variables)."""
-        return {"task_path": str(self.task.path.resolve()),
-                "task": self.task.spec.model_dump(mode="json", by_alias=True),
+        source = ({"task_path": str(self.task.path.resolve()),
+                   "task": self.task.spec.model_dump(mode="json", by_alias=True)} if self.task is not None else
+                  {"task_path": None, "task": {"name": self.name, "evaluator": evaluator_name(self.evaluator),
+                                               "input_fields": self.input_fields}})
+        return {**source,
                 "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
-                "models": {"task": self.task_client.model, "reflection": self.reflection_model},
+                "models": {"task": self.task_model, "reflection": self.reflection_model},
                 "seed_candidate": self.seed.to_dict(), "optimizer": asdict(self.config),
                 "data": self.splits.sources, "data_fingerprint": self.splits.fingerprint()}
 
@@ -130,8 +145,9 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                    template=template, policy=policy, input_fields=input_fields,
                                    api_base=reflection_base,
                                    api_key_env=reflection_key)
-    return Prepared(task=task, splits=splits, seed=seed, config=config, ledger=models.ledger, task_client=task_client,
-                    evaluator=evaluator, system=PromptSystem(task_client, input_fields), proposer=proposer,
+    return Prepared(name=spec.name, task=task, splits=splits, seed=seed, config=config, ledger=models.ledger,
+                    task_client=task_client, evaluator=evaluator, system=PromptSystem(task_client, input_fields),
+                    proposer=proposer, input_fields=input_fields, task_model=task_client.model,
                     reflection_model=reflection_model,
                     endpoints={task_model: (spec.api_base, spec.api_key_env),
                                reflection_model: (reflection_base, reflection_key)},
@@ -194,9 +210,13 @@ class Outcome:
 
 def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False,
-        registry: PromptRegistry | None = None) -> Outcome:
-    """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks."""
-    run_dir = resume if resume is not None else RunDir.create(runs_root, prepared.task.spec.name)
+        registry: PromptRegistry | None = None, directory: Path | None = None) -> Outcome:
+    """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks. A new
+    run gets a fresh directory under ``runs_root``, or ``directory`` itself when given."""
+    if resume is not None:
+        run_dir = resume
+    else:
+        run_dir = RunDir.create(runs_root, prepared.name) if directory is None else RunDir.at(directory)
     with run_dir.lock():
         return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
 
@@ -225,7 +245,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
         executor=rollout_executor(prepared.config))
     state = optimizer.run(prepared.seed, state)
     summary = finish(prepared, run_dir, state)
-    export = prepared.task.spec.export
+    export = prepared.task.spec.export if prepared.task is not None else None
     if export is not None and state.finished:
         result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
                             promote_if_better=export.promote_if_better,
@@ -312,7 +332,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     flagged = [{"candidate": cid, "val": means[state.index_of(cid)], **found}
                for cid, found in state.constant_answers.items()]
     summary = RunSummary(
-        task=prepared.task.spec.name, run_dir=str(run_dir.root),
+        task=prepared.name, run_dir=str(run_dir.root),
         status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
         iterations=state.iteration, candidates=len(state.candidates), metric_calls=state.metric_calls,
         seed=CandidateScores(id=seed_id, val=means[0], test=_num(seed_test), guard=seed_guard),

@@ -81,6 +81,15 @@ class RunDir:
         raise RunStateError(f"cannot create a run directory under {runs_root}")
 
     @classmethod
+    def at(cls, path: Path) -> RunDir:
+        """A new run in exactly ``path`` (``gepa.optimize(run_dir=...)``): it may exist only if it is empty."""
+        path.mkdir(parents=True, exist_ok=True)
+        if any(path.iterdir()):
+            raise RunStateError(f"{path}: not empty and not a gepa run directory (no config.json); "
+                                "give a new or empty folder")
+        return cls(path)
+
+    @classmethod
     def open(cls, path: str | Path) -> RunDir:
         root = Path(path)
         if not (root / "config.json").is_file():

@@ -65,7 +65,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
     if not as_json:
-        click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
+        click.echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
         _print_dry_run(prepared)
         return
@@ -105,10 +105,10 @@ def _print_dry_run(prepared: Any) -> None:
     from gepa.system import render_messages
 
     example = prepared.splits.train[0]
-    click.echo(f"task {prepared.task.spec.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
+    click.echo(f"task {prepared.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
                f"{len(prepared.splits.test)} test examples; components {list(prepared.seed.components)}")
     click.echo(f"first train example ({example.id}) renders as:")
-    for message in render_messages(prepared.seed, example.fields, prepared.system.input_fields):
+    for message in render_messages(prepared.seed, example.fields, prepared.input_fields):
         click.echo(f"  [{message['role']}] {message['content']}")
     guess = estimate(prepared)
     click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
