@@ -9,7 +9,7 @@ The public surface is ``__all__``; everything else is an implementation detail.
 from gepa import evaluators, registry
 from gepa.api import RunResult, optimize, run_task
 from gepa.assembly import ModelLike
-from gepa.core.candidate import Candidate
+from gepa.core.candidate import Candidate, render
 from gepa.core.config import Objective, OptimizerConfig, Selection
 from gepa.core.events import Callback, Event
 from gepa.core.types import EvalResult, Evaluator, Example, Proposer, Rollout, System, SystemOutput
@@ -55,5 +55,6 @@ __all__ = [
     "load_task",
     "optimize",
     "registry",
+    "render",
     "run_task",
 ]

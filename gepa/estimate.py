@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gepa.lm.pricing import model_prices, token_prices
 from gepa.runner import Prepared, task_prices
-from gepa.system import render_messages
+from gepa.system import preview_fields, render_messages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +25,9 @@ def estimate(prepared: Prepared) -> Estimate:
     task_calls = config.max_metric_calls or 0
     reflection_calls = config.reflection_call_limit() or 0
     test_calls = 2 * len(splits.test)
-    prompt_tokens = sum(len(m["content"]) for m in render_messages(prepared.seed, splits.train[0].fields,
-                                                                  prepared.input_fields)) // 4
+    shown = render_messages(prepared.seed, preview_fields(prepared.system, splits.train[0].fields),
+                            prepared.input_fields)
+    prompt_tokens = sum(len(m["content"]) for m in shown) // 4
     prices = task_prices(spec)
     task_rate = token_prices(prepared.task_model, model_prices(prices, prepared.task_model))
     reflection_rate = token_prices(prepared.reflection_model, model_prices(prices, prepared.reflection_model))

@@ -23,6 +23,7 @@ from gepa.core.executors import Rollouts
 from gepa.core.intervals import paired_difference
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
+from gepa.core.user_code import load_object
 from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
@@ -39,7 +40,7 @@ from gepa.report import write_report
 from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
 from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
-from gepa.system import PromptSystem
+from gepa.system import PipelineSystem, PromptSystem
 from gepa.task import Task, TaskSpec, load_task
 
 
@@ -107,7 +108,6 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     if not overrides.guard:
         splits = replace(splits, guard={})
     seed = resolve_seed(task, registry or PromptRegistry())
-    check_fields(task, seed, splits)
     limits = spec.rate_limit
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
     run_seed = spec.seed if overrides.seed is None else overrides.seed
@@ -117,6 +117,9 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
         task_model, spec.reflection_model, task_model_overridden=overrides.model is not None)
     task_client = models.client(task_model, "task", spec.model_params, api_base=spec.api_base,
                                 api_key_env=spec.api_key_env)
+    input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
+    system = task_system(task, task_client, input_fields)
+    check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
         evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
                                     judge_client=lambda model: models.client(model or task_model, "judge",
@@ -126,7 +129,6 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     except EvaluatorError as exc:
         raise TaskSpecError(str(exc), path=str(task.path), field="evaluator") from None
     template, policy = reflection_template(task, overrides.reflection_template or spec.reflection_template)
-    input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,
                              optimize=tuple(spec.optimize) if spec.optimize else None,
                              objectives=spec.objective_list(), select=spec.selection())
@@ -146,12 +148,29 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                    api_base=reflection_base,
                                    api_key_env=reflection_key)
     return Prepared(name=spec.name, task=task, splits=splits, seed=seed, config=config, ledger=models.ledger,
-                    task_client=task_client, evaluator=evaluator, system=PromptSystem(task_client, input_fields),
+                    task_client=task_client, evaluator=evaluator, system=system,
                     proposer=proposer, input_fields=input_fields, task_model=task_client.model,
                     reflection_model=reflection_model,
                     endpoints={task_model: (spec.api_base, spec.api_key_env),
                                reflection_model: (reflection_base, reflection_key)},
                     overrides=overrides)
+
+
+def task_system(task: Task, client: ModelClient, input_fields: Sequence[str]) -> System:
+    """One task-model call per example, or the pipeline the task file names (``system: {python: ...}``), built
+    with the run's task-model client so its calls share the cache, ledger and limits."""
+    if task.spec.system is None:
+        return PromptSystem(client, input_fields)
+    reference = task.spec.system.python
+    try:
+        factory = load_object(reference, task.base_dir, kind="system", error=UserError, noun="class or function")
+    except UserError as exc:
+        raise TaskSpecError(str(exc), path=str(task.path), field="system.python") from None
+    try:
+        return PipelineSystem(factory(client))
+    except Exception as exc:  # noqa: BLE001 - the user's constructor: any failure is theirs to fix
+        raise TaskSpecError(f"system: {reference} could not be built: {type(exc).__name__}: {exc}",
+                            path=str(task.path), field="system.python") from None
 
 
 def probe_models(prepared: Prepared) -> list[str]:

@@ -53,20 +53,23 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
-    """Every placeholder and every expected field must exist in the data."""
+def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None) -> None:
+    """Every placeholder and every expected field must exist in the data (or be ``provided`` by the pipeline,
+    such as a second step's ``{{draft}}``)."""
     fields = splits.fields()
-    shown = ", ".join(sorted(fields))
+    placeholder_fields = fields | (provided or set())
+    shown = ", ".join(sorted(fields)) + (f"; the pipeline fills {', '.join(sorted(provided))}" if provided else "")
     for name, text in seed.components.items():
         for placeholder in placeholders(text):
-            if placeholder not in fields:
+            if placeholder not in placeholder_fields:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
                                     f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
     missing = sorted(expected_fields(task) - fields)
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
                             path=str(task.path), field="evaluator.expected")
-    needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)}
+    needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)
+                                      if p not in (provided or set())}
     for name, examples in splits.guard.items():
         for example in examples:
             lacking = sorted(needed - set(example.fields))

@@ -61,3 +61,24 @@ class PromptSystem:
         usage = {"tokens": float(reply.input_tokens + reply.output_tokens), "cost_usd": float(reply.cost_usd or 0.0),
                  "latency_s": float(reply.latency_s)}
         return SystemOutput(text=reply.text.strip(), trace={"messages": messages}, usage=usage)
+
+
+class PipelineSystem:
+    """A user's pipeline (``system: {python: ...}`` in a task file): its ``run`` may return the answer text or a
+    ``SystemOutput``; ``provides`` names the fields it fills itself (a second step's ``{{draft}}``)."""
+
+    def __init__(self, pipeline: Any) -> None:
+        if not callable(getattr(pipeline, "run", None)):
+            raise TypeError(f"{type(pipeline).__name__} has no run(candidate, example) method")
+        self.pipeline = pipeline
+        self.provides = tuple(getattr(pipeline, "provides", ()))
+
+    def run(self, candidate: Candidate, example: Example) -> SystemOutput:
+        output = self.pipeline.run(candidate, example)
+        return output if isinstance(output, SystemOutput) else SystemOutput(text=str(output))
+
+
+def preview_fields(system: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An example's fields plus a marker for each field a pipeline fills itself, so a dry run or an estimate can
+    render every prompt without running the pipeline."""
+    return {**fields, **{name: f"<{name}, filled by the pipeline>" for name in getattr(system, "provides", ())}}

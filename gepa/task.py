@@ -219,6 +219,15 @@ class PriceSpec(Strict):
     output_per_mtok: float = Field(ge=0, description="USD per million output tokens.")
 
 
+class PipelineSpec(Strict):
+    """A custom pipeline (``gepa.System``) in the user's code, whose prompt components the run optimises."""
+
+    python: str = Field(description="'file.py:Name' (relative to the task file) or 'module:Name': a class or "
+                                    "function called with the task model's client (``client.complete(messages)."
+                                    "text``) that returns an object with ``run(candidate, example)``; its optional "
+                                    "``provides`` lists the fields it fills for later steps' placeholders.")
+
+
 class ExportSpec(Strict):
     """Register the best prompt in the prompt registry when the run ends."""
 
@@ -272,6 +281,8 @@ class TaskSpec(Strict):
         default=None, description="'scaffolded' (worked examples and an answer cue, for small reflectors), 'general' "
                                   "(the task's facts, rules and strategy), 'default' (scaffolded), 'small' (few-shot "
                                   "turns, for tiny reflectors) or a template file.")
+    system: PipelineSpec | None = Field(default=None, description="A custom pipeline to run each example "
+                                                                  "through (default: one task-model call).")
     evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
     objectives: list[str | ObjectiveSpec] | None = Field(
         default=None, description="Objectives the search keeps apart on the Pareto front, e.g. [score, "

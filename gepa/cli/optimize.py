@@ -101,15 +101,22 @@ def _graceful_stop() -> Callable[[], bool]:
 
 
 def _print_dry_run(prepared: Any) -> None:
+    from gepa.core.candidate import render
     from gepa.estimate import estimate
-    from gepa.system import render_messages
+    from gepa.system import PipelineSystem, preview_fields, render_messages
 
     example = prepared.splits.train[0]
     click.echo(f"task {prepared.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
                f"{len(prepared.splits.test)} test examples; components {list(prepared.seed.components)}")
-    click.echo(f"first train example ({example.id}) renders as:")
-    for message in render_messages(prepared.seed, example.fields, prepared.input_fields):
-        click.echo(f"  [{message['role']}] {message['content']}")
+    fields = preview_fields(prepared.system, example.fields)
+    if isinstance(prepared.system, PipelineSystem):  # the pipeline decides how its prompts are sent
+        click.echo(f"first train example ({example.id}) fills the pipeline's prompts as:")
+        for name, text in prepared.seed.components.items():
+            click.echo(f"  [{name}] {render(text, fields)}")
+    else:
+        click.echo(f"first train example ({example.id}) renders as:")
+        for message in render_messages(prepared.seed, fields, prepared.input_fields):
+            click.echo(f"  [{message['role']}] {message['content']}")
     guess = estimate(prepared)
     click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
                f"plus {guess.test_calls} test calls at the end")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -14,32 +12,16 @@ from typing import Any
 from gepa.core.candidate import render
 from gepa.core.evaluation import as_result
 from gepa.core.types import EvalResult, Evaluator, Example
+from gepa.core.user_code import load_object
 from gepa.errors import EvaluatorError
 from gepa.lm.base import Completes
 
 
 def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
     """``package.module:function`` or ``path/to/file.py:function`` (relative to the task file)."""
-    target, _, attr = reference.rpartition(":")
-    if not target or not attr:
-        raise EvaluatorError(f"python evaluator: {reference!r} must look like 'module:function' or 'file.py:function'")
-    try:
-        if target.endswith(".py"):
-            path = (base_dir / target).resolve()
-            spec = importlib.util.spec_from_file_location(f"gepa_user_{path.stem}", path)
-            if spec is None or spec.loader is None or not path.is_file():
-                raise EvaluatorError(f"python evaluator: no file {str(path)!r}")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(target)
-    except EvaluatorError:
-        raise
-    except Exception as exc:
-        raise EvaluatorError(f"python evaluator: cannot import {target!r}: {type(exc).__name__}: {exc}") from exc
-    function = getattr(module, attr, None)
+    function = load_object(reference, base_dir, kind="python evaluator", error=EvaluatorError, noun="function")
     if not callable(function):
-        raise EvaluatorError(f"python evaluator: {target!r} has no function {attr!r}")
+        raise EvaluatorError(f"python evaluator: {reference!r} is not a function")
     return function
 
 

@@ -206,6 +206,9 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
             inputs = f"Input: {str(example.fields[shown[0]])[:max_chars]}"
         else:
             inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
+        steps = rollout.trace.get("steps")  # a pipeline's intermediate outputs, step name -> text
+        inputs += "".join(f"\nStep {name!s} wrote: {str(text)[:max_chars]}"
+                          for name, text in (steps.items() if isinstance(steps, Mapping) else ()))
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
                       f"Feedback: {rollout.feedback}")
     if line := repeated_answer([r for _, r in evidence]):
