@@ -7,9 +7,11 @@ Unknown keys are errors; wrong values list the valid choices; paths are relative
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast, get_type_hints
 
 import yaml
 from pydantic import (
@@ -18,13 +20,19 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
     PositiveInt,
     Tag,
     ValidationError,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
 )
+from pydantic_core import CoreSchema, core_schema
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on Python 3.11
 
 from gepa.core.candidate import NAME, name_problem
 from gepa.core.config import Objective, OptimizerConfig, Section, Selection, section_fields
@@ -44,6 +52,58 @@ def _component_name(value: str) -> str:
 
 
 ComponentName = Annotated[str, AfterValidator(_component_name)]  # a file name in best/ and prompts/: checked here
+
+
+@dataclass(frozen=True)
+class Number:
+    """``Annotated`` metadata: a number (an integer if ``integer``) in [low, high], kept as written (``0`` stays
+    ``0``, so cache keys do not move); a bool, a string or NaN is refused rather than coerced."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    def check(self, value: Any) -> Any:
+        kind = "an integer" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"must be {kind}")
+        if self.low is not None and value < self.low:
+            raise ValueError(f"must be at least {self.low:g}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"must be at most {self.high:g}")
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        bounds = {k: v for k, v in (("minimum", self.low), ("maximum", self.high)) if v is not None}
+        return {"type": "integer" if self.integer else "number", **bounds}
+
+
+def _stop(value: Any) -> str | list[str]:
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    raise ValueError("must be a string or a list of strings")
+
+
+class SamplingParams(TypedDict, total=False):
+    """A model's sampling parameters: the common ones are type-checked here, so a wrong value is refused before
+    any call; any other key goes to the provider as written."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    temperature: Annotated[float, Number(0), Field(description="Sampling temperature; 0 answers greedily.")]
+    top_p: Annotated[float, Number(0, 1), Field(description="Nucleus sampling: the probability mass kept.")]
+    min_p: Annotated[float, Number(0, 1), Field(description="Drop tokens below this share of the likeliest one.")]
+    top_k: Annotated[int, Number(0, integer=True), Field(description="Sample among this many likeliest tokens.")]
+    max_tokens: Annotated[int, Number(1, integer=True), Field(description="Longest answer, in tokens.")]
+    seed: Annotated[int, Number(integer=True), Field(description="The provider's sampling seed.")]
+    presence_penalty: Annotated[float, Number(-2, 2), Field(description="Penalty on tokens already present.")]
+    frequency_penalty: Annotated[float, Number(-2, 2), Field(description="Penalty growing with a token's count.")]
+    repeat_penalty: Annotated[float, Number(0), Field(description="Penalty on repeats (local models).")]
+    stop: Annotated[str | list[str], PlainValidator(_stop), Field(description="Text that ends the answer."),
+                    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
 
 
 class Strict(BaseModel):
@@ -265,14 +325,14 @@ class TaskSpec(Strict):
     data: DataSpec = Field(description="The examples.")
     model: str = Field(default="local/smollm2", description="The task model: any litellm model string, "
                                                             "local/smollm2 or local/<file.gguf>.")
-    model_params: dict[str, Any] = Field(default_factory=lambda: dict(TASK_PARAMS),
+    model_params: SamplingParams = Field(default_factory=lambda: cast(SamplingParams, dict(TASK_PARAMS)),
                                          description="The task model's sampling parameters.")
     api_base: str | None = Field(default=None, description="Server URL of a self-hosted task model.")
     api_key_env: str | None = Field(default=None, description="Environment variable holding the task model's key.")
     reflection_model: str | None = Field(
         default=None, description="The model that rewrites the prompt (default: the task model; the embedded "
                                   "model when the task model is local).")
-    reflection_params: dict[str, Any] = Field(default_factory=lambda: dict(REFLECTION_PARAMS),
+    reflection_params: SamplingParams = Field(default_factory=lambda: cast(SamplingParams, dict(REFLECTION_PARAMS)),
                                               description="The reflection model's sampling parameters.")
     reflection_api_base: str | None = Field(default=None, description="Server URL of a self-hosted reflector.")
     reflection_api_key_env: str | None = Field(default=None,

@@ -1,0 +1,55 @@
+"""Settings that would be accepted and then fail late or score 0 in silence are refused by ``gepa validate`` and
+``gepa optimize`` before any call: exit 2, one line naming the task file, the line and the field, and no run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
+from tests.fakes import write_task
+
+
+def refused_everywhere(task: Path, tmp_path: Path, *expected: str) -> str:
+    """Run validate and optimize on ``task``; both must refuse it with ``expected`` in the message, writing nothing."""
+    runs = tmp_path / "runs"
+    out = ""
+    for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(runs)]):
+        result = CliRunner().invoke(main, command)
+        out = result.output
+        assert result.exit_code == 2, out
+        assert "Traceback" not in out and str(task) in out, out
+        for text in expected:
+            assert text in out, out
+    assert not runs.exists()  # refused before a run directory (and so before any model call)
+    return out
+
+
+def line_of(task: Path, text: str) -> int:
+    return next(i for i, line in enumerate(task.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize(("setting", "field", "problem"), [
+    ("model_params: {temperature: hot}", "model_params.temperature", "must be a number"),
+    ("model_params: {temperature: true}", "model_params.temperature", "must be a number"),
+    ("model_params: {temperature: -1}", "model_params.temperature", "at least 0"),
+    ("model_params: {top_p: 1.5}", "model_params.top_p", "at most 1"),
+    ("model_params: {max_tokens: 1.5}", "model_params.max_tokens", "must be an integer"),
+    ("model_params: {max_tokens: 0}", "model_params.max_tokens", "at least 1"),
+    ("model_params: {seed: '7'}", "model_params.seed", "must be an integer"),
+    ("model_params: {stop: 3}", "model_params.stop", "a string or a list of strings"),
+    ("reflection_params: {temperature: .nan}", "reflection_params.temperature", "must be a number"),
+])
+def test_a_sampling_parameter_of_the_wrong_type_is_refused_naming_it(tmp_path: Path, setting: str, field: str,
+                                                                    problem: str) -> None:
+    task = write_task(tmp_path / "toy", extra=setting + "\n")
+    refused_everywhere(task, tmp_path, f"{task}:{line_of(task, setting.split(':')[0])}", field, problem)
+
+
+def test_known_parameters_of_the_right_type_and_unknown_ones_pass(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", extra="model_params: {temperature: 0, top_p: 0.9, max_tokens: 16, seed: 3, "
+                                              "stop: ['\\n'], repeat_penalty: 1.1}\n")
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 0, result.output
