@@ -7,6 +7,7 @@ The public surface is ``__all__``; everything else is an implementation detail.
 """
 
 from gepa import evaluators, registry
+from gepa.adapters import ReferenceAdapter
 from gepa.api import RunResult, optimize, run_task
 from gepa.assembly import ModelLike
 from gepa.core.candidate import Candidate, render
@@ -40,6 +41,7 @@ __all__ = [
     "Objective",
     "OptimizerConfig",
     "Proposer",
+    "ReferenceAdapter",
     "RegistryError",
     "Rollout",
     "RunResult",
