@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from gepa.core.candidate import Candidate
+from gepa.core.intervals import paired_difference
 from gepa.errors import RunStateError, UserError
 from gepa.registry import PromptRegistry, PromptVersion
 from gepa.runs import RunDir
 
-Scorer = Callable[[Candidate], float]
+Scorer = Callable[[Candidate], list[float]]  # a candidate's score on each example of the task's test split
 GuardScorer = Callable[[Candidate], dict[str, float]]
 
 
@@ -62,10 +63,12 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
 
 def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,
                promote_if_better: bool = False, scorer: Scorer | None = None,
-               guard_scorer: GuardScorer | None = None, candidate_id: str | None = None) -> ExportResult:
-    """Register the best candidate; with ``promote_if_better``, move ``alias`` only if it beats the incumbent
-    on the task's test split (scoring either side whose test score is unknown) and does not fall more than the
-    tolerance below it on any of the task's guard sets."""
+               guard_scorer: GuardScorer | None = None, candidate_id: str | None = None,
+               level: float = 0.95, any_gain: bool = False) -> ExportResult:
+    """Register the best candidate; with ``promote_if_better``, move ``alias`` only if the evidence says it beats
+    the incumbent on the task's test split: the paired bootstrap interval of new - old over the test examples
+    (at ``level``) lies above 0, so a gain noise could explain does not promote (``any_gain``: a higher mean
+    suffices, the old rule); and it must not fall more than the tolerance below it on any guard set."""
     candidate, meta = best_of(run_dir, candidate_id)
     if promote_if_better and not alias:
         raise UserError("--promote-if-better needs --alias (the alias to move if the new version wins)")
@@ -90,24 +93,34 @@ def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: s
     if regression:
         return ExportResult(version=version, created=created, alias=alias, promoted=False,
                             reason=f"v{version.version} {regression}; {alias!r} stays on v{incumbent.version}")
-    new_score = _known_or_scored(version.meta.get("test_score"), version, scorer)
-    old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent, scorer)
-    if new_score > old_score:
+    if any_gain and scorer is None:
+        new_score = _known_or_scored(version.meta.get("test_score"), version)
+        old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent)
+        won, figures = new_score > old_score, f"test {new_score:.3f} against v{incumbent.version}'s {old_score:.3f}"
+    else:
+        if scorer is None:
+            raise UserError(f"promoting by evidence scores both versions on the task's test split, and {version.ref} "
+                            "has no task to score them on")
+        new_scores, old_scores = scorer(version.candidate()), scorer(incumbent.candidate())
+        found = paired_difference(new_scores, old_scores, level=level)
+        won = found.mean > 0 if any_gain else found.low > 0
+        figures = (f"test {sum(new_scores) / len(new_scores):.3f} against v{incumbent.version}'s "
+                   f"{sum(old_scores) / len(old_scores):.3f}: {found.mean:+.3f} ({found.level:.0%} interval "
+                   f"{found.low:+.3f} to {found.high:+.3f}; {found.better} of {found.n} examples better, "
+                   f"{found.worse} worse)")
+    if won:
         registry.promote(name, version.version, alias)
         return ExportResult(version=version, created=created, alias=alias, promoted=True,
-                            reason=f"v{version.version} test {new_score:.3f} beats v{incumbent.version} "
-                                   f"test {old_score:.3f}")
+                            reason=f"v{version.version} {figures}")
+    why = ("no higher" if any_gain else "an interval that reaches 0: noise could explain the difference")
     return ExportResult(version=version, created=created, alias=alias, promoted=False,
-                        reason=f"v{version.version} test {new_score:.3f} does not beat v{incumbent.version} "
-                               f"test {old_score:.3f}; {alias!r} stays on v{incumbent.version}")
+                        reason=f"v{version.version} {figures}, {why}; {alias!r} stays on v{incumbent.version}")
 
 
-def _known_or_scored(known: Any, version: PromptVersion, scorer: Scorer | None) -> float:
+def _known_or_scored(known: Any, version: PromptVersion) -> float:
     if isinstance(known, (int, float)) and not math.isnan(float(known)):
         return float(known)
-    if scorer is None:
-        raise UserError(f"{version.ref} has no test score and no task to score it on")
-    return scorer(version.candidate())
+    raise UserError(f"{version.ref} has no test score and no task to score it on")
 
 
 def _guard_regression(new: PromptVersion, old: PromptVersion, guard_scorer: GuardScorer | None) -> str:

@@ -210,6 +210,13 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     return float(np.mean([r.score for r in results])), results
 
 
+def test_scores(prepared: Prepared, candidate: Candidate) -> list[float]:
+    """``candidate``'s score on each test example (promotion compares two prompts pair by pair)."""
+    if not prepared.splits.test:
+        raise UserError("the task has no test split to compare versions on")
+    return [r.score for r in score(prepared, candidate, prepared.splits.test)[1]]
+
+
 def task_prices(spec: TaskSpec) -> dict[str, dict[str, float]]:
     """The task file's ``prices:`` as plain mappings."""
     return {name: p.model_dump() for name, p in spec.prices.items()}
@@ -267,8 +274,8 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     export = prepared.task.spec.export if prepared.task is not None else None
     if export is not None and state.finished:
         result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
-                            promote_if_better=export.promote_if_better,
-                            scorer=lambda candidate: score(prepared, candidate, prepared.splits.test)[0],
+                            promote_if_better=export.promote_if_better, any_gain=export.promote_on_any_gain,
+                            scorer=lambda candidate: test_scores(prepared, candidate),
                             guard_scorer=lambda candidate: guard_scores(prepared, candidate))
         summary = replace(summary, export=ExportRecord(
             name=export.name, version=result.version.version, created=result.created, alias=result.alias,

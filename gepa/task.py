@@ -295,7 +295,10 @@ class ExportSpec(Strict):
     alias: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=100,
                               description="An alias to point at the new version (e.g. production).")
     promote_if_better: bool = Field(default=False, description="Move the alias only if the new version wins on "
-                                                               "the test split.")
+                                                               "the test split: the paired 95% interval of the "
+                                                               "difference lies above 0.")
+    promote_on_any_gain: bool = Field(default=False, description="With promote_if_better: a higher test mean is "
+                                                                 "enough (a gain noise may explain).")
 
 
 def _prompt_shape(value: Any) -> str:

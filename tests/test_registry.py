@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_once(tmp_path: Path, budget: int, name: str = "runs") -> Path:
     task = tmp_path / "toy" / "task.yaml"
     if not task.exists():
-        write_task(tmp_path / "toy")
+        write_task(tmp_path / "toy", n_test=40)  # enough test examples for a gain to be told from noise
     result = CliRunner().invoke(main, ["optimize", str(task), "--budget", str(budget), "--runs-dir",
                                        str(tmp_path / name), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -58,7 +58,8 @@ def test_promote_if_better_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyP
     cli("export", str(weak), "--name", "toy", "--alias", "production", "--prompts-dir", prompts)
     up = cli("export", str(strong), "--name", "toy", "--alias", "production", "--promote-if-better",
              "--prompts-dir", prompts)
-    assert "promoted: v2 test 0.800 beats v1 test 0.200" in up
+    assert "promoted: v2 test 0.800 against v1's 0.200: +0.600 (95% interval +0.350 to +0.800" in up
+    assert "32 of 40 examples better, 8 worse" in up
     assert PromptRegistry(prompts).aliases("toy")["production"] == 2
     cli("prompts", "--prompts-dir", prompts, "promote", "toy", "1", "--alias", "candidate")
     down = cli("export", str(weak), "--name", "toy", "--alias", "production", "--promote-if-better",
@@ -75,7 +76,7 @@ def test_promote_scores_an_incumbent_without_a_test_score(tmp_path: Path) -> Non
                      alias="production")
     out = cli("export", str(strong), "--name", "toy", "--alias", "production", "--promote-if-better",
               "--prompts-dir", str(prompts))
-    assert "beats v1 test 0.200" in out  # the incumbent was scored on the task's test split
+    assert "against v1's 0.200" in out and out.startswith("exported")  # the incumbent was scored on test
 
 
 EXPORT = """
@@ -160,3 +161,27 @@ def test_export_to_mlflow_and_load_back(tmp_path: Path) -> None:
     assert messages[0] == {"role": "system", "content": best["system"]}
     assert messages[1]["content"] == best["user"].replace("{{text}}", "[b] review 9 is positive")
     assert prompt.tags["gepa.val_score"] == "0.8"
+
+
+@pytest.mark.parametrize(("better", "promoted"), [(2, False), (30, True)])
+def test_promotion_needs_a_gain_noise_cannot_explain(tmp_path: Path, better: int, promoted: bool) -> None:
+    """A new version better on 2 of 40 test examples (worse on none) stays out; one better on 30 of 40 goes in."""
+    from gepa.export import export_run
+    from gepa.runs import RunDir
+
+    run = run_once(tmp_path, 80)
+    registry = PromptRegistry(tmp_path / "prompts")
+    registry.publish("toy", {"system": "incumbent", "user": "Review: {{text}}"}, {}, alias="production")
+    old = [0.0] * 40
+    new = [1.0] * better + [0.0] * (40 - better)
+    result = export_run(RunDir.open(run), "toy", registry=registry, alias="production", promote_if_better=True,
+                        scorer=lambda c: old if c["system"] == "incumbent" else new)
+    assert result.promoted is promoted
+    assert registry.aliases("toy")["production"] == (2 if promoted else 1)
+    assert f"{better} of 40 examples better, 0 worse" in result.reason
+    if not promoted:
+        assert "noise could explain" in result.reason
+        old_rule = export_run(RunDir.open(run), "toy", registry=registry, alias="production",
+                              promote_if_better=True, any_gain=True,
+                              scorer=lambda c: old if c["system"] == "incumbent" else new)
+        assert old_rule.promoted  # --any-gain keeps the old rule for those who ask for it

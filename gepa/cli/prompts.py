@@ -17,7 +17,12 @@ from gepa.errors import UserError
 @click.option("--name", required=True, help="Prompt name in the registry.")
 @click.option("--alias", help="Point this alias (e.g. production) at the exported version.")
 @click.option("--promote-if-better", is_flag=True,
-              help="Move --alias only if the new version beats the aliased one on the task's test split.")
+              help="Move --alias only if the new version beats the aliased one on the task's test split by more than "
+                   "noise: the paired bootstrap interval of the difference lies above 0.")
+@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence level of that interval.")
+@click.option("--any-gain", is_flag=True, help="With --promote-if-better: a higher test mean is enough, even one "
+                                               "noise could explain (the old rule).")
 @prompts_dir_option
 @cache_dir_option
 @click.option("--to", "target", type=click.Choice(["registry", "mlflow"]), default="registry", show_default=True,
@@ -26,7 +31,8 @@ from gepa.errors import UserError
                                                    "of the run's best.")
 @click.option("--mlflow-uri", envvar="MLFLOW_TRACKING_URI",
               help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).")
-def export(run: str, name: str, alias: str | None, promote_if_better: bool, prompts_dir: str,
+def export(run: str, name: str, alias: str | None, promote_if_better: bool, level: float, any_gain: bool,
+           prompts_dir: str,
            cache_dir: str | None, target: str, candidate_id: str | None, mlflow_uri: str | None) -> None:
     """Register RUN's best prompt (or --candidate) as a new version of NAME in the prompt registry (or MLflow's)."""
     from gepa.export import best_of, export_run
@@ -56,12 +62,10 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, prom
             prepared.append(runner.prepare(run_dir.config()["task_path"], cache=ResponseCache(cache_dir)))
         return prepared[0]
 
-    def scorer(candidate: Candidate) -> float:
+    def scorer(candidate: Candidate) -> list[float]:
         from gepa import runner
 
-        if not task().splits.test:
-            raise UserError("the task has no test split to compare versions on")
-        return runner.score(task(), candidate, task().splits.test)[0]
+        return runner.test_scores(task(), candidate)
 
     def guard_scorer(candidate: Candidate) -> dict[str, float]:
         from gepa import runner
@@ -70,7 +74,7 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, prom
 
     result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
                         promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer,
-                        candidate_id=candidate_id)
+                        candidate_id=candidate_id, level=level, any_gain=any_gain)
     verb = "exported as" if result.created else "already registered as"
     click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
     if result.reason:
