@@ -39,6 +39,7 @@ from gepa.core.config import Objective, OptimizerConfig, Section, Selection, sec
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
+from gepa.task_yaml import read_yaml
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
 NAME_PATTERN = f"^{NAME.pattern}$"
@@ -399,14 +400,7 @@ def load_task(path: str | Path) -> Task:
         raise TaskSpecError("task file not found", path=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskSpecError(f"cannot read the task file: {exc}", path=str(path)) from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TaskSpecError(f"malformed YAML: {problem}", path=str(path),
-                            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from exc
+    root, data = read_yaml(text, str(path))
     if not isinstance(data, dict):
         raise TaskSpecError("a task file must be a YAML mapping of keys (name, prompt, data, ...)", path=str(path))
     try:

@@ -1,0 +1,48 @@
+"""A task file's YAML as a node tree (for line numbers) and its data, refusing what YAML allows but a task file
+never needs and a hostile one uses: aliases (761 bytes of nested anchors expand to gigabytes) and nesting too
+deep for the parser's recursion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from gepa.errors import TaskSpecError
+
+
+class _AliasFound(Exception):
+    def __init__(self, event: yaml.AliasEvent) -> None:
+        self.event = event
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader with aliases refused where they are met, before anything is expanded."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasFound(self.peek_event())
+        return super().compose_node(parent, index)
+
+
+def read_yaml(text: str, path: str) -> tuple[yaml.Node | None, Any]:
+    """The document's root node and its data; a problem is a ``TaskSpecError`` naming ``path`` and the line."""
+    loader = _NoAliasLoader(text)
+    try:
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    except _AliasFound as found:
+        mark = found.event.start_mark
+        raise TaskSpecError(f"YAML aliases (*{found.event.anchor}) are not allowed in a task file; write the value "
+                            "out where it is used", path=path, line=mark.line + 1 if mark else None,
+                            column=mark.column + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TaskSpecError(f"malformed YAML: {problem}", path=path,
+                            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from exc
+    except RecursionError:
+        raise TaskSpecError("the YAML is nested too deeply to read", path=path) from None
+    finally:
+        loader.dispose()
