@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gepa.core.intervals import PairedDifference
+
 WASTE_REASONS = {"unchanged": "unchanged", "placeholders": "broke a placeholder", "duplicate": "repeated a candidate",
                  "leakage": "copied a training example", "reflection_error": "failed"}
 
@@ -25,6 +27,7 @@ class RunFacts:
     constant_answers: Sequence[Mapping[str, Any]] = ()  # flagged: candidate, val, line
     best_constant: list[str] = field(default_factory=list)  # ConstantAnswer lines of the best, on any split
     majority: dict[str, tuple[float, str, float]] = field(default_factory=dict)  # split -> (best, label, its rate)
+    gains: Mapping[str, PairedDifference] = field(default_factory=dict)  # split -> best - seed, paired
     minibatch_size: int
     seed_val: float
     best_val: float
@@ -86,6 +89,18 @@ def answer_lines(facts: RunFacts) -> list[str]:
     if below:
         lines.append(f"The best prompt scores no more than always answering the majority label on "
                      f"{_listed(below)}: a constant answer would do as well.")
+    return lines + noise_lines(facts.gains)
+
+
+def noise_lines(gains: Mapping[str, PairedDifference]) -> list[str]:
+    """For each split whose gain over the seed the interval does not separate from 0: that it could be noise,
+    and about how many examples a difference of that size needs."""
+    lines = []
+    for split, gain in gains.items():
+        needed = gain.examples_needed()
+        if gain.mean > 0 and needed is not None:
+            lines.append(f"The gain on {split}, {gain.line()}, could be noise: a difference of this size needs "
+                         f"about {needed} examples to be told from it.")
     return lines
 
 

@@ -355,6 +355,9 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     usage, events = prepared.ledger.total(), run_dir.events()
     seed_splits = _scored_splits(prepared, state, state.candidates[0], seed_test_rollouts)
     best_splits = _scored_splits(prepared, state, best, best_test_rollouts)
+    gains = {split: paired_difference([r.score for r in rollouts], [r.score for r in seed_splits[split]],
+                                      seed=prepared.config.seed)
+             for split, rollouts in best_splits.items() if len(seed_splits.get(split, ())) == len(rollouts)}
     flagged = [{"candidate": cid, "val": means[state.index_of(cid)], **found}
                for cid, found in state.constant_answers.items()]
     summary = RunSummary(
@@ -372,9 +375,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
         baselines={split: b.to_dict() for split, rollouts in seed_splits.items() if (b := baseline(rollouts))},
         answers={"seed": _answers(seed_splits), "best": _answers(best_splits)},
         constant_answers=flagged,
-        gains={split: paired_difference([r.score for r in rollouts], [r.score for r in seed_splits[split]],
-                                        seed=prepared.config.seed).to_dict()
-               for split, rollouts in best_splits.items() if len(seed_splits.get(split, ())) == len(rollouts)},
+        gains={split: gain.to_dict() for split, gain in gains.items()},
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
                                    first_rejections=first_rejections(events),
                                    guard_failures=guard_failures(events, state.guard_unpaid),
@@ -384,7 +385,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
                                    majority={split: (float(np.mean([r.score for r in rollouts])), b.majority,
                                                      b.majority_rate) for split, rollouts in best_splits.items()
                                              if (b := baseline(rollouts))},
-                                   minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
+                                   gains=gains, minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
                                    best_val=means[best_index], iterations=state.iteration,
                                    stop_reason=state.stop_reason)))
     run_dir.save_state(state, prepared.ledger.to_dict())  # usage now includes the test calls

@@ -50,3 +50,19 @@ def test_a_run_reports_each_splits_gain_with_its_interval(tmp_path: Path) -> Non
         in result.output
     page = Path(summary["report"]).read_text()
     assert f"validation +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better" in page
+
+
+def test_a_gain_noise_can_explain_says_how_many_examples_would_tell() -> None:
+    from gepa.diagnosis import noise_lines
+
+    small = paired_difference([1.0, 1.0] + [0.0] * 20, [0.0, 0.0, 1.0] + [0.0] * 19)  # 2 better, 1 worse of 22
+    assert small.low <= 0 < small.mean
+    needed = small.examples_needed()
+    assert needed is not None and needed > 22
+    [line] = noise_lines({"validation": small})
+    assert line.startswith("The gain on validation, +0.045") and f"about {needed} examples" in line
+    clear = paired_difference([1.0] * 30 + [0.0] * 10, [0.0] * 40)
+    assert clear.examples_needed() is None and noise_lines({"test": clear}) == []
+    # Needing 4x the examples halves the interval: the estimate follows the square-root law.
+    quadrupled = paired_difference(([1.0, 1.0] + [0.0] * 20) * 4, ([0.0, 0.0, 1.0] + [0.0] * 19) * 4)
+    assert abs((quadrupled.high - quadrupled.low) - (small.high - small.low) / 2) < 0.03

@@ -8,6 +8,7 @@ which differences the data cannot tell from zero. Seeded, so a rerun prints the 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -36,6 +37,14 @@ class PairedDifference:
     def line(self) -> str:
         return (f"{self.mean:+.3f} ({self.level:.0%} interval {self.low:+.3f} to {self.high:+.3f}; "
                 f"{self.better} better, {self.worse} worse of {self.n})")
+
+    def examples_needed(self) -> int | None:
+        """Roughly how many paired examples would tell a difference of this size from noise (the interval
+        narrows as one over the square root of the count); None when this one already does, or there is none."""
+        if self.excludes_zero or self.mean == 0:
+            return None
+        half_width = (self.high - self.low) / 2
+        return max(self.n + 1, math.ceil(self.n * (half_width / abs(self.mean)) ** 2))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
