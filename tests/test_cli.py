@@ -268,3 +268,17 @@ def test_the_task_file_reference_in_docs_is_what_the_schema_generates() -> None:
     assert (Path(__file__).parents[1] / "docs" / "task-file.md").read_text(encoding="utf-8") == out
     for key in ("reflection_template", "max_metric_calls", "guard_tolerance", "`data.split`", "promote_if_better"):
         assert key in out
+
+
+def test_eval_against_another_prompt_gives_the_paired_difference(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=60, n_test=40)
+    invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    run_dir = next((tmp_path / "runs").iterdir())
+    code, out = invoke("eval", str(task), "--run", str(run_dir), "--against", "seed")
+    assert code == 0, out
+    assert "test score 0.800 on 40 examples" in out
+    assert "against " in out and "(seed): 0.200; difference +0.600 (95% interval" in out
+    assert "32 better, 8 worse of 40" in out and "noise could explain" not in out
+    code, out = invoke("eval", str(task), "--run", str(run_dir), "--against", "seed", "--split", "val", "--json")
+    report = json.loads(out)
+    assert report["against"]["difference"]["n"] == 10 and report["against"]["score"] == pytest.approx(0.2)

@@ -215,10 +215,15 @@ def validate(task: str, check_models: bool) -> None:
               help="Write one row per example (id, score, output, feedback) to a .jsonl or .csv file.")
 @click.option("--min-score", type=click.FloatRange(0, 1),
               help="Exit with code 1 when the mean score is below this (a CI gate on a prompt).")
+@click.option("--against", "against_ref",
+              help="Also score this prompt (name@alias, a candidate.json, or 'seed') on the same examples and print "
+                   "the paired difference with its 95% interval and how many examples got better and worse.")
 @json_option
 def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: bool, prompt_ref: str | None,
-                 run_path: str | None, split: str, output: str | None, min_score: float | None, as_json: bool) -> None:
-    """Score a prompt on a split of TASK (the seed prompt unless --prompt or --run)."""
+                 run_path: str | None, split: str, output: str | None, min_score: float | None,
+                 against_ref: str | None, as_json: bool) -> None:
+    """Score a prompt on a split of TASK (the seed prompt unless --prompt or --run); with --against, compare it
+    with another prompt example by example."""
     from gepa import runner
 
     prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
@@ -232,11 +237,24 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
     if output:
         _write_rows(Path(output), rows)
     passed = min_score is None or mean >= min_score
+    comparison = None
+    if against_ref:
+        from gepa.core.intervals import paired_difference
+
+        other = prepared.seed if against_ref == "seed" else candidate_from(against_ref, None)
+        assert other is not None
+        other_mean, other_results = runner.score(prepared, other, examples)
+        gain = paired_difference([r.score for r in results], [r.score for r in other_results],
+                                 seed=prepared.config.seed)
+        comparison = {"candidate": other.id, "score": other_mean, "difference": gain.to_dict()}
     if as_json:
         click.echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
-                               "min_score": min_score, "passed": passed}, indent=2))
+                               "min_score": min_score, "passed": passed, "against": comparison}, indent=2))
     else:
         click.echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
+        if comparison is not None:
+            click.echo(f"against {comparison['candidate']} ({against_ref}): {comparison['score']:.3f}; "
+                       f"difference {gain.line()}" + ("" if gain.excludes_zero else ": noise could explain it"))
         if not passed:
             click.echo(f"below --min-score {min_score:.3f}", err=True)
     if not passed:
