@@ -57,7 +57,8 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
             "model": models.get("task"), "reflection_model": models.get("reflection"),
             "val_score": state.mean_scores()[best], "test_score": test,
             "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
-            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", 0.02)}
+            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", 0.02),
+            "mlflow_run_id": run_dir.mlflow_run_id()}
     return state.candidates[best], meta
 
 

@@ -51,4 +51,9 @@ def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[s
         version, created = int(registered.version), True
     if alias:
         mlflow.genai.set_prompt_alias(name=name, alias=alias, version=version)
+    run_id = meta.get("mlflow_run_id")
+    if run_id and created:  # the optimisation run that produced it, when that run was tracked
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient(tracking_uri=tracking_uri).link_prompt_version_to_run(str(run_id), f"prompts:/{name}/{version}")
     return version, created

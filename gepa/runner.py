@@ -34,6 +34,7 @@ from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
+from gepa.mlflow_tracking import MlflowTracker
 from gepa.proposer.reflective import PACKAGED_TEMPLATES, POLICIES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
@@ -261,6 +262,10 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     def log(event: Event) -> None:
         run_dir.append_event(event.to_dict())
 
+    tracker = _tracker(prepared, run_dir)
+    if tracker is not None:
+        callbacks = [*callbacks, tracker]
+
     optimizer = Optimizer(
         system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
         trainset=prepared.splits.train, valset=prepared.splits.val, guardsets=prepared.splits.guard,
@@ -281,7 +286,20 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
             name=export.name, version=result.version.version, created=result.created, alias=result.alias,
             promoted=result.promoted, reason=result.reason))
         run_dir.write_summary(summary)
+    if tracker is not None:
+        tracker.finish(summary)
     return Outcome(run_dir=run_dir, state=state, summary=summary)
+
+
+def _tracker(prepared: Prepared, run_dir: RunDir) -> MlflowTracker | None:
+    """The MLflow tracker the task file asks for, given the run's parameters; None without ``tracking``."""
+    tracking = prepared.task.spec.tracking if prepared.task is not None else None
+    if tracking is None or tracking.mlflow is None:
+        return None
+    config = prepared.resolved_config()
+    params = {"task": prepared.name, "task_model": prepared.task_model, "reflection_model": prepared.reflection_model,
+              **{f"optimizer.{k}": v for k, v in config["optimizer"].items() if v is not None}}
+    return MlflowTracker(run_dir, uri=tracking.mlflow.uri, experiment=tracking.mlflow.experiment, params=params)
 
 
 # What may change on resume: how long the run may go on, and how many calls are in flight and where. Anything else

@@ -60,6 +60,9 @@ def read_json(path: Path) -> Any:
         raise RunStateError(f"{path}: corrupt or truncated JSON ({exc}); the run cannot be resumed from it") from exc
 
 
+TRACKING_FILE = "mlflow_run.json"  # the MLflow run that tracks this run (gepa.mlflow_tracking)
+
+
 class RunDir:
     """One run's directory. ``create`` makes a new one; ``open`` reads an existing one."""
 
@@ -199,6 +202,13 @@ class RunDir:
             return RunSummary.from_dict(read_json(path))
         except (TypeError, KeyError) as exc:
             raise RunStateError(f"{path}: not a summary this gepa can read ({exc})") from exc
+
+    def mlflow_run_id(self) -> str | None:
+        """The MLflow run that tracked this run, if one did (``tracking: {mlflow: ...}``)."""
+        try:
+            return str(read_json(self.root / TRACKING_FILE)["run_id"])
+        except (RunStateError, OSError, ValueError, KeyError, TypeError):
+            return None
 
     def events(self) -> list[dict[str, Any]]:
         path = self.root / "events.jsonl"

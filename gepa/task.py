@@ -289,6 +289,22 @@ class PipelineSpec(Strict):
                                     "``provides`` lists the fields it fills for later steps' placeholders.")
 
 
+class MlflowTrackingSpec(Strict):
+    """Where the run is tracked in MLflow."""
+
+    uri: str | None = Field(default=None, description="MLflow tracking URI, e.g. sqlite:///mlflow.db (default: "
+                                                      "$MLFLOW_TRACKING_URI, else ./mlruns).")
+    experiment: str = Field(default="gepa", description="The MLflow experiment the run is logged under.")
+
+
+class TrackingSpec(Strict):
+    """Experiment tracking of the optimisation run itself (needs the mlflow extra)."""
+
+    mlflow: MlflowTrackingSpec | None = Field(default=None, description="Log parameters, a metric history per "
+                                                                        "iteration, final figures and the run's "
+                                                                        "files to an MLflow run.")
+
+
 class ExportSpec(Strict):
     """Register the best prompt in the prompt registry when the run ends."""
 
@@ -360,6 +376,7 @@ class TaskSpec(Strict):
     seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "
                                              "the same run.")
     export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
+    tracking: TrackingSpec | None = Field(default=None, description="Track the run in MLflow.")
 
     def objective_list(self) -> tuple[Objective, ...]:
         """The objectives, each with its direction resolved."""

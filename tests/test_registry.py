@@ -185,3 +185,44 @@ def test_promotion_needs_a_gain_noise_cannot_explain(tmp_path: Path, better: int
                               promote_if_better=True, any_gain=True,
                               scorer=lambda c: old if c["system"] == "incumbent" else new)
         assert old_rule.promoted  # --any-gain keeps the old rule for those who ask for it
+
+
+def test_a_run_tracked_in_mlflow_holds_params_history_artifacts_and_the_exported_prompt(tmp_path: Path) -> None:
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    task = write_task(tmp_path / "toy", budget=60,
+                      extra=f"tracking: {{mlflow: {{uri: '{uri}', experiment: toy-search}}}}\n")
+    out = cli("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    run_dir = next((tmp_path / "runs").iterdir())
+    run_id = json.loads((run_dir / "mlflow_run.json").read_text())["run_id"]
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and "warning" not in out
+    assert run.data.params["task_model"] == "fake/tests.fakes:task_model"
+    assert run.data.params["optimizer.max_metric_calls"] == "60"
+    history = sorted(client.get_metric_history(run_id, "best_val"), key=lambda m: (m.step, m.timestamp))
+    assert len(history) >= 3 and history[0].value == pytest.approx(0.2) and history[-1].value == pytest.approx(0.8)
+    assert run.data.metrics["best_test"] == pytest.approx(0.8) and "gain_test_low" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"report.html", "summary.json", "best"} <= artifacts
+    cli("export", str(run_dir), "--name", "toy", "--to", "mlflow", "--mlflow-uri", uri)
+    import mlflow
+
+    mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)
+    prompt = mlflow.genai.load_prompt("prompts:/toy/1")
+    assert prompt.tags["gepa.mlflow_run_id"] == run_id
+
+
+def test_a_tracking_failure_is_one_warning_and_the_run_finishes(tmp_path: Path) -> None:
+    pytest.importorskip("mlflow")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    task = write_task(tmp_path / "toy", budget=40,
+                      extra=f"tracking: {{mlflow: {{uri: 'sqlite:///{blocker}/mlflow.db'}}}}\n")
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("warning: MLflow tracking stopped") == 1
+    assert (next((tmp_path / "runs").iterdir()) / "summary.json").is_file()
