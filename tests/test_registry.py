@@ -187,8 +187,10 @@ def test_promotion_needs_a_gain_noise_cannot_explain(tmp_path: Path, better: int
         assert old_rule.promoted  # --any-gain keeps the old rule for those who ask for it
 
 
-def test_a_run_tracked_in_mlflow_holds_params_history_artifacts_and_the_exported_prompt(tmp_path: Path) -> None:
+def test_a_run_tracked_in_mlflow_holds_params_history_artifacts_and_the_exported_prompt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # MLflow keeps a sqlite store's artifacts in ./mlruns
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -216,8 +218,10 @@ def test_a_run_tracked_in_mlflow_holds_params_history_artifacts_and_the_exported
     assert prompt.tags["gepa.mlflow_run_id"] == run_id
 
 
-def test_a_tracking_failure_is_one_warning_and_the_run_finishes(tmp_path: Path) -> None:
+def test_a_tracking_failure_is_one_warning_and_the_run_finishes(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     task = write_task(tmp_path / "toy", budget=40,
