@@ -39,7 +39,7 @@ from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
 from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
 from gepa.system import PromptSystem
-from gepa.task import Task, TaskSpec, load_task
+from gepa.task import Task, TaskSpec, load_task, read_utf8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +162,7 @@ def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
     if not path.is_file():
         raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
                             f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
-    return path.read_text(encoding="utf-8"), "default"
+    return read_utf8(path), "default"
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:

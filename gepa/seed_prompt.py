@@ -7,7 +7,7 @@ from gepa.core.candidate import Candidate, placeholders
 from gepa.data import Splits
 from gepa.errors import RegistryError, TaskSpecError
 from gepa.registry import PromptRegistry
-from gepa.task import ComponentSource, Task
+from gepa.task import ComponentSource, Task, read_utf8
 
 
 def expected_fields(task: Task) -> set[str]:
@@ -28,7 +28,7 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
             if not path.is_file():
                 raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
                                     field=f"prompt.{component}" if component else "prompt")
-            return {component or "system": path.read_text(encoding="utf-8")}
+            return {component or "system": read_utf8(path)}
         assert source.registry is not None
         try:
             version = registry.get(source.registry)

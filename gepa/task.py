@@ -377,6 +377,18 @@ class Task:
         return (self.base_dir / relative).resolve()
 
 
+def read_utf8(path: Path) -> str:
+    """The text of a file a task points at (a BOM dropped); bytes that are not UTF-8 are an error naming the file,
+    the line and the byte, since a traceback would name neither."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise TaskSpecError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8",
+                            path=str(path), line=line) from None
+
+
 def load_task(path: str | Path) -> Task:
     """Read and validate a task file; every problem becomes a ``TaskSpecError`` naming where it is."""
     path = Path(path)

@@ -10,21 +10,7 @@ from click.testing import CliRunner
 
 from gepa.cli import main
 from tests.fakes import write_task
-
-
-def refused_everywhere(task: Path, tmp_path: Path, *expected: str) -> str:
-    """Run validate and optimize on ``task``; both must refuse it with ``expected`` in the message, writing nothing."""
-    runs = tmp_path / "runs"
-    out = ""
-    for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(runs)]):
-        result = CliRunner().invoke(main, command)
-        out = result.output
-        assert result.exit_code == 2, out
-        assert "Traceback" not in out and str(task) in out, out
-        for text in expected:
-            assert text in out, out
-    assert not runs.exists()  # refused before a run directory (and so before any model call)
-    return out
+from tests.refusals import refused
 
 
 def line_of(task: Path, text: str) -> int:
@@ -45,7 +31,7 @@ def line_of(task: Path, text: str) -> int:
 def test_a_sampling_parameter_of_the_wrong_type_is_refused_naming_it(tmp_path: Path, setting: str, field: str,
                                                                     problem: str) -> None:
     task = write_task(tmp_path / "toy", extra=setting + "\n")
-    refused_everywhere(task, tmp_path, f"{task}:{line_of(task, setting.split(':')[0])}", field, problem)
+    refused(task, tmp_path, f"{task}:{line_of(task, setting.split(':')[0])}", field, problem)
 
 
 def test_known_parameters_of_the_right_type_and_unknown_ones_pass(tmp_path: Path) -> None:

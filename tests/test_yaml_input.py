@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gepa.cli import main
 from tests.fakes import write_task
+from tests.refusals import refused
 
 
 def alias_bomb(levels: int) -> str:
@@ -18,17 +17,6 @@ def alias_bomb(levels: int) -> str:
     for i in range(1, levels):
         lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
     return "\n".join(lines) + "\n"
-
-
-def refused(task: Path, tmp_path: Path, *expected: str) -> None:
-    runs = tmp_path / "runs"
-    for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(runs)]):
-        result = CliRunner().invoke(main, command)
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output
-        for text in expected:
-            assert text in result.output, result.output
-    assert not runs.exists()
 
 
 def test_an_alias_bomb_is_refused_at_validate_with_its_line(tmp_path: Path) -> None:
