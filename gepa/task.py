@@ -108,7 +108,9 @@ class SamplingParams(TypedDict, total=False):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Unknown keys are errors, and values are taken as written: ``true`` is not a count, ``'3'`` not a seed."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class ComponentSource(Strict):
@@ -192,7 +194,7 @@ class EvaluatorSpec(Strict):
     normalize: list[Normalizer] | None = Field(default=None, description="Steps applied to both sides before "
                                                                          "comparing (exact, contains, json).")
     pattern: str | None = Field(default=None, description="regex: the pattern; {field} inserts an example field.")
-    tolerance: float | None = Field(default=None, description="numeric: the largest accepted difference.")
+    tolerance: float | None = Field(default=None, ge=0, description="numeric: the largest accepted difference.")
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema",
                                                description="json: a JSON Schema the output must satisfy.")
     fields: dict[str, str] | None = Field(default=None, description="json: output key -> example field to match.")
@@ -346,6 +348,13 @@ class TaskSpec(Strict):
     seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "
                                              "the same run.")
     export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
+
+    @field_validator("evaluator")
+    @classmethod
+    def _some_evaluator(cls, value: EvaluatorSpec | list[EvaluatorSpec]) -> EvaluatorSpec | list[EvaluatorSpec]:
+        if value == []:  # every output would score 0
+            raise ValueError("give at least one evaluator")
+        return value
 
     def objective_list(self) -> tuple[Objective, ...]:
         """The objectives, each with its direction resolved."""

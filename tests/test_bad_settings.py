@@ -39,3 +39,27 @@ def test_known_parameters_of_the_right_type_and_unknown_ones_pass(tmp_path: Path
                                               "stop: ['\\n'], repeat_penalty: 1.1}\n")
     result = CliRunner().invoke(main, ["validate", str(task)])
     assert result.exit_code == 0, result.output
+
+
+def edited(tmp_path: Path, old: str, new: str, **options: str) -> Path:
+    task = write_task(tmp_path / "toy", **options)  # type: ignore[arg-type]
+    text = task.read_text()
+    assert old in text
+    task.write_text(text.replace(old, new))
+    return task
+
+
+EVALUATOR = "evaluator:\n  type: exact\n  expected: label\n"
+
+
+@pytest.mark.parametrize(("old", "new", "field", "problem"), [
+    (EVALUATOR, "evaluator: []\n", "evaluator", "give at least one evaluator"),
+    (EVALUATOR, "evaluator: {type: numeric, expected: label, tolerance: -1}\n", "evaluator.tolerance",
+     "greater than or equal to 0"),
+    ("  max_metric_calls: 60", "  max_metric_calls: true", "budget.max_metric_calls", "valid integer"),
+    ("seed: 0", "seed: '3'", "seed", "valid integer"),
+])
+def test_a_setting_that_would_score_nothing_or_be_misread_is_refused(tmp_path: Path, old: str, new: str,
+                                                                    field: str, problem: str) -> None:
+    task = edited(tmp_path, old, new)
+    refused(task, tmp_path, f"{task}:", field, problem)
