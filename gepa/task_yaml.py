@@ -5,6 +5,7 @@ deep for the parser's recursion.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -24,6 +25,12 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             raise _AliasFound(self.peek_event())
         return super().compose_node(parent, index)
+
+
+# YAML 1.1 reads 1e-3 and 1e308 (no dot) as strings; a task file means numbers, as YAML 1.2 and JSON do.
+_NoAliasLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def read_yaml(text: str, path: str) -> tuple[yaml.Node | None, Any]:

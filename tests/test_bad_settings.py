@@ -26,7 +26,7 @@ def line_of(task: Path, text: str) -> int:
     ("model_params: {max_tokens: 0}", "model_params.max_tokens", "at least 1"),
     ("model_params: {seed: '7'}", "model_params.seed", "must be an integer"),
     ("model_params: {stop: 3}", "model_params.stop", "a string or a list of strings"),
-    ("reflection_params: {temperature: .nan}", "reflection_params.temperature", "must be a number"),
+    ("reflection_params: {temperature: .nan}", "reflection_params.temperature", "must be a finite number"),
 ])
 def test_a_sampling_parameter_of_the_wrong_type_is_refused_naming_it(tmp_path: Path, setting: str, field: str,
                                                                     problem: str) -> None:
@@ -63,3 +63,16 @@ def test_a_setting_that_would_score_nothing_or_be_misread_is_refused(tmp_path: P
                                                                     field: str, problem: str) -> None:
     task = edited(tmp_path, old, new)
     refused(task, tmp_path, f"{task}:", field, problem)
+
+
+@pytest.mark.parametrize(("select", "problem"), [
+    ("{weights: {score: .nan}}", "select.weights.score: must be a finite number"),
+    ("{weights: {score: 1e308}}", "select.weights.score: must be at most 1e+06"),
+    ("{weights: {score: 0, tokens: 0}}", "select.weights: give at least one weight that is not 0"),
+    ("{maximize: score, limits: {tokens: 0}}", "select.limits: no prompt can use at most 0 tokens"),
+    ("{maximize: score, limits: {score: 1.5}}", "select.limits: score at least 1.5 cannot be met"),
+    ("{maximize: score, limits: {cost_usd: .inf}}", "select.limits.cost_usd: must be a finite number"),
+])
+def test_a_select_rule_no_prompt_can_meet_is_refused(tmp_path: Path, select: str, problem: str) -> None:
+    task = write_task(tmp_path / "toy", extra=f"select: {select}\n")
+    refused(task, tmp_path, f"{task}:{line_of(task, 'select:')}", problem)

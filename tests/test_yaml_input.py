@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from gepa.cli import main
+from gepa.task import load_task
 from tests.fakes import write_task
 from tests.refusals import refused
 
@@ -34,3 +37,11 @@ def test_even_a_harmless_alias_is_refused_with_the_way_out(tmp_path: Path) -> No
 def test_yaml_nested_too_deep_is_a_message(tmp_path: Path, text: str) -> None:
     task = write_task(tmp_path / "toy", extra=text)
     refused(task, tmp_path, f"{task}", "nested too deeply")
+
+
+def test_numbers_in_exponent_form_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1e-3 as a string; a task file means a number (and strict checking would refuse a string)."""
+    task = write_task(tmp_path / "toy", extra="select: {weights: {score: 1, tokens: 1e-3}}\n")
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 0, result.output
+    assert load_task(task).spec.select.weights == {"score": 1, "tokens": 0.001}
