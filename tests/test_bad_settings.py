@@ -76,3 +76,14 @@ def test_a_setting_that_would_score_nothing_or_be_misread_is_refused(tmp_path: P
 def test_a_select_rule_no_prompt_can_meet_is_refused(tmp_path: Path, select: str, problem: str) -> None:
     task = write_task(tmp_path / "toy", extra=f"select: {select}\n")
     refused(task, tmp_path, f"{task}:{line_of(task, 'select:')}", problem)
+
+
+def test_a_repeated_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", extra="model: fake/echo\n")
+    first, second = (i for i, line in enumerate(task.read_text().splitlines(), 1) if line.startswith("model:"))
+    refused(task, tmp_path, f"{task}:{second}:", f"the key 'model' appears twice (first on line {first})")
+
+
+def test_a_repeated_nested_key_is_refused(tmp_path: Path) -> None:
+    task = edited(tmp_path, "  expected: label\n", "  expected: label\n  expected: text\n")
+    refused(task, tmp_path, f"{task}:{line_of(task, 'expected: text')}:", "the key 'expected' appears twice")
