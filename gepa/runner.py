@@ -73,6 +73,7 @@ class Prepared:
     reflection_model: str
     endpoints: dict[str, tuple[str | None, str | None]]  # model -> (api_base, api_key_env)
     overrides: Overrides = field(default_factory=Overrides)
+    warnings: list[str] = field(default_factory=list)  # what is allowed but likely a mistake, for the user to see
 
     def resolved_config(self) -> dict[str, Any]:
         """What config.json records: the task as run (no secrets: only the names of key variables)."""
@@ -92,7 +93,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     if not overrides.guard:
         splits = replace(splits, guard={})
     seed = resolve_seed(task, registry or PromptRegistry())
-    check_fields(task, seed, splits)
+    warnings = check_fields(task, seed, splits)
     limits = spec.rate_limit
     limiter = RateLimiter(requests=limits.requests_per_minute, tokens=limits.tokens_per_minute) if limits else None
     run_seed = spec.seed if overrides.seed is None else overrides.seed
@@ -135,7 +136,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                     reflection_model=reflection_model,
                     endpoints={task_model: (spec.api_base, spec.api_key_env),
                                reflection_model: (reflection_base, reflection_key)},
-                    overrides=overrides)
+                    overrides=overrides, warnings=warnings)
 
 
 def probe_models(prepared: Prepared) -> list[str]:

@@ -3,7 +3,7 @@ to the data: every placeholder and every expected field must exist in the exampl
 
 from __future__ import annotations
 
-from gepa.core.candidate import Candidate, placeholders
+from gepa.core.candidate import Candidate, placeholders, unclosed_placeholders
 from gepa.data import Splits
 from gepa.errors import RegistryError, TaskSpecError
 from gepa.registry import PromptRegistry
@@ -53,15 +53,25 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
-    """Every placeholder and every expected field must exist in the data."""
+def check_fields(task: Task, seed: Candidate, splits: Splits) -> list[str]:
+    """Every placeholder and every expected field must exist in the data, and every placeholder be closed.
+    Returns warnings: a placeholder showing the task model the very field its answer is compared against."""
     fields = splits.fields()
     shown = ", ".join(sorted(fields))
+    answers = expected_fields(task)
+    warnings = []
     for name, text in seed.components.items():
+        if unclosed := unclosed_placeholders(text):
+            raise TaskSpecError(f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
+                                f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
+                                path=str(task.path), field=f"prompt.{name}")
         for placeholder in placeholders(text):
             if placeholder not in fields:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
                                     f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+            if placeholder in answers:
+                warnings.append(f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
+                                "compares against: the task model sees the answer")
     missing = sorted(expected_fields(task) - fields)
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
@@ -74,3 +84,4 @@ def check_fields(task: Task, seed: Candidate, splits: Splits) -> None:
                 raise TaskSpecError(f"guard set {name!r}: example {example.id} has no field {lacking[0]!r}; a guard "
                                     f"set uses the same field names as the other splits ({', '.join(sorted(needed))})",
                                     path=splits.sources[f"guard:{name}"], field="data.guard")
+    return warnings

@@ -87,3 +87,19 @@ def test_a_repeated_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
 def test_a_repeated_nested_key_is_refused(tmp_path: Path) -> None:
     task = edited(tmp_path, "  expected: label\n", "  expected: label\n  expected: text\n")
     refused(task, tmp_path, f"{task}:{line_of(task, 'expected: text')}:", "the key 'expected' appears twice")
+
+
+@pytest.mark.parametrize("user", ["Review: {{text", "Review: {{ text }", "Review: {{text}"])
+def test_an_unclosed_placeholder_is_refused(tmp_path: Path, user: str) -> None:
+    task = edited(tmp_path, '"Review: {{text}}"', f'"{user}"')
+    refused(task, tmp_path, f"{task}: unclosed placeholder " + "{{text in prompt component 'user'",
+            "write it as {{text}}")
+
+
+def test_a_prompt_showing_the_answer_field_is_warned_about(tmp_path: Path) -> None:
+    task = edited(tmp_path, '"Review: {{text}}"', '"Review: {{text}} (answer: {{label}})"')
+    for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, result.output
+        assert ("warning: prompt component 'user' shows {{label}}, the field the evaluator compares against: the "
+                "task model sees the answer") in result.output
