@@ -17,7 +17,9 @@ from typing import Any
 
 from gepa.core.types import Example
 from gepa.errors import TaskSpecError
-from gepa.task import Task
+from gepa.task import Task, read_utf8
+
+TOO_DEEP = "this row is nested too deeply to read (JSON nests up to about 1000 levels here)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,19 +49,14 @@ class Splits:
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a .jsonl, .json or .csv file. The csv and json modules do the splitting (quoted newlines,
-    U+2028 inside JSON strings); a BOM is dropped; every decoding problem names the file and line."""
+    U+2028 inside JSON strings); a BOM is dropped; every decoding problem names the file and line (in a .json
+    file the row nested too deeply is not located: the parser gives up without saying where)."""
     if not path.is_file():
         raise TaskSpecError("data file not found", path=str(path))
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".json", ".csv"):
         raise TaskSpecError(f"unsupported data format {suffix!r}; use .jsonl, .json or .csv", path=str(path))
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise TaskSpecError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8",
-                            path=str(path), line=line) from None
+    text = read_utf8(path)
     if suffix == ".jsonl":
         return _jsonl_rows(text, path)
     if suffix == ".json":
@@ -67,6 +64,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             data = json.loads(text)
         except ValueError as exc:
             raise TaskSpecError(f"invalid JSON: {exc}", path=str(path), line=getattr(exc, "lineno", None)) from exc
+        except RecursionError:
+            raise TaskSpecError(TOO_DEEP, path=str(path)) from None
         if isinstance(data, dict) and isinstance(data.get("examples"), list):
             data = data["examples"]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -85,6 +84,8 @@ def _jsonl_rows(text: str, path: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except ValueError as exc:
             raise TaskSpecError(f"invalid JSON: {exc}", path=str(path), line=number) from exc
+        except RecursionError:
+            raise TaskSpecError(TOO_DEEP, path=str(path), line=number) from None
         if not isinstance(row, dict):
             raise TaskSpecError("each line must be a JSON object", path=str(path), line=number)
         rows.append(row)

@@ -42,7 +42,7 @@ from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
 from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
 from gepa.system import PipelineSystem, PromptSystem
-from gepa.task import Task, TaskSpec, load_task
+from gepa.task import Task, TaskSpec, load_task, read_utf8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +81,7 @@ class Prepared:
     task_client: ModelClient | None = None
     endpoints: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # model -> (base, key env)
     overrides: Overrides = field(default_factory=Overrides)
+    warnings: list[str] = field(default_factory=list)  # what is allowed but likely a mistake, for the user to see
 
     def task_file(self) -> Task:
         """The task file this run came from (the CLI's estimates and dry runs need one)."""
@@ -120,7 +121,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                                 api_key_env=spec.api_key_env)
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     system = task_system(task, task_client, input_fields)
-    check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
+    warnings = check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
         evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
                                     judge_client=lambda model: models.client(model or task_model, "judge",
@@ -154,7 +155,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                     reflection_model=reflection_model,
                     endpoints={task_model: (spec.api_base, spec.api_key_env),
                                reflection_model: (reflection_base, reflection_key)},
-                    overrides=overrides)
+                    overrides=overrides, warnings=warnings)
 
 
 def task_system(task: Task, client: ModelClient, input_fields: Sequence[str]) -> System:
@@ -198,7 +199,7 @@ def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
     if not path.is_file():
         raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
                             f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
-    return path.read_text(encoding="utf-8"), "default"
+    return read_utf8(path), "default"
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:

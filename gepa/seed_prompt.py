@@ -3,11 +3,11 @@ to the data: every placeholder and every expected field must exist in the exampl
 
 from __future__ import annotations
 
-from gepa.core.candidate import Candidate, placeholders
+from gepa.core.candidate import Candidate, placeholders, unclosed_placeholders
 from gepa.data import Splits
 from gepa.errors import RegistryError, TaskSpecError
 from gepa.registry import PromptRegistry
-from gepa.task import ComponentSource, Task
+from gepa.task import ComponentSource, Task, read_utf8
 
 
 def expected_fields(task: Task) -> set[str]:
@@ -28,7 +28,7 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
             if not path.is_file():
                 raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
                                     field=f"prompt.{component}" if component else "prompt")
-            return {component or "system": path.read_text(encoding="utf-8")}
+            return {component or "system": read_utf8(path)}
         assert source.registry is not None
         try:
             version = registry.get(source.registry)
@@ -53,23 +53,33 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None) -> None:
+def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None) -> list[str]:
     """Every placeholder and every expected field must exist in the data (or be ``provided`` by the pipeline,
-    such as a second step's ``{{draft}}``)."""
+    such as a second step's ``{{draft}}``), and every placeholder be closed. Returns warnings: a placeholder
+    showing the task model the very field its answer is compared against."""
     fields = splits.fields()
-    placeholder_fields = fields | (provided or set())
+    provided = provided or set()
     shown = ", ".join(sorted(fields)) + (f"; the pipeline fills {', '.join(sorted(provided))}" if provided else "")
+    answers = expected_fields(task)
+    warnings = []
     for name, text in seed.components.items():
+        if unclosed := unclosed_placeholders(text):
+            raise TaskSpecError(f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
+                                f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
+                                path=str(task.path), field=f"prompt.{name}")
         for placeholder in placeholders(text):
-            if placeholder not in placeholder_fields:
+            if placeholder not in fields | provided:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
                                     f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+            if placeholder in answers:
+                warnings.append(f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
+                                "compares against: the task model sees the answer")
     missing = sorted(expected_fields(task) - fields)
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
                             path=str(task.path), field="evaluator.expected")
     needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)
-                                      if p not in (provided or set())}
+                                      if p not in provided}
     for name, examples in splits.guard.items():
         for example in examples:
             lacking = sorted(needed - set(example.fields))
@@ -77,3 +87,4 @@ def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str]
                 raise TaskSpecError(f"guard set {name!r}: example {example.id} has no field {lacking[0]!r}; a guard "
                                     f"set uses the same field names as the other splits ({', '.join(sorted(needed))})",
                                     path=splits.sources[f"guard:{name}"], field="data.guard")
+    return warnings

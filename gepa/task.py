@@ -35,7 +35,7 @@ from pydantic_core import CoreSchema, core_schema
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on Python 3.11
 
 from gepa.core.candidate import NAME, name_problem
-from gepa.core.config import Objective, OptimizerConfig, Section, Selection, section_fields
+from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
@@ -44,6 +44,7 @@ from gepa.task_yaml import read_yaml
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
 NAME_PATTERN = f"^{NAME.pattern}$"
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
+MAX_WEIGHT = 1e6  # larger weights overflow the weighted sum to inf, which ranks every prompt alike
 
 
 def _component_name(value: str) -> str:
@@ -66,9 +67,10 @@ class Number:
 
     def check(self, value: Any) -> Any:
         kind = "an integer" if self.integer else "a number"
-        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)) or (
-                isinstance(value, float) and not math.isfinite(value)):
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)):
             raise ValueError(f"must be {kind}")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if self.low is not None and value < self.low:
             raise ValueError(f"must be at least {self.low:g}")
         if self.high is not None and value > self.high:
@@ -108,7 +110,9 @@ class SamplingParams(TypedDict, total=False):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Unknown keys are errors, and values are taken as written: ``true`` is not a count, ``'3'`` not a seed."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class ComponentSource(Strict):
@@ -192,7 +196,7 @@ class EvaluatorSpec(Strict):
     normalize: list[Normalizer] | None = Field(default=None, description="Steps applied to both sides before "
                                                                          "comparing (exact, contains, json).")
     pattern: str | None = Field(default=None, description="regex: the pattern; {field} inserts an example field.")
-    tolerance: float | None = Field(default=None, description="numeric: the largest accepted difference.")
+    tolerance: float | None = Field(default=None, ge=0, description="numeric: the largest accepted difference.")
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema",
                                                description="json: a JSON Schema the output must satisfy.")
     fields: dict[str, str] | None = Field(default=None, description="json: output key -> example field to match.")
@@ -252,12 +256,30 @@ class ObjectiveSpec(Strict):
 class SelectSpec(Strict):
     """How the run picks its best prompt: a weighted sum, or one objective maximised within limits on others."""
 
-    weights: dict[str, float] | None = Field(
+    weights: dict[str, Annotated[float, Number(-MAX_WEIGHT, MAX_WEIGHT)]] | None = Field(
         default=None,
         description="objective -> weight; min objectives count negatively, e.g. {score: 1, tokens: 0.001}.")
     maximize: str | None = Field(default=None, description="The objective to maximise within 'limits'.")
-    limits: dict[str, float] | None = Field(default=None, description="objective -> bound: at most it for a min "
-                                                                        "objective, at least it for a max one.")
+    limits: dict[str, Annotated[float, Number()]] | None = Field(
+        default=None, description="objective -> bound: at most it for a min objective, at least it for a max one.")
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and not any(value.values()):  # every prompt would rank alike: the seed stays best
+            raise ValueError("give at least one weight that is not 0")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _reachable(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        """A limit no prompt can meet leaves every candidate ranked as over it: the run could only keep the seed."""
+        for name, bound in (value or {}).items():
+            if name in COST_OBJECTIVES and bound <= 0:
+                raise ValueError(f"no prompt can use at most {bound:g} {name}; give a bound above 0")
+            if name not in COST_OBJECTIVES and bound > 1:
+                raise ValueError(f"{name} at least {bound:g} cannot be met: a score is at most 1")
+        return value
 
     @model_validator(mode="after")
     def _one_rule(self) -> SelectSpec:
@@ -378,6 +400,13 @@ class TaskSpec(Strict):
     export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
     tracking: TrackingSpec | None = Field(default=None, description="Track the run in MLflow.")
 
+    @field_validator("evaluator")
+    @classmethod
+    def _some_evaluator(cls, value: EvaluatorSpec | list[EvaluatorSpec]) -> EvaluatorSpec | list[EvaluatorSpec]:
+        if value == []:  # every output would score 0
+            raise ValueError("give at least one evaluator")
+        return value
+
     def objective_list(self) -> tuple[Objective, ...]:
         """The objectives, each with its direction resolved."""
         return tuple((ObjectiveSpec(name=o) if isinstance(o, str) else o).resolved() for o in self.objectives or ())
@@ -406,6 +435,18 @@ class Task:
 
     def resolve(self, relative: str) -> Path:
         return (self.base_dir / relative).resolve()
+
+
+def read_utf8(path: Path) -> str:
+    """The text of a file a task points at (a BOM dropped); bytes that are not UTF-8 are an error naming the file,
+    the line and the byte, since a traceback would name neither."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise TaskSpecError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8",
+                            path=str(path), line=line) from None
 
 
 def load_task(path: str | Path) -> Task:

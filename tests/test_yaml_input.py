@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from gepa.cli import main
+from gepa.task import load_task
 from tests.fakes import write_task
+from tests.refusals import refused
 
 
 def alias_bomb(levels: int) -> str:
@@ -18,17 +20,6 @@ def alias_bomb(levels: int) -> str:
     for i in range(1, levels):
         lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
     return "\n".join(lines) + "\n"
-
-
-def refused(task: Path, tmp_path: Path, *expected: str) -> None:
-    runs = tmp_path / "runs"
-    for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(runs)]):
-        result = CliRunner().invoke(main, command)
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output
-        for text in expected:
-            assert text in result.output, result.output
-    assert not runs.exists()
 
 
 def test_an_alias_bomb_is_refused_at_validate_with_its_line(tmp_path: Path) -> None:
@@ -46,3 +37,11 @@ def test_even_a_harmless_alias_is_refused_with_the_way_out(tmp_path: Path) -> No
 def test_yaml_nested_too_deep_is_a_message(tmp_path: Path, text: str) -> None:
     task = write_task(tmp_path / "toy", extra=text)
     refused(task, tmp_path, f"{task}", "nested too deeply")
+
+
+def test_numbers_in_exponent_form_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1e-3 as a string; a task file means a number (and strict checking would refuse a string)."""
+    task = write_task(tmp_path / "toy", extra="select: {weights: {score: 1, tokens: 1e-3}}\n")
+    result = CliRunner().invoke(main, ["validate", str(task)])
+    assert result.exit_code == 0, result.output
+    assert load_task(task).spec.select.weights == {"score": 1, "tokens": 0.001}

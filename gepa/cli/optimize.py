@@ -64,6 +64,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     resume_dir = RunDir.open(resume) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
+    echo_warnings(prepared)
     if not as_json:
         click.echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
@@ -84,6 +85,12 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
         _print_summary(outcome.summary)
     if stop():
         sys.exit(EXIT_INTERRUPTED)
+
+
+def echo_warnings(prepared: Any) -> None:
+    """The task's warnings, on stderr (so --json output stays parseable)."""
+    for warning in prepared.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _graceful_stop() -> Callable[[], bool]:
@@ -194,6 +201,7 @@ def validate(task: str, check_models: bool) -> None:
     from gepa import runner
 
     prepared = runner.prepare(task)
+    echo_warnings(prepared)
     splits = prepared.splits
     click.echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
                f"components {', '.join(prepared.seed.components)})")
@@ -227,6 +235,7 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
     from gepa import runner
 
     prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
+    echo_warnings(prepared)
     candidate = candidate_from(prompt_ref, run_path) or prepared.seed
     examples = getattr(prepared.splits, split)
     if not examples:

@@ -17,6 +17,7 @@ from typing import Any
 from gepa.errors import UserError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+UNCLOSED = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)(?![A-Za-z0-9_.-]|\s*\}\})")
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -39,6 +40,11 @@ def placeholders(template: str) -> list[str]:
     for match in PLACEHOLDER.finditer(template):
         seen.setdefault(match.group(1), None)
     return list(seen)
+
+
+def unclosed_placeholders(template: str) -> list[str]:
+    """Names opened as ``{{name`` but never closed with ``}}``: left as text, the field would never reach the model."""
+    return list(dict.fromkeys(m.group(1) for m in UNCLOSED.finditer(template)))
 
 
 def render(template: str, fields: Mapping[str, Any]) -> str:
