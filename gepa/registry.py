@@ -11,7 +11,9 @@ Layout (plain files a person can read and diff in code review):
     prompts/<name>/aliases.json            {"latest": 1, "production": 1, ...}
 
 Exports take a per-prompt file lock, so two concurrent exports create two versions and lose nothing;
-the same content exported twice reuses its version.
+the same content exported twice reuses its version. A version is written in a hidden temporary folder and
+renamed into place, so a killed export leaves no half version behind; a version folder without meta.json
+(left by an older gepa) is passed over, never reused or overwritten.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -174,26 +178,44 @@ class PromptRegistry:
         folder.mkdir(parents=True, exist_ok=True)
         digest = content_hash(components)
         with FileLock(str(folder / ".lock")):
-            existing = [self._read(name, v) for v in self._numbers(folder)]
+            self._sweep(folder)
+            numbers = self._numbers(folder)
+            existing = [self._read(name, v) for v in numbers if (folder / f"v{v:04d}" / "meta.json").is_file()]
             same = next((v for v in existing if v.meta.get("content_hash") == digest), None)
             if same is not None:
                 version, created = same, False
             else:
-                number = (existing[-1].version if existing else 0) + 1
+                number = (numbers[-1] if numbers else 0) + 1
                 full_meta = {**meta, "components": list(components), "content_hash": digest,
                              "parent_version": existing[-1].version if existing else None,
                              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                target = folder / f"v{number:04d}"
-                target.mkdir()
-                for component, text in components.items():
-                    atomic_write(target / f"{component}.txt", text)
-                write_json(target / "meta.json", full_meta)
+                self._write_version(folder / f"v{number:04d}", components, full_meta)
                 version, created = PromptVersion(name=name, version=number, components=dict(components),
                                                  meta=full_meta), True
                 self._set_aliases(name, {"latest": number})
             if alias:
                 self._set_aliases(name, {alias: version.version})
         return version, created
+
+    @staticmethod
+    def _write_version(target: Path, components: Mapping[str, str], meta: Mapping[str, Any]) -> None:
+        """Write the version in a hidden temporary folder, then rename it to ``target``: whole or absent."""
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+        try:
+            for component, text in components.items():
+                atomic_write(staging / f"{component}.txt", text)
+            write_json(staging / "meta.json", meta)
+            os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @staticmethod
+    def _sweep(folder: Path) -> None:
+        """Remove the temporary folders of exports that were killed (only the lock holder writes them)."""
+        for leftover in folder.glob(".v*.tmp"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def promote(self, name: str, version: int, alias: str) -> None:
         checked(alias, "alias")

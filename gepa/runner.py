@@ -137,6 +137,10 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
                      concurrency=overrides.concurrency or config.concurrency,
                      executor=overrides.executor or config.executor)
+    guard_size = sum(len(examples) for examples in splits.guard.values())
+    if problem := config.seed_budget_problem(len(splits.val), guard_size):
+        raise TaskSpecError(f"{problem} (budget.max_metric_calls, or --budget)", path=str(task.path),
+                            field="budget.max_metric_calls")
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
     if unknown:
         raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",

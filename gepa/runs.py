@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -70,6 +71,7 @@ class RunDir:
         self.root = root
         self._logged = 0  # rollouts in rollouts.jsonl that state.json accounts for
         self._log_end = 0  # and the byte where they end (anything after is a crash's leftover)
+        self.notes: list[str] = []  # what reading the run had to leave out, for the commands to show
 
     @classmethod
     def create(cls, runs_root: Path, task_name: str) -> RunDir:
@@ -157,7 +159,9 @@ class RunDir:
         return (self.root / "state.json").is_file()
 
     def load_state(self) -> RunState:
-        """The last checkpoint, with the rollouts it counts read back from rollouts.jsonl."""
+        """The last checkpoint, with the rollouts it counts read back from rollouts.jsonl. A log line that was cut
+        or damaged drops that rollout only (the scores live in state.json); ``notes`` then says which, and the
+        next save rewrites the whole log from what was kept."""
         path = self.root / "state.json"
         data = read_json(path)
         count = data.get("rollouts_logged") if isinstance(data, dict) else None
@@ -166,28 +170,37 @@ class RunDir:
             state = RunState.from_dict(data, records)
         except StateFormatError as exc:
             raise RunStateError(f"{path}: {exc}") from exc
-        self._logged, self._log_end = len(state.rollout_log), end
+        damaged = isinstance(count, int) and len(state.rollout_log) < count
+        self._logged, self._log_end = (0, 0) if damaged else (len(state.rollout_log), end)
         return state
 
     def _read_log(self, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The first ``count`` records of rollouts.jsonl (lines past them are a crash's leftover) and the byte
+        where they end; a line that cannot be read is left out and named in ``notes``."""
         path = self.root / "rollouts.jsonl"
         records: list[dict[str, Any]] = []
-        end = 0
+        dropped: list[str] = []
+        end = number = 0
         try:
             with open(path, "rb") as handle:
-                while len(records) < count:
-                    line = handle.readline()
-                    if not line.endswith(b"\n"):
-                        break
-                    records.append(json.loads(line))
+                while number < count and (line := handle.readline()):
+                    number += 1
+                    try:
+                        record = json.loads(line) if line.endswith(b"\n") else None
+                    except ValueError:
+                        record = None
+                    if not isinstance(record, dict):
+                        dropped.append(_dropped(line, number))
+                        continue
+                    records.append(record)
                     end = handle.tell()
         except FileNotFoundError:
             pass
-        except ValueError as exc:
-            raise RunStateError(f"{path}: line {len(records) + 1} is corrupt ({exc})") from exc
-        if len(records) < count:
-            raise RunStateError(f"{path}: holds {len(records)} rollouts but state.json counts {count}; "
-                                "the run cannot be resumed from it")
+        if number < count:
+            dropped.append(f"{count - number} rollouts were never written")
+        if dropped:
+            self.notes.append(f"{path}: {len(records)} of {count} rollouts read; " + "; ".join(dropped)
+                              + ". The scores in state.json are intact; the next save of the run rewrites the log")
         return records, end
 
     def usage(self) -> list[dict[str, Any]]:
@@ -221,6 +234,17 @@ class RunDir:
             except ValueError:
                 continue  # a line cut by a crash; the state file is the source of truth
         return rows
+
+
+def _dropped(line: bytes, number: int) -> str:
+    """What a log line that cannot be read held, as far as its start tells."""
+    why = "was cut short, as by a crash while it was written" if not line.endswith(b"\n") else "is not valid JSON"
+    text = line.decode("utf-8", errors="replace")
+    candidate = re.search(r'"candidate":\s*"([^"]+)"', text)
+    example = re.search(r'"example_id":\s*"([^"]+)"', text)
+    if candidate and example:
+        return f"dropped the rollout of candidate {candidate.group(1)} on {example.group(1)} (line {number} {why})"
+    return f"dropped line {number} ({why})"
 
 
 def list_runs(runs_root: Path) -> list[RunDir]:

@@ -103,6 +103,12 @@ def echo_listing(rows: list[dict[str, Any]], as_json: bool, empty: str) -> bool:
     return not rows
 
 
+def echo_notes(run_dir: Any) -> None:
+    """Warn about what reading a run directory had to leave out (a cut rollouts line), on stderr."""
+    for note in run_dir.notes:
+        click.echo(f"warning: {note}", err=True)
+
+
 def fmt(value: float | None) -> str:
     """A score as the CLI shows it: three decimals, or n/a when unknown."""
     return "n/a" if value is None else f"{value:.3f}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from gepa.cli.app import cache_options, fmt, json_option, model_option, open_cache, runs_dir_option
+from gepa.cli.app import cache_options, echo_notes, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
 from gepa.summary import RunSummary
 
@@ -77,6 +77,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
                              should_stop=stop)
     finally:
         progress.close()
+        if resume_dir is not None:
+            echo_notes(resume_dir)
         if cache is not None and cache.problem:
             click.echo(f"warning: {cache.problem}", err=True)
     if as_json:

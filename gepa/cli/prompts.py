@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gepa.cli.app import cache_dir_option, echo_listing, json_option, prompts_dir_option
+from gepa.cli.app import cache_dir_option, echo_listing, echo_notes, json_option, prompts_dir_option
 from gepa.core.candidate import Candidate
 from gepa.errors import UserError
 
@@ -46,6 +46,7 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
         if promote_if_better:
             raise UserError("--promote-if-better works with gepa's registry only; use --alias with --to mlflow")
         candidate, meta = best_of(run_dir, candidate_id)
+        echo_notes(run_dir)
         version, created = register_in_mlflow(name, candidate.components, meta, alias=alias, tracking_uri=mlflow_uri)
         verb = "registered in MLflow as" if created else "already in MLflow as"
         click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
@@ -75,6 +76,7 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
     result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
                         promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer,
                         candidate_id=candidate_id, level=level, any_gain=any_gain)
+    echo_notes(run_dir)
     verb = "exported as" if result.created else "already registered as"
     click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
     if result.reason:

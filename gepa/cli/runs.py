@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gepa.cli.app import echo_listing, fmt, json_option, runs_dir_option
+from gepa.cli.app import echo_listing, echo_notes, fmt, json_option, runs_dir_option
 from gepa.errors import GepaError
 
 
@@ -61,6 +61,7 @@ def runs_show(run: str) -> None:
 
     run_dir = RunDir.open(run)
     state = run_dir.load_state()
+    echo_notes(run_dir)
     means = state.mean_scores()
     best = state.best_index()
     cost = sum(row.get("cost_usd", 0.0) for row in run_dir.usage())
@@ -82,4 +83,6 @@ def runs_report(run: str) -> None:
     from gepa.report import write_report
     from gepa.runs import RunDir
 
-    click.echo(write_report(RunDir.open(run)))
+    run_dir = RunDir.open(run)
+    click.echo(write_report(run_dir))
+    echo_notes(run_dir)

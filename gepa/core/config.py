@@ -171,6 +171,16 @@ class OptimizerConfig:
         primary = means.get(select.maximize or "score", 0.0)
         return (1.0, primary) if over == 0 else (0.0, -over)
 
+    def seed_budget_problem(self, val_size: int, guard_size: int) -> str | None:
+        """Why ``max_metric_calls`` cannot pay the seed's scoring (the validation and guard sets); None if it can.
+        Checked before a run starts, so the mistake leaves no run directory."""
+        limit = self.max_metric_calls
+        if limit is None or limit >= val_size + guard_size:
+            return None
+        guard = f" and the {guard_size} guard-set examples" if guard_size else ""
+        return (f"budget of {limit} metric calls cannot even score the seed on the {val_size} validation "
+                f"examples{guard}; raise max_metric_calls")
+
     def reflection_call_limit(self) -> int | None:
         """``max_reflection_calls``, or its default derived from the metric-call budget."""
         if self.max_reflection_calls is not None:

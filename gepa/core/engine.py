@@ -135,11 +135,8 @@ class Optimizer:
         return names
 
     def _start(self, state: RunState, seed: Candidate) -> None:
-        limit = self.config.max_metric_calls
-        if limit is not None and limit < len(self.val) + self._guard_calls:
-            guard = f" and the {self._guard_calls} guard-set examples" if self._guard_calls else ""
-            raise UserError(f"budget of {limit} metric calls cannot even score the seed on the "
-                            f"{len(self.val)} validation examples{guard}; raise max_metric_calls")
+        if problem := self.config.seed_budget_problem(len(self.val), self._guard_calls):
+            raise UserError(problem)
         self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
         scored = self._evaluate(state, seed, self.val)
         if all(r.error_source == "evaluator" for r in scored):

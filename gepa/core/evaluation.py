@@ -101,6 +101,10 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
             named[name] = checked
     except FATAL:
         raise
+    except SystemExit as exc:  # would end the process without a word; the run's saved state must survive it
+        raise EvaluatorError(f"evaluator {evaluator_name(evaluator)} called sys.exit({exc.code!r}) on example "
+                             f"{example.id}; an evaluator returns a score and never exits (the run's saved state is "
+                             "kept: fix the evaluator and resume)") from None
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
         message = redact_secrets(f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}")
         return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
