@@ -178,3 +178,8 @@ def marker_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str,
     if len(done) == len(chain):
         return "```\n" + current + "\n```"
     return "```\n" + current + " " + chain[len(done)] + "\n```"
+
+
+def flooding_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``task_model``'s answer followed by 2 MB of padding, as a server that streams on past its answer."""
+    return task_model(messages, params) + " " + "x" * 2_000_000
