@@ -139,6 +139,12 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
                     overrides=overrides, warnings=warnings)
 
 
+def check_candidate(prepared: Prepared, candidate: Candidate, source: str) -> list[str]:
+    """Check a candidate from elsewhere (a file, the registry, a run) against the task as its seed was checked;
+    errors name ``source``. Returns its warnings."""
+    return check_fields(prepared.task, candidate, prepared.splits, source=source)
+
+
 def probe_models(prepared: Prepared) -> list[str]:
     """One tiny uncached call to each model of the task; raises the first model's error (``--check-models``)."""
     lines = []
@@ -368,4 +374,4 @@ def _num(value: float) -> float | None:
     return None if value != value else value  # NaN (no test split) -> null
 
 
-__all__ = ["Outcome", "Overrides", "Prepared", "prepare", "run", "score"]
+__all__ = ["Outcome", "Overrides", "Prepared", "check_candidate", "prepare", "run", "score"]

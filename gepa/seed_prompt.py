@@ -53,9 +53,11 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits) -> list[str]:
-    """Every placeholder and every expected field must exist in the data, and every placeholder be closed.
+def check_fields(task: Task, seed: Candidate, splits: Splits, *, source: str | None = None) -> list[str]:
+    """Every placeholder and every expected field must exist in the data, and every placeholder be closed; errors
+    name ``source`` (where the candidate came from: a candidate file, a registry prompt), else the task file.
     Returns warnings: a placeholder showing the task model the very field its answer is compared against."""
+    where = source or str(task.path)
     fields = splits.fields()
     shown = ", ".join(sorted(fields))
     answers = expected_fields(task)
@@ -64,18 +66,18 @@ def check_fields(task: Task, seed: Candidate, splits: Splits) -> list[str]:
         if unclosed := unclosed_placeholders(text):
             raise TaskSpecError(f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
                                 f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
-                                path=str(task.path), field=f"prompt.{name}")
+                                path=where, field=f"prompt.{name}")
         for placeholder in placeholders(text):
             if placeholder not in fields:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
-                                    f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+                                    f"field in the data (fields: {shown})", path=where, field=f"prompt.{name}")
             if placeholder in answers:
                 warnings.append(f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
                                 "compares against: the task model sees the answer")
     missing = sorted(expected_fields(task) - fields)
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
-                            path=str(task.path), field="evaluator.expected")
+                            path=where, field="evaluator.expected")
     needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)}
     for name, examples in splits.guard.items():
         for example in examples:

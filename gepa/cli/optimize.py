@@ -64,7 +64,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     resume_dir = RunDir.open(resume) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
-    echo_warnings(prepared)
+    echo_warnings(prepared.warnings)
     if not as_json:
         click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
@@ -87,9 +87,9 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
         sys.exit(EXIT_INTERRUPTED)
 
 
-def echo_warnings(prepared: Any) -> None:
-    """The task's warnings, on stderr (so --json output stays parseable)."""
-    for warning in prepared.warnings:
+def echo_warnings(warnings: list[str]) -> None:
+    """Warnings on stderr (so --json output stays parseable)."""
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
 
@@ -194,7 +194,7 @@ def validate(task: str, check_models: bool) -> None:
     from gepa import runner
 
     prepared = runner.prepare(task)
-    echo_warnings(prepared)
+    echo_warnings(prepared.warnings)
     splits = prepared.splits
     click.echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
                f"components {', '.join(prepared.seed.components)})")
@@ -223,8 +223,12 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
     from gepa import runner
 
     prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
-    echo_warnings(prepared)
-    candidate = candidate_from(prompt_ref, run_path) or prepared.seed
+    candidate = candidate_from(prompt_ref, run_path)
+    if candidate is None:
+        candidate = prepared.seed
+        echo_warnings(prepared.warnings)
+    else:  # checked as the seed was: a placeholder no field fills would score 0 and still pass a CI gate
+        echo_warnings(runner.check_candidate(prepared, candidate, prompt_ref or run_path or ""))
     examples = getattr(prepared.splits, split)
     if not examples:
         raise UserError(f"{task}: the {split} split is empty")
