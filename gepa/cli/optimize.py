@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from gepa.cli.app import cache_options, fmt, json_option, model_option, open_cache, runs_dir_option
+from gepa.cli.app import cache_options, echo, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
 from gepa.summary import RunSummary
 
@@ -66,7 +66,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     prepared = runner.prepare(task, overrides, cache=cache)
     echo_warnings(prepared.warnings)
     if not as_json:
-        click.echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
+        echo(f"task model {prepared.task_client.model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
         _print_dry_run(prepared)
         return
@@ -78,9 +78,9 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     finally:
         progress.close()
         if cache is not None and cache.problem:
-            click.echo(f"warning: {cache.problem}", err=True)
+            echo(f"warning: {cache.problem}", err=True)
     if as_json:
-        click.echo(json.dumps(outcome.summary.to_dict(), indent=2))
+        echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:
         _print_summary(outcome.summary)
     if stop():
@@ -90,7 +90,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
 def echo_warnings(warnings: list[str]) -> None:
     """Warnings on stderr (so --json output stays parseable)."""
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 def _graceful_stop() -> Callable[[], bool]:
@@ -101,7 +101,7 @@ def _graceful_stop() -> Callable[[], bool]:
         if requested:
             raise KeyboardInterrupt
         requested.append(True)
-        click.echo("\nstopping after this iteration (Ctrl-C again to abort; the last saved state is kept)", err=True)
+        echo("\nstopping after this iteration (Ctrl-C again to abort; the last saved state is kept)", err=True)
 
     signal.signal(signal.SIGINT, handler)
     return lambda: bool(requested)
@@ -112,51 +112,51 @@ def _print_dry_run(prepared: Any) -> None:
     from gepa.system import render_messages
 
     example = prepared.splits.train[0]
-    click.echo(f"task {prepared.task.spec.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
+    echo(f"task {prepared.task.spec.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
                f"{len(prepared.splits.test)} test examples; components {list(prepared.seed.components)}")
-    click.echo(f"first train example ({example.id}) renders as:")
+    echo(f"first train example ({example.id}) renders as:")
     for message in render_messages(prepared.seed, example.fields, prepared.system.input_fields):
-        click.echo(f"  [{message['role']}] {message['content']}")
+        echo(f"  [{message['role']}] {message['content']}")
     guess = estimate(prepared)
-    click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
+    echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
                f"plus {guess.test_calls} test calls at the end")
-    click.echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
+    echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
                if guess.cost_usd is None else f"estimated cost: at most about ${guess.cost_usd:.2f}")
-    click.echo("dry run: nothing was called or written")
+    echo("dry run: nothing was called or written")
 
 
 def _print_summary(summary: RunSummary) -> None:
     seed, best, usage = summary.seed, summary.best, summary.usage
-    click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
-    click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}{_gain(summary, 'validation')}")
-    click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)"
+    echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
+    echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}{_gain(summary, 'validation')}")
+    echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)"
                f"{_gain(summary, 'test')}")
     for name in seed.guard:
-        click.echo(f"  guard {name:<6} seed {fmt(seed.guard[name])}  ->  best {fmt(best.guard.get(name))}"
+        echo(f"  guard {name:<6} seed {fmt(seed.guard[name])}  ->  best {fmt(best.guard.get(name))}"
                    f"{_gain(summary, name)}")
     gaps = summary.gaps
     line = "  gaps from val: test seed {} best {}".format(*(_signed(gaps[k]["val_to_test"]) for k in ("seed", "best")))
     for name in seed.guard:
         line += f"; {name} seed {_signed(gaps['seed']['val_to_guard'][name])} best " \
                 f"{_signed(gaps['best']['val_to_guard'].get(name))}"
-    click.echo(line)
-    click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
+    echo(line)
+    echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
                f"{summary.metric_calls} metric calls")
-    click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
+    echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
                f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
     _print_front(summary)
     for line in summary.diagnosis:
-        click.echo(f"  {line}")
-    click.echo("best prompt:")
+        echo(f"  {line}")
+    echo("best prompt:")
     for name, text in best.components.items():
-        click.echo(f"  [{name}] {text}")
-    click.echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
-    click.echo(f"report: {summary.report}")
+        echo(f"  [{name}] {text}")
+    echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
+    echo(f"report: {summary.report}")
     if summary.resumable:
-        click.echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
+        echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
     export = summary.export
     if export:
-        click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
+        echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
 
 
 def _gain(summary: RunSummary, split: str) -> str:
@@ -175,10 +175,10 @@ def _print_front(summary: RunSummary) -> None:
         return
     names = [o["name"] for o in summary.objectives]
     shown = names + [n for n in ("tokens", "prompt_chars") if n not in names]
-    click.echo("  front (" + ", ".join(f"{o['name']} {o['direction']}" for o in summary.objectives) + "):")
+    echo("  front (" + ", ".join(f"{o['name']} {o['direction']}" for o in summary.objectives) + "):")
     for member in summary.front:
         values = "  ".join(f"{n} {member.objectives[n]:.3f}" if n in member.objectives else f"{n} -" for n in shown)
-        click.echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
+        echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
 
 
 def _signed(value: float | None) -> str:
@@ -196,11 +196,11 @@ def validate(task: str, check_models: bool) -> None:
     prepared = runner.prepare(task)
     echo_warnings(prepared.warnings)
     splits = prepared.splits
-    click.echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
+    echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
                f"components {', '.join(prepared.seed.components)})")
     if check_models:
         for line in runner.probe_models(prepared):
-            click.echo(line)
+            echo(line)
 
 
 @click.command(name="eval")
@@ -239,12 +239,12 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
         _write_rows(Path(output), rows)
     passed = min_score is None or mean >= min_score
     if as_json:
-        click.echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
+        echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
                                "min_score": min_score, "passed": passed}, indent=2))
     else:
-        click.echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
+        echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
         if not passed:
-            click.echo(f"below --min-score {min_score:.3f}", err=True)
+            echo(f"below --min-score {min_score:.3f}", err=True)
     if not passed:
         sys.exit(1)
 
@@ -295,8 +295,8 @@ def schema(markdown: bool) -> None:
     if markdown:
         from gepa.task_reference import task_reference_markdown
 
-        click.echo(task_reference_markdown(), nl=False)
+        echo(task_reference_markdown(), nl=False)
         return
     from gepa.task import task_json_schema
 
-    click.echo(json.dumps(task_json_schema(), indent=2))
+    echo(json.dumps(task_json_schema(), indent=2))
