@@ -6,6 +6,8 @@ A scripted task model answers with 1 KB of text; the run checkpoints into a real
 iteration. Printed: the bytes each checkpoint wrote (state.json, usage.json and what rollouts.jsonl grew by)
 at iterations 10 and 100, and what the same checkpoint would have written as one state.json holding every
 rollout (the format before rollouts moved to an append-only log).
+
+    .venv/bin/python bench/checkpoint_size.py --smoke    # iterations 10 and 12 only (the test suite runs it)
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def reflect(messages: Any, params: Any) -> str:
     return f"```\nRewrite {params.get('seed', 0)}: answer with the label only.\n```"
 
 
-def main() -> None:
+def main(iterations: int = 100) -> None:
     examples = [Example(id=f"train/{i}", fields={"text": f"example {i}", "label": "x"}) for i in range(400)]
     val = [Example(id=f"val/{i}", fields={"text": f"held out {i}", "label": "x"}) for i in range(20)]
     root = Path(tempfile.mkdtemp(prefix="gepa-checkpoint-"))
@@ -55,18 +57,18 @@ def main() -> None:
         old_format = len(json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))) + 1
         written[state.iteration] = (now, old_format)
 
-    config = OptimizerConfig(max_metric_calls=None, max_iterations=100, max_idle_iterations=1000, seed=0,
+    config = OptimizerConfig(max_metric_calls=None, max_iterations=iterations, max_idle_iterations=1000, seed=0,
                              minibatch_size=3, proposals_per_iteration=1, skip_perfect=False, merge=False)
     optimizer = Optimizer(system=PromptSystem(ModelClient(FakeModel(answer), role="task")),
                           evaluator=Exact(expected="label"),
                           proposer=ReflectiveProposer(ModelClient(FakeModel(reflect), role="reflection")),
                           trainset=examples, valset=val, config=config, checkpoint=checkpoint)
     optimizer.run(Candidate(components={"system": "Label it.", "user": "{{text}}"}))
-    for iteration in (10, 100):
+    for iteration in (10, iterations):
         now, old = written[iteration]
         print(f"iteration {iteration}: {now:,} bytes written by the checkpoint; {old:,} as one state.json "
               f"with every rollout ({old / now:.0f}x)")
 
 
 if __name__ == "__main__":
-    main()
+    main(12 if sys.argv[1:] == ["--smoke"] else 100)

@@ -6,6 +6,8 @@ Prints milliseconds per iteration at 100 validation examples, the time of one pa
 (Pareto front + weighted draw) with 1,000 candidates x 10,000 validation examples (goal: < 100 ms), and, with
 5,000 validation examples, the metric calls the subset validation policy spends against full validation to
 reach the same best.
+
+    .venv/bin/python bench/engine_overhead.py --smoke    # the same three parts at tiny sizes (the test suite runs it)
 """
 
 from __future__ import annotations
@@ -105,11 +107,15 @@ def subset_against_full(n_val: int = 5000, iterations: int = 12) -> dict[str, tu
 
 
 if __name__ == "__main__":
-    ms, pool = per_iteration_ms()
-    print(f"engine overhead: {ms:.2f} ms per iteration (100 val examples, instant fake model, "
+    smoke = sys.argv[1:] == ["--smoke"]
+    n_val, n_candidates, n_examples, n_subset = (10, 50, 200, 200) if smoke else (100, 1000, 10_000, 5000)
+    ms, pool = per_iteration_ms(n_val, iterations=5 if smoke else 300)
+    print(f"engine overhead: {ms:.2f} ms per iteration ({n_val} val examples, instant fake model, "
           f"{pool} candidates at the end)")
-    for name, value in selection_ms().items():
-        print(f"selection step, 1,000 candidates x 10,000 val examples ({name} scores): {value:.1f} ms (goal < 100 ms)")
-    for policy, (score, found, spent, ms) in subset_against_full().items():
-        print(f"validation {policy:6s} at 5,000 val examples: best val {score:.3f} found after {found:,} metric calls "
-              f"({spent:,} in 12 iterations), {ms:.1f} ms per iteration with an instant fake model")
+    for name, value in selection_ms(n_candidates, n_examples, repeats=1 if smoke else 7).items():
+        print(f"selection step, {n_candidates:,} candidates x {n_examples:,} val examples ({name} scores): "
+              f"{value:.1f} ms (goal < 100 ms)")
+    iterations = 3 if smoke else 12
+    for policy, (score, found, spent, ms) in subset_against_full(n_subset, iterations).items():
+        print(f"validation {policy:6s} at {n_subset:,} val examples: best val {score:.3f} found after {found:,} metric "
+              f"calls ({spent:,} in {iterations} iterations), {ms:.1f} ms per iteration with an instant fake model")

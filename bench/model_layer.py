@@ -11,6 +11,8 @@
    server adding 200 ms per call: speed-up over N=1 at N = 16, 64, 256 calls in flight (goal >= 0.8 x N at 64).
 
     .venv/bin/python bench/model_layer.py --only async     # just part 4
+    .venv/bin/python bench/model_layer.py --smoke          # every part at tiny sizes, the rerun on scripted models
+                                                            # (the test suite runs it)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +47,21 @@ def cache_hit_us(tmp: Path, calls: int = 3000) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-def cached_rerun(tmp: Path) -> tuple[dict, dict]:
+SEARCH_CALLS = 60  # metric calls the rerun's search gets beyond scoring the seed (validation and guard sets)
+
+
+def cached_rerun(tmp: Path, smoke: bool = False) -> tuple[dict, dict]:
+    """The quick-start task run twice on one cache; ``smoke`` runs it on bench/ray_executor.py's scripted models
+    instead of the embedded SmolLM2."""
     task = Path(__file__).resolve().parent.parent / "tasks" / "polarity" / "task.yaml"
+    models = runner.Overrides(model="fake/bench.ray_executor:answer",
+                              reflection_model="fake/bench.ray_executor:reflect") if smoke else runner.Overrides()
+    splits = runner.prepare(task, models).splits
+    seed_calls = len(splits.val) + sum(map(len, splits.guard.values()))
     rows = []
     for name in ("first", "rerun"):
-        prepared = runner.prepare(task, runner.Overrides(max_metric_calls=60), cache=ResponseCache(tmp / "rerun-cache"))
+        overrides = replace(models, max_metric_calls=seed_calls + SEARCH_CALLS)
+        prepared = runner.prepare(task, overrides, cache=ResponseCache(tmp / "rerun-cache"))
         started = time.perf_counter()
         outcome = runner.run(prepared, runs_root=tmp / f"runs-{name}")
         rows.append({"wall_s": time.perf_counter() - started, "model_calls": outcome.summary.usage.model_calls,
@@ -56,7 +69,8 @@ def cached_rerun(tmp: Path) -> tuple[dict, dict]:
     return rows[0], rows[1]
 
 
-def concurrency_speedups(backend_cls: type, latency: float = 0.2) -> dict[int, float]:
+def concurrency_speedups(backend_cls: type, latency: float = 0.2,
+                         levels: tuple[int, ...] = (1, 4, 16)) -> dict[int, float]:
     from pytest_httpserver import HTTPServer
     from werkzeug import Response
 
@@ -76,7 +90,7 @@ def concurrency_speedups(backend_cls: type, latency: float = 0.2) -> dict[int, f
         client = ModelClient(backend_cls("openai/m", api_base=server.url_for("/v1"), prices={}), role="task")
         client.complete([{"role": "user", "content": "warm up"}], {"temperature": 0})
         base_rate = 0.0
-        for n in (1, 4, 16):
+        for n in levels:
             calls = 8 * n
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=n) as pool:
@@ -159,9 +173,10 @@ def async_speedups(backend_cls: type, latency: float = 0.2, levels: tuple[int, .
         server.terminate()
 
 
-def print_async_speedups() -> None:
+def print_async_speedups(smoke: bool = False) -> None:
+    sizes: dict[str, Any] = {"latency": 0.02, "levels": (1, 4), "rounds": 1} if smoke else {}
     for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
-        for n, speedup in async_speedups(backend_cls).items():
+        for n, speedup in async_speedups(backend_cls, **sizes).items():
             if n > 1:
                 goal = f"goal >= {0.8 * n:.1f}x" if n == 64 else f"ideal {n}x"
                 print(f"async via {label}, N={n:<3}: speed-up {speedup:.1f}x over N=1 ({goal})")
@@ -171,16 +186,18 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--only", "async"]:
         print_async_speedups()
         sys.exit(0)
+    smoke = sys.argv[1:] == ["--smoke"]
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        print(f"cache hit: {cache_hit_us(tmp):.0f} us per call")
-        first, rerun = cached_rerun(tmp)
+        print(f"cache hit: {cache_hit_us(tmp, calls=100 if smoke else 3000):.0f} us per call")
+        first, rerun = cached_rerun(tmp, smoke)
         print(f"optimisation, first run: {first['model_calls']} model calls, {first['wall_s']:.2f} s "
               f"(best val {first['best_val']:.2f})")
         print(f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), "
               f"{rerun['cache_hits']} cache hits, "
               f"{rerun['wall_s']:.2f} s = {rerun['wall_s'] / first['wall_s']:.1%} of the first run (goal <= 5 %)")
+        threads: dict[str, Any] = {"latency": 0.02, "levels": (1, 4)} if smoke else {}
         for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
-            for n, speedup in concurrency_speedups(backend_cls).items():
+            for n, speedup in concurrency_speedups(backend_cls, **threads).items():
                 print(f"concurrency via {label}, N={n:<2}: speed-up {speedup:.2f}x over N=1 (goal >= {0.8 * n:.1f}x)")
-    print_async_speedups()
+    print_async_speedups(smoke)

@@ -1,6 +1,7 @@
 """The Ray executor against threads on an example task with a scripted model (local Ray, 2 CPUs).
 
     .venv/bin/python bench/ray_executor.py          # needs the ray extra: pip install -e '.[ray]'
+    .venv/bin/python bench/ray_executor.py --smoke  # an 80-call budget (the test suite runs it)
 
 Runs tasks/polarity/task.yaml twice through the task-file path, once with ``executor: threads`` and once with
 ``executor: ray``, with scripted task and reflection models (this module's ``answer`` and ``reflect``), and
@@ -41,12 +42,12 @@ def reflect(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) ->
     return f"```\n{keep}{CUE}\n```"
 
 
-def run(executor: str, tmp: Path) -> tuple[list[Any], list[list[float]], float, int]:
+def run(executor: str, tmp: Path, budget: int = 150) -> tuple[list[Any], list[list[float]], float, int]:
     """One run of the polarity task file on ``executor``: state.json's candidates, the validation scores, the
     wall time and the model calls counted."""
     task = ROOT / "tasks" / "polarity" / "task.yaml"
     overrides = runner.Overrides(model="fake/bench.ray_executor:answer",
-                                 reflection_model="fake/bench.ray_executor:reflect", max_metric_calls=150,
+                                 reflection_model="fake/bench.ray_executor:reflect", max_metric_calls=budget,
                                  executor=executor, guard=False)  # type: ignore[arg-type]
     prepared = runner.prepare(task, overrides, cache=None)
     started = time.perf_counter()
@@ -60,9 +61,10 @@ if __name__ == "__main__":
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    budget = 80 if sys.argv[1:] == ["--smoke"] else 150
     with tempfile.TemporaryDirectory() as folder:
-        threads = run("threads", Path(folder))
-        on_ray = run("ray", Path(folder))
+        threads = run("threads", Path(folder), budget)
+        on_ray = run("ray", Path(folder), budget)
     best = max(sum(row) / len(row) for row in on_ray[1])
     print(f"threads: {len(threads[0])} candidates, {threads[3]} model calls, {threads[2]:.1f} s")
     print(f"ray (local, 2 CPUs): {len(on_ray[0])} candidates, {on_ray[3]} model calls, {on_ray[2]:.1f} s "

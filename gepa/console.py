@@ -10,6 +10,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from gepa.core.events import Event
+from gepa.core.text import terminal_safe
 
 
 class Progress:
@@ -55,6 +56,7 @@ class Progress:
         return f"{self.best:.3f}" if self.best is not None else "-"
 
     def _line(self, text: str) -> None:
+        text = terminal_safe(text)  # a stop reason may quote a model's error
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:

@@ -179,6 +179,13 @@ def task_system(task: Task, client: ModelClient, input_fields: Sequence[str]) ->
                             path=str(task.path), field="system.python") from None
 
 
+def check_candidate(prepared: Prepared, candidate: Candidate, source: str) -> list[str]:
+    """Check a candidate from elsewhere (a file, the registry, a run) against the task as its seed was checked;
+    errors name ``source``. Returns its warnings."""
+    return check_fields(prepared.task_file(), candidate, prepared.splits,
+                        provided=set(getattr(prepared.system, "provides", ())), source=source)
+
+
 def probe_models(prepared: Prepared) -> list[str]:
     """One tiny uncached call to each model of the task; raises the first model's error (``--check-models``)."""
     lines = []
@@ -437,4 +444,4 @@ def _num(value: float) -> float | None:
     return None if value != value else value  # NaN (no test split) -> null
 
 
-__all__ = ["Outcome", "Overrides", "Prepared", "prepare", "run", "score"]
+__all__ = ["Outcome", "Overrides", "Prepared", "check_candidate", "prepare", "run", "score"]

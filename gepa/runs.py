@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import secrets
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,9 +30,13 @@ from gepa.summary import RunSummary
 
 def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write to a temporary file in the same directory, then rename over ``path``: a reader sees the old or
-    the new file, never half of one. ``durable`` also fsyncs (survives power loss, costs milliseconds)."""
+    the new file, never half of one. ``durable`` also fsyncs (survives power loss, costs milliseconds).
+
+    The temporary file is opened with mode 0666 for the umask to narrow, as any new file is (``mkstemp`` makes
+    0600 whatever the umask, which left shared prompts and runs unreadable to teammates)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -41,7 +45,7 @@ def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

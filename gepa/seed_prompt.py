@@ -53,10 +53,13 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None) -> list[str]:
+def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None, *,
+                 source: str | None = None) -> list[str]:
     """Every placeholder and every expected field must exist in the data (or be ``provided`` by the pipeline,
-    such as a second step's ``{{draft}}``), and every placeholder be closed. Returns warnings: a placeholder
+    such as a second step's ``{{draft}}``), and every placeholder be closed; errors name ``source`` (where the
+    candidate came from: a candidate file, a registry prompt), else the task file. Returns warnings: a placeholder
     showing the task model the very field its answer is compared against."""
+    where = source or str(task.path)
     fields = splits.fields()
     provided = provided or set()
     shown = ", ".join(sorted(fields)) + (f"; the pipeline fills {', '.join(sorted(provided))}" if provided else "")
@@ -66,18 +69,18 @@ def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str]
         if unclosed := unclosed_placeholders(text):
             raise TaskSpecError(f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
                                 f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
-                                path=str(task.path), field=f"prompt.{name}")
+                                path=where, field=f"prompt.{name}")
         for placeholder in placeholders(text):
             if placeholder not in fields | provided:
                 raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
-                                    f"field in the data (fields: {shown})", path=str(task.path), field=f"prompt.{name}")
+                                    f"field in the data (fields: {shown})", path=where, field=f"prompt.{name}")
             if placeholder in answers:
                 warnings.append(f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
                                 "compares against: the task model sees the answer")
     missing = sorted(expected_fields(task) - fields)
     if missing:
         raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
-                            path=str(task.path), field="evaluator.expected")
+                            path=where, field="evaluator.expected")
     needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)
                                       if p not in provided}
     for name, examples in splits.guard.items():

@@ -26,6 +26,7 @@ from pydantic import (
     PositiveInt,
     Tag,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     create_model,
     field_validator,
@@ -37,7 +38,7 @@ from typing_extensions import TypedDict  # pydantic reads TypedDicts from here o
 from gepa.core.candidate import NAME, name_problem
 from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
-from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY
+from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY, part_names
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.task_yaml import read_yaml
 
@@ -405,6 +406,28 @@ class TaskSpec(Strict):
     def _some_evaluator(cls, value: EvaluatorSpec | list[EvaluatorSpec]) -> EvaluatorSpec | list[EvaluatorSpec]:
         if value == []:  # every output would score 0
             raise ValueError("give at least one evaluator")
+        return value
+
+    @field_validator("objectives", "select")
+    @classmethod
+    def _measured(cls, value: Any, info: ValidationInfo) -> Any:
+        """An objective nothing measures would fail the run after the seed was paid for; a python evaluator may
+        return scores under any names, so with one the run checks instead."""
+        evaluator = info.data.get("evaluator")
+        specs = evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []
+        if value is None or not specs or any(s.type == "python" for s in specs):
+            return value
+        dicts = [s.as_dict() for s in specs]
+        measured = {"score", "balanced", *COST_OBJECTIVES,
+                    *(part_names(dicts) if len(dicts) > 1 else [d["name"] for d in dicts if "name" in d])}
+        if isinstance(value, SelectSpec):
+            names = sorted(Selection(weights=value.weights, maximize=value.maximize, limits=value.limits).names())
+        else:
+            names = [o if isinstance(o, str) else o.name for o in value]
+        for name in names:
+            if name not in measured:
+                raise ValueError(f"objective {name!r} is not measured by this task; measured: "
+                                 f"{', '.join(sorted(measured))}")
         return value
 
     def objective_list(self) -> tuple[Objective, ...]:

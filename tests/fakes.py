@@ -178,3 +178,24 @@ def marker_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str,
     if len(done) == len(chain):
         return "```\n" + current + "\n```"
     return "```\n" + current + " " + chain[len(done)] + "\n```"
+
+
+def flooding_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``task_model``'s answer followed by 2 MB of padding, as a server that streams on past its answer."""
+    return task_model(messages, params) + " " + "x" * 2_000_000
+
+
+ESCAPES = "\x1b]0;pwned\x07\x00\u202e"  # an OSC title sequence, a NUL and a right-to-left override
+
+
+def escaping_failing_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """A reflector whose provider's error message carries terminal escapes (the diagnosis quotes it)."""
+    from gepa.errors import ModelCallError
+
+    raise ModelCallError(f"model 'fake/reflector': BadRequestError (HTTP 400): {ESCAPES} bad request")
+
+
+def escaping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``reflector``'s improvement with terminal escapes added, so the best prompt carries them."""
+    new = reflector(messages, params).split("```\n")[1].removesuffix("\n```")
+    return "```\n" + (new if ESCAPES in new else f"{new} {ESCAPES}") + "\n```"

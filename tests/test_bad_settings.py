@@ -103,3 +103,27 @@ def test_a_prompt_showing_the_answer_field_is_warned_about(tmp_path: Path) -> No
         assert result.exit_code == 0, result.output
         assert ("warning: prompt component 'user' shows {{label}}, the field the evaluator compares against: the "
                 "task model sees the answer") in result.output
+
+
+@pytest.mark.parametrize(("setting", "name"), [
+    ("objectives: [score, accuracy]", "accuracy"),
+    ("select: {weights: {score: 1, acuracy: 1}}", "acuracy"),
+    ("select: {maximize: exactness, limits: {tokens: 100}}", "exactness"),
+])
+def test_an_objective_nothing_measures_is_refused_at_validate(tmp_path: Path, setting: str, name: str) -> None:
+    task = write_task(tmp_path / "toy", extra=setting + "\n")
+    refused(task, tmp_path, f"{task}:{line_of(task, setting.split(':')[0])}",
+            f"objective {name!r} is not measured by this task; measured: balanced, cost_usd, latency_s, "
+            "prompt_chars, score, tokens")
+
+
+def test_a_named_evaluator_is_an_objective_and_a_python_one_is_left_to_the_run(tmp_path: Path) -> None:
+    named = edited(tmp_path, "  expected: label\n", "  expected: label\n  name: accuracy\n",
+                   extra="objectives: [accuracy, tokens]\n")
+    assert CliRunner().invoke(main, ["validate", str(named)]).exit_code == 0
+    (tmp_path / "toy" / "score.py").write_text("def score(fields, output):\n    return {'score': 1.0, 'style': 1.0}\n")
+    named.write_text(named.read_text().replace("evaluator:\n  type: exact\n  expected: label\n  name: accuracy",
+                                               "evaluator:\n  type: python\n  function: score.py:score")
+                     .replace("[accuracy, tokens]", "[style]"))
+    result = CliRunner().invoke(main, ["validate", str(named)])
+    assert result.exit_code == 0, result.output

@@ -1,8 +1,8 @@
 """The ``gepa`` command group and what every command shares: error handling, common options, formatting.
 
-Commands stay thin: parse, call ``runner`` / ``registry``, render. User mistakes print one line and exit 2;
-other gepa errors exit 1; ``GEPA_DEBUG=1`` shows tracebacks. Heavy modules are imported inside commands, so
-``gepa --help`` stays fast (litellm is never imported at start).
+Commands stay thin: parse, call ``runner`` / ``registry``, render (through ``echo``, which is terminal-safe).
+User mistakes print one line and exit 2; other gepa errors exit 1; ``GEPA_DEBUG=1`` shows tracebacks. Heavy
+modules are imported inside commands, so ``gepa --help`` stays fast (litellm is never imported at start).
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from typing import Any
 
 import click
 
+from gepa.core.text import terminal_safe
 from gepa.errors import GepaError, UserError
 
 F = Callable[..., Any]
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for every line the CLI prints: model and data text in it is made terminal-safe (an escape
+    sequence in a model's answer would otherwise set the title, move the cursor or hide the rest of the line)."""
+    click.echo(terminal_safe(str(message)), err=err, nl=nl)
 
 
 class GepaGroup(click.Group):
@@ -28,13 +35,13 @@ class GepaGroup(click.Group):
         except GepaError as exc:
             if os.environ.get("GEPA_DEBUG"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            echo(f"Error: {exc}", err=True)
             ctx.exit(2 if isinstance(exc, UserError) else 1)
         except OSError as exc:  # a read-only or full disk, a missing permission: the path and the reason
             if os.environ.get("GEPA_DEBUG"):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"Error: cannot write or read {where}{exc.strerror or exc}", err=True)
+            echo(f"Error: cannot write or read {where}{exc.strerror or exc}", err=True)
             ctx.exit(1)
 
 
@@ -89,24 +96,24 @@ def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
     try:
         return ResponseCache(cache_dir)
     except CacheError as exc:
-        click.echo(f"warning: {exc}; running without the cache", err=True)
+        echo(f"warning: {exc}; running without the cache", err=True)
         return None
 
 
 def echo_listing(rows: list[dict[str, Any]], as_json: bool, empty: str) -> bool:
     """Print a listing's ``rows`` as JSON, or ``empty`` when there are none; True when nothing is left to print."""
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return True
     if not rows:
-        click.echo(empty)
+        echo(empty)
     return not rows
 
 
 def echo_notes(run_dir: Any) -> None:
     """Warn about what reading a run directory had to leave out (a cut rollouts line), on stderr."""
     for note in run_dir.notes:
-        click.echo(f"warning: {note}", err=True)
+        echo(f"warning: {note}", err=True)
 
 
 def fmt(value: float | None) -> str:

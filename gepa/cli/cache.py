@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gepa.cli.app import cache_dir_option
+from gepa.cli.app import cache_dir_option, echo
 
 
 @click.group()
@@ -19,7 +19,7 @@ def cache_stats(cache_dir: str | None) -> None:
     from gepa.lm.cache import ResponseCache
 
     stats = ResponseCache(cache_dir).stats()
-    click.echo(f"{stats['directory']}: {stats['entries']} responses, {stats['bytes'] / 1e6:.1f} MB")
+    echo(f"{stats['directory']}: {stats['entries']} responses, {stats['bytes'] / 1e6:.1f} MB")
 
 
 @cache.command(name="clear")
@@ -31,6 +31,6 @@ def cache_clear(cache_dir: str | None) -> None:
 
     removed = clear_directory(cache_dir)
     if removed is None:
-        click.echo("removed the damaged cache's database and value files (its responses could not be counted)")
+        echo("removed the damaged cache's database and value files (its responses could not be counted)")
     else:
-        click.echo(f"removed {removed} responses")
+        echo(f"removed {removed} responses")

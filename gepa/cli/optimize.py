@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from gepa.cli.app import cache_options, echo_notes, fmt, json_option, model_option, open_cache, runs_dir_option
+from gepa.cli.app import cache_options, echo, echo_notes, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
 from gepa.summary import RunSummary
 
@@ -64,9 +64,9 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     resume_dir = RunDir.open(resume) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
-    echo_warnings(prepared)
+    echo_warnings(prepared.warnings)
     if not as_json:
-        click.echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
+        echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
         _print_dry_run(prepared)
         return
@@ -80,19 +80,19 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
         if resume_dir is not None:
             echo_notes(resume_dir)
         if cache is not None and cache.problem:
-            click.echo(f"warning: {cache.problem}", err=True)
+            echo(f"warning: {cache.problem}", err=True)
     if as_json:
-        click.echo(json.dumps(outcome.summary.to_dict(), indent=2))
+        echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:
         _print_summary(outcome.summary)
     if stop():
         sys.exit(EXIT_INTERRUPTED)
 
 
-def echo_warnings(prepared: Any) -> None:
-    """The task's warnings, on stderr (so --json output stays parseable)."""
-    for warning in prepared.warnings:
-        click.echo(f"warning: {warning}", err=True)
+def echo_warnings(warnings: list[str]) -> None:
+    """Warnings on stderr (so --json output stays parseable)."""
+    for warning in warnings:
+        echo(f"warning: {warning}", err=True)
 
 
 def _graceful_stop() -> Callable[[], bool]:
@@ -103,7 +103,7 @@ def _graceful_stop() -> Callable[[], bool]:
         if requested:
             raise KeyboardInterrupt
         requested.append(True)
-        click.echo("\nstopping after this iteration (Ctrl-C again to abort; the last saved state is kept)", err=True)
+        echo("\nstopping after this iteration (Ctrl-C again to abort; the last saved state is kept)", err=True)
 
     signal.signal(signal.SIGINT, handler)
     return lambda: bool(requested)
@@ -115,57 +115,57 @@ def _print_dry_run(prepared: Any) -> None:
     from gepa.system import PipelineSystem, preview_fields, render_messages
 
     example = prepared.splits.train[0]
-    click.echo(f"task {prepared.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
+    echo(f"task {prepared.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
                f"{len(prepared.splits.test)} test examples; components {list(prepared.seed.components)}")
     fields = preview_fields(prepared.system, example.fields)
     if isinstance(prepared.system, PipelineSystem):  # the pipeline decides how its prompts are sent
-        click.echo(f"first train example ({example.id}) fills the pipeline's prompts as:")
+        echo(f"first train example ({example.id}) fills the pipeline's prompts as:")
         for name, text in prepared.seed.components.items():
-            click.echo(f"  [{name}] {render(text, fields)}")
+            echo(f"  [{name}] {render(text, fields)}")
     else:
-        click.echo(f"first train example ({example.id}) renders as:")
+        echo(f"first train example ({example.id}) renders as:")
         for message in render_messages(prepared.seed, fields, prepared.input_fields):
-            click.echo(f"  [{message['role']}] {message['content']}")
+            echo(f"  [{message['role']}] {message['content']}")
     guess = estimate(prepared)
-    click.echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
+    echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
                f"plus {guess.test_calls} test calls at the end")
-    click.echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
+    echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
                if guess.cost_usd is None else f"estimated cost: at most about ${guess.cost_usd:.2f}")
-    click.echo("dry run: nothing was called or written")
+    echo("dry run: nothing was called or written")
 
 
 def _print_summary(summary: RunSummary) -> None:
     seed, best, usage = summary.seed, summary.best, summary.usage
-    click.echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
-    click.echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}{_gain(summary, 'validation')}")
-    click.echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)"
+    echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
+    echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}{_gain(summary, 'validation')}")
+    echo(f"  test score  seed {fmt(seed.test)}  ->  best {fmt(best.test)}  ({summary.test_examples} examples)"
                f"{_gain(summary, 'test')}")
     for name in seed.guard:
-        click.echo(f"  guard {name:<6} seed {fmt(seed.guard[name])}  ->  best {fmt(best.guard.get(name))}"
+        echo(f"  guard {name:<6} seed {fmt(seed.guard[name])}  ->  best {fmt(best.guard.get(name))}"
                    f"{_gain(summary, name)}")
     gaps = summary.gaps
     line = "  gaps from val: test seed {} best {}".format(*(_signed(gaps[k]["val_to_test"]) for k in ("seed", "best")))
     for name in seed.guard:
         line += f"; {name} seed {_signed(gaps['seed']['val_to_guard'][name])} best " \
                 f"{_signed(gaps['best']['val_to_guard'].get(name))}"
-    click.echo(line)
-    click.echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
+    echo(line)
+    echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
                f"{summary.metric_calls} metric calls")
-    click.echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
+    echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
                f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
     _print_front(summary)
     for line in summary.diagnosis:
-        click.echo(f"  {line}")
-    click.echo("best prompt:")
+        echo(f"  {line}")
+    echo("best prompt:")
     for name, text in best.components.items():
-        click.echo(f"  [{name}] {text}")
-    click.echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
-    click.echo(f"report: {summary.report}")
+        echo(f"  [{name}] {text}")
+    echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
+    echo(f"report: {summary.report}")
     if summary.resumable:
-        click.echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
+        echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
     export = summary.export
     if export:
-        click.echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
+        echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
 
 
 def _gain(summary: RunSummary, split: str) -> str:
@@ -184,10 +184,10 @@ def _print_front(summary: RunSummary) -> None:
         return
     names = [o["name"] for o in summary.objectives]
     shown = names + [n for n in ("tokens", "prompt_chars") if n not in names]
-    click.echo("  front (" + ", ".join(f"{o['name']} {o['direction']}" for o in summary.objectives) + "):")
+    echo("  front (" + ", ".join(f"{o['name']} {o['direction']}" for o in summary.objectives) + "):")
     for member in summary.front:
         values = "  ".join(f"{n} {member.objectives[n]:.3f}" if n in member.objectives else f"{n} -" for n in shown)
-        click.echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
+        echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
 
 
 def _signed(value: float | None) -> str:
@@ -203,13 +203,13 @@ def validate(task: str, check_models: bool) -> None:
     from gepa import runner
 
     prepared = runner.prepare(task)
-    echo_warnings(prepared)
+    echo_warnings(prepared.warnings)
     splits = prepared.splits
-    click.echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
+    echo(f"{task}: valid ({len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test; "
                f"components {', '.join(prepared.seed.components)})")
     if check_models:
         for line in runner.probe_models(prepared):
-            click.echo(line)
+            echo(line)
 
 
 @click.command(name="eval")
@@ -237,8 +237,12 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
     from gepa import runner
 
     prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
-    echo_warnings(prepared)
-    candidate = candidate_from(prompt_ref, run_path) or prepared.seed
+    candidate = candidate_from(prompt_ref, run_path)
+    if candidate is None:
+        candidate = prepared.seed
+        echo_warnings(prepared.warnings)
+    else:  # checked as the seed was: a placeholder no field fills would score 0 and still pass a CI gate
+        echo_warnings(runner.check_candidate(prepared, candidate, prompt_ref or run_path or ""))
     examples = getattr(prepared.splits, split)
     if not examples:
         raise UserError(f"{task}: the {split} split is empty")
@@ -259,15 +263,15 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
                                  seed=prepared.config.seed)
         comparison = {"candidate": other.id, "score": other_mean, "difference": gain.to_dict()}
     if as_json:
-        click.echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
+        echo(json.dumps({"split": split, "candidate": candidate.id, "examples": len(rows), "score": mean,
                                "min_score": min_score, "passed": passed, "against": comparison}, indent=2))
     else:
-        click.echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
+        echo(f"{split} score {mean:.3f} on {len(rows)} examples (candidate {candidate.id})")
         if comparison is not None:
-            click.echo(f"against {comparison['candidate']} ({against_ref}): {comparison['score']:.3f}; "
+            echo(f"against {comparison['candidate']} ({against_ref}): {comparison['score']:.3f}; "
                        f"difference {gain.line()}" + ("" if gain.excludes_zero else ": noise could explain it"))
         if not passed:
-            click.echo(f"below --min-score {min_score:.3f}", err=True)
+            echo(f"below --min-score {min_score:.3f}", err=True)
     if not passed:
         sys.exit(1)
 
@@ -318,8 +322,8 @@ def schema(markdown: bool) -> None:
     if markdown:
         from gepa.task_reference import task_reference_markdown
 
-        click.echo(task_reference_markdown(), nl=False)
+        echo(task_reference_markdown(), nl=False)
         return
     from gepa.task import task_json_schema
 
-    click.echo(json.dumps(task_json_schema(), indent=2))
+    echo(json.dumps(task_json_schema(), indent=2))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gepa.cli.app import cache_dir_option, echo_listing, echo_notes, json_option, prompts_dir_option
+from gepa.cli.app import cache_dir_option, echo, echo_listing, echo_notes, json_option, prompts_dir_option
 from gepa.core.candidate import Candidate
 from gepa.errors import UserError
 
@@ -49,7 +49,7 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
         echo_notes(run_dir)
         version, created = register_in_mlflow(name, candidate.components, meta, alias=alias, tracking_uri=mlflow_uri)
         verb = "registered in MLflow as" if created else "already in MLflow as"
-        click.echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
+        echo(f"{verb} prompts:/{name}/{version}" + (f" (alias {alias})" if alias else ""))
         return
 
     prepared: list[Any] = []
@@ -78,9 +78,9 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
                         candidate_id=candidate_id, level=level, any_gain=any_gain)
     echo_notes(run_dir)
     verb = "exported as" if result.created else "already registered as"
-    click.echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
+    echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
     if result.reason:
-        click.echo(("promoted: " if result.promoted else "not promoted: ") + result.reason)
+        echo(("promoted: " if result.promoted else "not promoted: ") + result.reason)
 
 
 @click.group()
@@ -104,7 +104,7 @@ def prompts_list(registry: Any, as_json: bool) -> None:
         return
     for row in rows:
         tags = ", ".join(f"{a}=v{v}" for a, v in sorted(row["aliases"].items()))
-        click.echo(f"{row['name']}  versions {row['versions']}  {tags}")
+        echo(f"{row['name']}  versions {row['versions']}  {tags}")
 
 
 @prompts.command(name="show")
@@ -113,12 +113,12 @@ def prompts_list(registry: Any, as_json: bool) -> None:
 def prompts_show(registry: Any, ref: str) -> None:
     """Show NAME, NAME@alias or NAME@version."""
     version = registry.get(ref)
-    click.echo(f"{version.name} v{version.version}")
+    echo(f"{version.name} v{version.version}")
     for key in ("task", "source_run", "model", "val_score", "test_score", "created", "content_hash"):
         if version.meta.get(key) is not None:
-            click.echo(f"  {key}: {version.meta[key]}")
+            echo(f"  {key}: {version.meta[key]}")
     for name, text in version.components.items():
-        click.echo(f"[{name}]\n{text}")
+        echo(f"[{name}]\n{text}")
 
 
 @prompts.command(name="diff")
@@ -133,7 +133,7 @@ def prompts_diff(registry: Any, a: str, b: str) -> None:
                                      second.components.get(name, "").splitlines(),
                                      f"{first.ref}/{name}", f"{second.ref}/{name}", lineterm="")
         for line in lines:
-            click.echo(line)
+            echo(line)
 
 
 @prompts.command(name="promote")
@@ -144,4 +144,4 @@ def prompts_diff(registry: Any, a: str, b: str) -> None:
 def prompts_promote(registry: Any, name: str, version: int, alias: str) -> None:
     """Point ALIAS of NAME at VERSION."""
     registry.promote(name, version, alias)
-    click.echo(f"{name}@{alias} -> v{version}")
+    echo(f"{name}@{alias} -> v{version}")

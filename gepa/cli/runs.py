@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from gepa.cli.app import echo_listing, echo_notes, fmt, json_option, runs_dir_option
+from gepa.cli.app import echo, echo_listing, echo_notes, fmt, json_option, runs_dir_option
 from gepa.errors import GepaError
 
 
@@ -34,9 +34,9 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
         return
     for row in rows:
         if row["status"] == "broken":
-            click.echo(f"{row['run']}  broken    {row['problem']}")
+            echo(f"{row['run']}  broken    {row['problem']}")
             continue
-        click.echo(f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
+        echo(f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
                    f"{fmt(row['best_val'])}  test {fmt(row['best_test'])}")
 
 
@@ -66,14 +66,14 @@ def runs_show(run: str) -> None:
     best = state.best_index()
     cost = sum(row.get("cost_usd", 0.0) for row in run_dir.usage())
     status = "finished" if state.finished else "unfinished"
-    click.echo(f"{run_dir.root}: {status} {state.stop_reason}".rstrip())
-    click.echo(f"iterations {state.iteration}, metric calls {state.metric_calls}, cost ${cost:.4f}")
+    echo(f"{run_dir.root}: {status} {state.stop_reason}".rstrip())
+    echo(f"iterations {state.iteration}, metric calls {state.metric_calls}, cost ${cost:.4f}")
     for i, candidate in enumerate(state.candidates):
         marker = "*" if i == best else " "
-        click.echo(f" {marker} {candidate.id}  val {means[i]:.3f}  {candidate.origin}")
-    click.echo("best prompt:")
+        echo(f" {marker} {candidate.id}  val {means[i]:.3f}  {candidate.origin}")
+    echo("best prompt:")
     for name, text in state.candidates[best].components.items():
-        click.echo(f"  [{name}] {text}")
+        echo(f"  [{name}] {text}")
 
 
 @runs.command(name="report")
@@ -84,5 +84,5 @@ def runs_report(run: str) -> None:
     from gepa.runs import RunDir
 
     run_dir = RunDir.open(run)
-    click.echo(write_report(run_dir))
+    echo(write_report(run_dir))
     echo_notes(run_dir)

@@ -63,10 +63,25 @@ class SystemOutput:
 ErrorSource = Literal["system", "evaluator", "unreachable"]  # unreachable: a transient error outlived its retries
 
 
+# A rollout keeps at most this much of its output, feedback and error (about 5,000 tokens: more than any answer a
+# prompt is graded on); a longer text keeps its prefix and its full length, since 48 rollouts of 20 MB of feedback
+# made a 960 MB rollouts.jsonl.
+MAX_STORED_CHARS = 20_000
+
+
+def _prefix(text: str) -> tuple[str, int | None]:
+    """``text`` cut to ``MAX_STORED_CHARS`` (its last an ellipsis) and its full length, or itself and None. A cut
+    text is not cut again, so a rollout rebuilt from its record keeps the length first recorded."""
+    if len(text) <= MAX_STORED_CHARS:
+        return text, None
+    return text[:MAX_STORED_CHARS - 1] + "…", len(text)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rollout:
     """One scored run of a candidate on one example. ``error`` is set when the system or the evaluator
-    failed on it, and ``error_source`` says which."""
+    failed on it, and ``error_source`` says which. ``output``, ``feedback`` and ``error`` are bounded prefixes
+    (``MAX_STORED_CHARS``); ``output_chars`` and ``feedback_chars`` hold the full lengths of the ones cut."""
 
     example_id: str
     output: str
@@ -77,11 +92,25 @@ class Rollout:
     error_source: ErrorSource | None = None
     objectives: Mapping[str, float] = field(default_factory=dict)  # every measured objective, "score" included
     expected: str | None = None  # the evaluator's expected answer, when it has one
+    output_chars: int | None = None
+    feedback_chars: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("output", "feedback"):
+            text, length = _prefix(getattr(self, name))
+            if length is not None:
+                object.__setattr__(self, name, text)
+                object.__setattr__(self, f"{name}_chars", length)
+        if self.error is not None:
+            object.__setattr__(self, "error", _prefix(self.error)[0])
 
     def to_dict(self) -> dict[str, Any]:
+        cut = {k: v for k, v in (("output_chars", self.output_chars), ("feedback_chars", self.feedback_chars))
+               if v is not None}
         return {"example_id": self.example_id, "output": self.output, "score": self.score,
                 "feedback": self.feedback, "trace": dict(self.trace), "error": self.error,
-                "error_source": self.error_source, "objectives": dict(self.objectives), "expected": self.expected}
+                "error_source": self.error_source, "objectives": dict(self.objectives), "expected": self.expected,
+                **cut}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
@@ -89,7 +118,8 @@ class Rollout:
                    feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"),
                    error_source=data.get("error_source"),
                    objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()},
-                   expected=data.get("expected"))
+                   expected=data.get("expected"), output_chars=data.get("output_chars"),
+                   feedback_chars=data.get("feedback_chars"))
 
 
 @runtime_checkable

@@ -40,6 +40,7 @@ from gepa.lm.base import Completes
 
 PACKAGED_TEMPLATES = ("default", "scaffolded", "general", "small")  # default: a policy picked for the reflector
 NO_INSTRUCTIONS = "(none yet)"
+FEEDBACK_CHARS = 2000  # of one example's feedback in a reflection request: its gist, never a flood
 _TURN = re.compile(r"^<<(user|assistant)>>[ \t]*$", re.MULTILINE)
 
 
@@ -210,7 +211,7 @@ def format_examples(evidence: Sequence[tuple[Example, Rollout]], names: Sequence
         inputs += "".join(f"\nStep {name!s} wrote: {str(text)[:max_chars]}"
                           for name, text in (steps.items() if isinstance(steps, Mapping) else ()))
         blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
-                      f"Feedback: {rollout.feedback}")
+                      f"Feedback: {clip(rollout.feedback, FEEDBACK_CHARS)}")
     if line := repeated_answer([r for _, r in evidence]):
         blocks.append(line)
     # a long free-form answer is named by its start: the line is about the answers' form, not their text
@@ -308,8 +309,10 @@ class ReflectiveProposer:
             candidate=parts, component=component, what=what, current_text=current, placeholder_rule=rule,
             examples=format_examples(evidence, input_names(candidate, self.input_fields),
                                      expected_line=self.custom is not None or self.policy.expected_line),
-            failures="\n".join(f'The model answered: "{r.output[:300]}"\nFeedback: {r.feedback}' for r in failures[:2]),
-            failed_output=failed.output[:300] if failed else "", failed_feedback=failed.feedback if failed else "")
+            failures="\n".join(f'The model answered: "{r.output[:300]}"\nFeedback: {clip(r.feedback, FEEDBACK_CHARS)}'
+                                for r in failures[:2]),
+            failed_output=failed.output[:300] if failed else "",
+            failed_feedback=clip(failed.feedback, FEEDBACK_CHARS) if failed else "")
 
     def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,
                 sample: int | None = None) -> str:
