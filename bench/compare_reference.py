@@ -3,6 +3,7 @@
     .venv/bin/python bench/compare_reference.py                       # SmolLM2 tier: 7 tasks x seeds 0-2 (~4.5 h)
     .venv/bin/python bench/compare_reference.py --tier capable        # Qwen 1.5B tier: 4 tasks x seeds 0-2
     .venv/bin/python bench/compare_reference.py --tasks polarity --seeds 0 --systems ours   # one quick look
+    .venv/bin/python bench/compare_reference.py --smoke      # ours once on polarity, scripted models, no download
 
 The ``smollm2`` tier (the cheap one) runs the example tasks polarity, intent, sentiment, counting, navigate,
 hyperbaton and anachronisms with the embedded SmolLM2-135M as the task model: it never answers in form unprompted,
@@ -169,14 +170,23 @@ def main() -> None:
     parser.add_argument("--reference-rerun", action="store_true", help="run the reference twice (it has no cache)")
     parser.add_argument("--workdir", type=Path, help="keep run directories and caches here (default: a temporary one)")
     parser.add_argument("--out", type=Path, help="default: bench/results/compare_reference_<tier>.json")
+    parser.add_argument("--smoke", action="store_true",
+                        help="gepa-evolve once on polarity with bench/ray_executor.py's scripted models: nothing "
+                             "downloaded, results not kept (the test suite runs it)")
     args = parser.parse_args()
     tier = TIERS[args.tier]
+    if args.smoke:
+        args.tasks, args.seeds, args.systems, args.budget = ["polarity"], [0], ["ours"], args.budget or 120
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="gepa-compare-smoke-")) / "compare_reference_smoke.json"
     args.tasks = args.tasks or tier["tasks"]
     args.budget = args.budget or tier["budget"]
     args.out = args.out or ROOT / "bench" / "results" / f"compare_reference_{args.tier}.json"
-    qwen = f"local/{reflector_path()}"
-    models = {"task": qwen if tier["task_model"] == "qwen" else None,
-              "reflector": qwen if args.reflector == "qwen" else "local/smollm2"}
+    if args.smoke:
+        models = {"task": "fake/bench.ray_executor:answer", "reflector": "fake/bench.ray_executor:reflect"}
+    else:
+        qwen = f"local/{reflector_path()}"
+        models = {"task": qwen if tier["task_model"] == "qwen" else None,
+                  "reflector": qwen if args.reflector == "qwen" else "local/smollm2"}
     if "reference" in args.systems:
         reference_python()
     rows: list[dict[str, Any]] = []
