@@ -202,14 +202,20 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
     """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks."""
     run_dir = resume if resume is not None else RunDir.create(runs_root, prepared.task.spec.name)
     with run_dir.lock():
-        return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
+        carried = run_dir.usage() if resume is not None else []
+        prepared.ledger.restore(carried)
+        with run_dir.usage_journal(carried) as journal:
+            prepared.ledger.journal = journal
+            try:
+                return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
+            finally:
+                prepared.ledger.journal = None
 
 
 def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: Sequence[Callback],
                 should_stop: Callable[[], bool], registry: PromptRegistry | None) -> Outcome:
     if resuming:
         state = _resumable_state(run_dir, prepared)
-        prepared.ledger.restore(run_dir.usage())
     else:
         state = None
         run_dir.write_config(prepared.resolved_config())
