@@ -257,14 +257,20 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
     else:
         run_dir = RunDir.create(runs_root, prepared.name) if directory is None else RunDir.at(directory)
     with run_dir.lock():
-        return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
+        carried = run_dir.usage() if resume is not None else []
+        prepared.ledger.restore(carried)
+        with run_dir.usage_journal(carried) as journal:
+            prepared.ledger.journal = journal
+            try:
+                return _run_locked(prepared, run_dir, resume is not None, callbacks, should_stop, registry)
+            finally:
+                prepared.ledger.journal = None
 
 
 def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: Sequence[Callback],
                 should_stop: Callable[[], bool], registry: PromptRegistry | None) -> Outcome:
     if resuming:
         state = _resumable_state(run_dir, prepared)
-        prepared.ledger.restore(run_dir.usage())
     else:
         state = None
         run_dir.write_config(prepared.resolved_config())

@@ -3,7 +3,8 @@
     config.json    the resolved task (never an API key: keys stay in the environment)
     events.jsonl   append-only log of every engine event
     state.json     the run state, replaced atomically after every iteration (resume reads it)
-    usage.json     calls, cache hits, tokens and cost per model and role
+    usage.jsonl    every amount of calls, cache hits, tokens and cost as it is recorded, flushed per call
+    usage.json     their totals per model and role, written with each checkpoint
     best/          the best candidate's components as plain text files
     summary.json   final scores and counts, written when the run ends
 """
@@ -15,7 +16,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from filelock import FileLock, Timeout
 from gepa.core.candidate import Candidate
 from gepa.core.state import RunState, StateFormatError
 from gepa.errors import RunStateError
+from gepa.lm.ledger import Journal, UsageLedger
 from gepa.summary import RunSummary
 
 
@@ -142,6 +144,24 @@ class RunDir:
         write_json(self.root / "state.json", state.to_dict(rollouts=False), durable=False, compact=True)
         write_json(self.root / "usage.json", usage, durable=False)
 
+    @contextmanager
+    def usage_journal(self, carried: Sequence[Mapping[str, Any]] = ()) -> Iterator[Journal]:
+        """Append each recorded amount to usage.jsonl and flush it: a run killed between checkpoints keeps
+        the record of every call it paid for. ``carried`` (a resumed run's totals from an older gepa, which kept
+        only usage.json) starts a new journal."""
+        path = self.root / "usage.jsonl"
+        fresh = not path.is_file() or path.stat().st_size == 0
+        with open(path, "a", encoding="utf-8") as handle:
+            def journal(model: str, role: str, amounts: Mapping[str, Any]) -> None:
+                handle.write(json.dumps({"model": model, "role": role, **amounts}) + "\n")
+                handle.flush()
+
+            if fresh:
+                for row in carried:
+                    journal(str(row["model"]), str(row["role"]),
+                            {k: v for k, v in row.items() if k not in ("model", "role")})
+            yield journal
+
     def write_best(self, candidate: Candidate) -> Path:
         best = self.root / "best"
         for name, text in candidate.components.items():
@@ -208,8 +228,20 @@ class RunDir:
         return records, end
 
     def usage(self) -> list[dict[str, Any]]:
-        path = self.root / "usage.json"
-        return list(read_json(path)) if path.is_file() else []
+        """Totals per model and role: summed from usage.jsonl (complete even after a crash), else usage.json."""
+        journal = self.root / "usage.jsonl"
+        if not journal.is_file() or journal.stat().st_size == 0:
+            path = self.root / "usage.json"
+            return list(read_json(path)) if path.is_file() else []
+        rows = []
+        for line in journal.read_text(encoding="utf-8").split("\n"):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a crash: the call it would record was never cached either
+        totals = UsageLedger()
+        totals.restore(rows)
+        return totals.to_dict()
 
     def summary(self) -> RunSummary | None:
         path = self.root / "summary.json"

@@ -3,6 +3,9 @@
 A ledger sent to another process (a Ray worker running rollouts) arrives empty but keeps its identity: what the
 worker records there comes back with ``drain_shipped`` and is added to the original with ``absorb``, so the run's
 budget and summary count calls wherever they were made.
+
+A ``journal`` (the run directory's usage log) receives every amount as it is recorded, so what a run paid for
+survives a crash between checkpoints.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,12 +33,16 @@ class Usage:
             setattr(self, name, getattr(self, name) + value)
 
 
+Journal = Callable[[str, str, Mapping[str, Any]], None]  # (model, role, amounts), called under the ledger's lock
+
+
 class UsageLedger:
     """One per run, shared by every client, so budgets see the cost of all roles together."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._usage: dict[tuple[str, str], Usage] = {}
+        self.journal: Journal | None = None
         self.id = uuid.uuid4().hex
         _LIVE[self.id] = self
 
@@ -48,8 +55,8 @@ class UsageLedger:
             shipped = _SHIPPED.get(state["id"])
             if shipped is None:
                 shipped = _SHIPPED[state["id"]] = object.__new__(UsageLedger)
-                shipped._lock, shipped._usage, shipped.id = threading.Lock(), {}, state["id"]
-        self._lock, self._usage, self.id = shipped._lock, shipped._usage, shipped.id
+                shipped._lock, shipped._usage, shipped.id, shipped.journal = threading.Lock(), {}, state["id"], None
+        self._lock, self._usage, self.id, self.journal = shipped._lock, shipped._usage, shipped.id, None
 
     def drain(self) -> dict[tuple[str, str], Usage]:
         """Everything recorded so far, leaving the ledger empty."""
@@ -63,6 +70,8 @@ class UsageLedger:
             usage = self._usage.setdefault((model, role), Usage())
             for name, value in amounts.items():
                 setattr(usage, name, getattr(usage, name) + value)
+            if self.journal is not None:
+                self.journal(model, role, amounts)
 
     def total(self, role: str | None = None) -> Usage:
         with self._lock:
