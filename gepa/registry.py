@@ -79,10 +79,20 @@ class PromptVersion:
         return chat_turns(self.render(**fields))
 
 
+VERSION_REF = re.compile(r"[vV]?\d+")
+
+
+def version_number(text: str) -> str:
+    """``v3`` or ``3`` as ``3``: versions are printed with their ``v`` and accepted with or without it."""
+    return text.lstrip("vV")
+
+
 def parse_ref(ref: str) -> tuple[str, str]:
-    """``name``, ``name@alias`` or ``name@3`` to (name, selector); a bare name means ``latest``."""
+    """``name``, ``name@alias``, ``name@3`` or ``name@v3`` (versions print as ``v3``) to (name, selector); a bare
+    name means ``latest``."""
     name, _, selector = ref.partition("@")
     checked(name)
+    selector = version_number(selector) if VERSION_REF.fullmatch(selector) else selector
     if selector and not selector.isdigit():
         checked(selector, "alias")
     return name, selector or "latest"

@@ -101,8 +101,19 @@ class RunDir:
         return cls(path)
 
     @classmethod
-    def open(cls, path: str | Path) -> RunDir:
+    def open(cls, path: str | Path, runs_root: str | Path | None = None) -> RunDir:
+        """A run by its path, by its name as ``runs list`` prints it (under ``runs_root``, default
+        ``$GEPA_RUNS_DIR`` or ``runs``), or ``latest``: the newest run there."""
         root = Path(path)
+        if not (root / "config.json").is_file() and len(root.parts) == 1:
+            under = Path(runs_root if runs_root is not None else os.environ.get("GEPA_RUNS_DIR", "runs"))
+            if str(path) == "latest":
+                found = sorted(list_runs(under), key=lambda run: (run.root / "config.json").stat().st_mtime)
+                if not found:
+                    raise RunStateError(f"latest: no run under {under}")
+                return found[-1]
+            if (under / root / "config.json").is_file():
+                root = under / root
         if not (root / "config.json").is_file():
             raise RunStateError(f"{root}: not a gepa run directory (no config.json)")
         return cls(root)

@@ -61,7 +61,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
                                  seed=seed, concurrency=concurrency, executor=cast("ExecutorName | None", executor),
                                  reflection_template=reflection_template, guard=not no_guard)
-    resume_dir = RunDir.open(resume) if resume else None
+    resume_dir = RunDir.open(resume, runs_dir) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
     echo_warnings(prepared.warnings)

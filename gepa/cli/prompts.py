@@ -10,6 +10,7 @@ import click
 from gepa.cli.app import cache_dir_option, echo, echo_listing, echo_notes, json_option, prompts_dir_option
 from gepa.core.candidate import Candidate
 from gepa.errors import UserError
+from gepa.registry import VERSION_REF, version_number
 
 
 @click.command()
@@ -136,9 +137,21 @@ def prompts_diff(registry: Any, a: str, b: str) -> None:
             echo(line)
 
 
+class VersionType(click.ParamType):
+    """A version as printed (``v2``) or as a number (``2``)."""
+
+    name = "VERSION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value)
+        if not VERSION_REF.fullmatch(text):
+            self.fail(f"{text!r} is not a version (write it as v2 or 2)", param, ctx)
+        return int(version_number(text))
+
+
 @prompts.command(name="promote")
 @click.argument("name")
-@click.argument("version", type=int)
+@click.argument("version", type=VersionType())
 @click.option("--alias", required=True, help="The alias to move (e.g. production).")
 @click.pass_obj
 def prompts_promote(registry: Any, name: str, version: int, alias: str) -> None:

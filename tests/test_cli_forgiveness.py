@@ -1,0 +1,50 @@
+"""The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gepa.cli import main
+from gepa.registry import PromptRegistry
+from tests.fakes import write_task
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_a_run_is_found_by_the_name_runs_list_prints_and_by_latest(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("GEPA_RUNS_DIR", str(runs))
+    task = write_task(tmp_path / "toy", budget=30)
+    assert invoke("optimize", str(task), "--quiet")[0] == 0
+    name = next(runs.iterdir()).name
+    code, listed = invoke("runs", "list")
+    assert code == 0 and name in listed
+    for ref in (name, "latest"):
+        code, out = invoke("runs", "show", ref)
+        assert code == 0 and "best prompt" in out, (ref, out)
+    code, out = invoke("runs", "show", "no-such-run")
+    assert code != 0 and "not a gepa run directory" in out
+    monkeypatch.setenv("GEPA_RUNS_DIR", str(tmp_path / "empty"))
+    code, out = invoke("runs", "show", "latest")
+    assert code != 0 and "no run under" in out
+
+
+def test_versions_are_taken_as_printed(tmp_path: Path) -> None:
+    prompts = str(tmp_path / "prompts")
+    registry = PromptRegistry(prompts)
+    registry.publish("toy", {"system": "one"}, {})
+    registry.publish("toy", {"system": "two"}, {})
+    code, out = invoke("prompts", "--prompts-dir", prompts, "diff", "toy@v1", "toy@v2")
+    assert code == 0 and "-one" in out and "+two" in out, out
+    code, out = invoke("prompts", "--prompts-dir", prompts, "promote", "toy", "v2", "--alias", "staging")
+    assert code == 0 and "toy@staging -> v2" in out, out
+    assert registry.aliases("toy")["staging"] == 2
+    code, out = invoke("prompts", "--prompts-dir", prompts, "promote", "toy", "two", "--alias", "staging")
+    assert code == 2 and "write it as v2 or 2" in out
