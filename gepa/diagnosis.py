@@ -177,5 +177,6 @@ def _why(facts: RunFacts) -> list[str]:
     if accepted:
         lines.append(f"{accepted} proposals beat their parent on a minibatch of {facts.minibatch_size} but none beat "
                      f"the seed's {facts.seed_val:.3f} on validation: a larger minibatch_size judges them better.")
-    lines.append(f"The search stopped after {facts.iterations} iterations: {facts.stop_reason}.")
+    lines.append(f"The search stopped after {facts.iterations} iteration{'' if facts.iterations == 1 else 's'}: "
+                 f"{facts.stop_reason}.")
     return lines

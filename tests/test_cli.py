@@ -194,7 +194,8 @@ def test_eval_writes_per_example_results_and_gates_on_a_minimum(tmp_path: Path) 
     assert code == 1
     report = json.loads(out)
     assert report["score"] == pytest.approx(0.2) and report["passed"] is False and report["examples"] == 5
-    assert (tmp_path / "results.csv").read_text().splitlines()[0] == "id,score,output,feedback,error"
+    assert (tmp_path / "results.csv").read_text().splitlines()[0] == "id,input,expected,score,output,feedback,error"
+    assert rows[0]["input"] == {"text": "[a] review 200 is positive"} and rows[0]["expected"] == "positive"
     code, out = invoke("eval", str(task), "-o", str(tmp_path / "results.txt"))
     assert code == 2 and "must end in .jsonl or .csv" in out
 

@@ -48,3 +48,25 @@ def test_versions_are_taken_as_printed(tmp_path: Path) -> None:
     assert registry.aliases("toy")["staging"] == 2
     code, out = invoke("prompts", "--prompts-dir", prompts, "promote", "toy", "two", "--alias", "staging")
     assert code == 2 and "write it as v2 or 2" in out
+
+
+def test_optimize_finds_task_yaml_in_a_folder_or_the_current_one(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    write_task(tmp_path / "toy", budget=30)
+    code, out = invoke("validate", str(tmp_path / "toy"))
+    assert code == 0 and "task.yaml: valid" in out
+    monkeypatch.chdir(tmp_path / "toy")
+    code, out = invoke("optimize", "--dry-run")
+    assert code == 0 and "dry run: nothing was called or written" in out
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("validate")
+    assert code == 2 and "holds no task.yaml" in out
+
+
+def test_quiet_is_quiet_and_the_end_of_a_run_reads_right(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=30)
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0
+    assert "task model fake" not in result.output and "reflection model fake" not in result.output
+    assert " iterations," in result.output or " 1 iteration," in result.output
+    assert "1 iterations" not in result.output and "1 candidates" not in result.output

@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     from gepa.core.config import ExecutorName
 
 EXIT_INTERRUPTED = 130
-TASK = click.argument("task", type=click.Path(dir_okay=False))
+def _find_task(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """TASK as a task file, or a folder holding ``task.yaml`` (the current folder when omitted)."""
+    path = Path(value)
+    if path.is_dir():
+        found = path / "task.yaml"
+        if not found.is_file():
+            raise click.BadParameter(f"{path} holds no task.yaml; name a task file", ctx=ctx, param=param)
+        return str(found)
+    return value
+
+
+TASK = click.argument("task", default=".", callback=_find_task, type=click.Path())
 
 
 @click.command()
@@ -50,7 +61,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
              reflection_template: str | None, max_metric_calls: int | None, seed: int | None,
              concurrency: int | None, executor: str | None, no_guard: bool, runs_dir: str, resume: str | None,
              dry_run: bool, quiet: bool, as_json: bool) -> None:
-    """Optimise the prompt of TASK (a task YAML file) and write a run directory.
+    """Optimise the prompt of TASK (a task YAML file, or a folder holding task.yaml; default: the current folder)
+    and write a run directory.
 
     Ctrl-C stops after the current iteration and keeps the run resumable (--resume); a second Ctrl-C aborts.
     """
@@ -65,7 +77,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
     echo_warnings(prepared.warnings)
-    if not as_json:
+    if not (as_json or quiet):
         echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
         _print_dry_run(prepared)
@@ -84,7 +96,7 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     if as_json:
         echo(json.dumps(outcome.summary.to_dict(), indent=2))
     else:
-        _print_summary(outcome.summary)
+        _print_summary(outcome.summary, task)
     if stop():
         sys.exit(EXIT_INTERRUPTED)
 
@@ -134,7 +146,7 @@ def _print_dry_run(prepared: Any) -> None:
     echo("dry run: nothing was called or written")
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, task: str) -> None:
     seed, best, usage = summary.seed, summary.best, summary.usage
     echo(f"\n{summary.task}: {summary.status} ({summary.stop_reason})")
     echo(f"  val score   seed {fmt(seed.val)}  ->  best {fmt(best.val)}{_gain(summary, 'validation')}")
@@ -149,7 +161,7 @@ def _print_summary(summary: RunSummary) -> None:
         line += f"; {name} seed {_signed(gaps['seed']['val_to_guard'][name])} best " \
                 f"{_signed(gaps['best']['val_to_guard'].get(name))}"
     echo(line)
-    echo(f"  {summary.iterations} iterations, {summary.candidates} candidates, "
+    echo(f"  {_count(summary.iterations, 'iteration')}, {_count(summary.candidates, 'candidate')}, "
                f"{summary.metric_calls} metric calls")
     echo(f"  model calls {usage.model_calls}, cache hits {usage.cache_hits}, tokens "
                f"{usage.input_tokens}+{usage.output_tokens}, cost ${usage.cost_usd:.4f}")
@@ -162,7 +174,7 @@ def _print_summary(summary: RunSummary) -> None:
     echo(f"run written to {summary.run_dir}; best prompt in {summary.best_prompt_dir}")
     echo(f"report: {summary.report}")
     if summary.resumable:
-        echo(f"resume with: gepa optimize TASK --resume {summary.run_dir}")
+        echo(f"resume with: gepa optimize {task} --resume {summary.run_dir}")
     export = summary.export
     if export:
         echo(f"exported as {export.name} v{export.version}" + (f"; {export.reason}" if export.reason else ""))
@@ -188,6 +200,10 @@ def _print_front(summary: RunSummary) -> None:
     for member in summary.front:
         values = "  ".join(f"{n} {member.objectives[n]:.3f}" if n in member.objectives else f"{n} -" for n in shown)
         echo(f"  {'*' if member.id == summary.best.id else ' '} {member.id}  {values}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _signed(value: float | None) -> str:
@@ -247,8 +263,9 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
     if not examples:
         raise UserError(f"{task}: the {split} split is empty")
     mean, results = runner.score(prepared, candidate, examples)
-    rows = [{"id": r.example_id, "score": r.score, "output": r.output, "feedback": r.feedback, "error": r.error}
-            for r in results]
+    rows = [{"id": r.example_id, "input": {n: e.fields[n] for n in prepared.input_fields if n in e.fields},
+             "expected": r.expected, "score": r.score, "output": r.output, "feedback": r.feedback, "error": r.error}
+            for e, r in zip(examples, results, strict=True)]
     if output:
         _write_rows(Path(output), rows)
     passed = min_score is None or mean >= min_score
@@ -286,7 +303,8 @@ def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
             else:
                 writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                                  for k, v in row.items()} for row in rows)
     except OSError as exc:
         raise UserError(f"{path}: cannot write the results: {exc.strerror or exc}") from exc
 
