@@ -24,10 +24,11 @@ from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
+from gepa.core.seed_check import seed_failure
 from gepa.core.state import RunState
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
 from gepa.core.types import Evaluator, Example, Proposer, Repairs, Rollout, System
-from gepa.errors import EvaluatorError, ModelUnreachableError, SystemicModelError, UserError, redact_secrets
+from gepa.errors import ModelUnreachableError, SystemicModelError, UserError, redact_secrets
 
 STOP_REQUESTED = "stop requested"
 
@@ -139,9 +140,8 @@ class Optimizer:
             raise UserError(problem)
         self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
         scored = self._evaluate(state, seed, self.val)
-        if all(r.error_source == "evaluator" for r in scored):
-            raise EvaluatorError(f"the evaluator failed on every validation example of the seed, so there is "
-                                 f"nothing to optimise; the first: {scored[0].error}")
+        if failure := seed_failure(scored):
+            raise failure
         measured = {name for r in scored for name in r.objectives} | {"score"}
         if balanced_values(scored) is not None:
             measured.add("balanced")

@@ -14,7 +14,7 @@ from typing import Any
 
 from gepa.errors import ModelConfigError, treat_as_secret
 from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
-from gepa.lm.provider_errors import map_provider_error
+from gepa.lm.provider_errors import map_provider_error, reading_reply
 
 
 def import_litellm() -> Any:
@@ -67,7 +67,8 @@ class LiteLLMModel:
             response = litellm.completion(**self._request(messages, params))
         except Exception as exc:
             raise map_provider_error(exc, self.name, self.api_base) from exc
-        return self._completion(litellm, response)
+        with reading_reply(self.name, self.api_base, response):
+            return self._completion(litellm, response)
 
     async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         """``complete`` through ``litellm.acompletion``: many calls in flight on one thread."""
@@ -77,7 +78,8 @@ class LiteLLMModel:
             response = await litellm.acompletion(**self._request(messages, params))
         except Exception as exc:
             raise map_provider_error(exc, self.name, self.api_base) from exc
-        return self._completion(litellm, response)
+        with reading_reply(self.name, self.api_base, response):
+            return self._completion(litellm, response)
 
     def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": list(messages), "timeout": self.timeout,

@@ -14,7 +14,7 @@ from typing import Any
 from gepa.errors import ModelConfigError, treat_as_secret
 from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
 from gepa.lm.pricing import token_prices
-from gepa.lm.provider_errors import map_provider_error
+from gepa.lm.provider_errors import map_provider_error, reading_reply
 
 
 class OpenAIModel:
@@ -77,7 +77,8 @@ class OpenAIModel:
             response = client.chat.completions.create(**self._request(messages, params))
         except Exception as exc:
             raise map_provider_error(exc, self.name, self.api_base) from exc
-        return self._completion(response)
+        with reading_reply(self.name, self.api_base, response):
+            return self._completion(response)
 
     async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         """``complete`` on the SDK's async client: many calls in flight on one thread."""
@@ -87,7 +88,8 @@ class OpenAIModel:
             response = await client.chat.completions.create(**self._request(messages, params))
         except Exception as exc:
             raise map_provider_error(exc, self.name, self.api_base) from exc
-        return self._completion(response)
+        with reading_reply(self.name, self.api_base, response):
+            return self._completion(response)
 
     def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         return {"model": self.name.removeprefix("openai/"), "messages": list(messages), **params}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
@@ -73,3 +75,16 @@ def map_provider_error(exc: BaseException, model: str, address: str | None = Non
         return error
     return ModelCallError(f"{where}: {name} (HTTP {status}): {message}", model=model, status_code=status,
                           address=address)
+
+
+@contextmanager
+def reading_reply(model: str, address: str | None, response: Any) -> Iterator[None]:
+    """Turn a reply the code cannot read as a chat completion (an HTML page, no ``choices``, broken JSON, all
+    with status 200) into a ``ModelCallError`` that names the model and the server, not a bare IndexError."""
+    try:
+        yield
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        where = f"model {model!r}" + (f" at {address}" if address else "")
+        shown = f"; it begins {response[:80]!r}" if isinstance(response, str) else ""
+        raise ModelCallError(f"{where}: the server's reply is not a chat completion ({type(exc).__name__}: "
+                             f"{exc}){shown}", model=model, address=address) from exc
