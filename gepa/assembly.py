@@ -101,4 +101,4 @@ def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:
     from gepa.distributed import RayRollouts  # Ray is an extra, imported only when asked for
 
     return RayRollouts(config.concurrency, address=config.ray_address, cpus=config.ray_cpus_per_rollout,
-                       gpus=config.ray_gpus_per_rollout)
+                       gpus=config.ray_gpus_per_rollout, timeout=config.rollout_timeout)

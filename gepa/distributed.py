@@ -25,22 +25,23 @@ from gepa.errors import UserError
 from gepa.lm.ledger import ShippedUsage, absorb, drain_shipped
 
 
-def rollout_in_worker(system: System, evaluator: Evaluator, candidate: Candidate,
-                      example: Example) -> tuple[Rollout, ShippedUsage]:
+def rollout_in_worker(system: System, evaluator: Evaluator, pair: tuple[Candidate, Example],
+                      timeout: float | None) -> tuple[Rollout, ShippedUsage]:
     """One rollout in a Ray worker, with the usage its model calls recorded there."""
-    return rollout(system, evaluator, candidate, example), drain_shipped()
+    return rollout(system, evaluator, *pair, timeout), drain_shipped()
 
 
 class RayRollouts:
     """Each rollout a Ray task needing ``cpus`` CPUs and ``gpus`` GPUs."""
 
-    def __init__(self, concurrency: int, *, address: str | None = None, cpus: float = 1.0, gpus: float = 0.0) -> None:
+    def __init__(self, concurrency: int, *, address: str | None = None, cpus: float = 1.0, gpus: float = 0.0,
+                 timeout: float | None = None) -> None:
         try:
             import ray
         except ImportError as exc:
             raise UserError("optimizer.executor: ray needs Ray; install it with: pip install 'gepa-evolve[ray]'") \
                 from exc
-        self._ray, self._concurrency = ray, concurrency
+        self._ray, self._concurrency, self._timeout = ray, concurrency, timeout
         if not ray.is_initialized():
             ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
@@ -56,8 +57,8 @@ class RayRollouts:
         try:
             while True:
                 while len(pending) < self._concurrency and (item := next(queue, None)) is not None:
-                    index, (candidate, example) = item
-                    pending[self._task.remote(system_ref, evaluator_ref, candidate, example)] = index
+                    index, pair = item
+                    pending[self._task.remote(system_ref, evaluator_ref, pair, self._timeout)] = index
                 if not pending:
                     break
                 done, _ = ray.wait(list(pending), num_returns=1)

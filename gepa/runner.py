@@ -218,7 +218,7 @@ def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example])
     if not examples:
         return float("nan"), []
     with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system,
-                  rollout_executor(prepared.config)) as executor:
+                  rollout_executor(prepared.config), prepared.config.rollout_timeout) as executor:
         results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples])
     return float(np.mean([r.score for r in results])), results
 
@@ -323,7 +323,8 @@ def _tracker(prepared: Prepared, run_dir: RunDir) -> MlflowTracker | None:
 # What may change on resume: how long the run may go on, and how many calls are in flight and where. Anything else
 # changes what is measured, so mixing it into one run would make its scores incomparable.
 RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {
-    "max_idle_iterations", "concurrency", "executor", "ray_address", "ray_cpus_per_rollout", "ray_gpus_per_rollout"}
+    "max_idle_iterations", "concurrency", "executor", "ray_address", "ray_cpus_per_rollout", "ray_gpus_per_rollout",
+    "rollout_timeout"}
 
 
 def _measured(config: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -108,12 +109,16 @@ def echo_warnings(warnings: list[str]) -> None:
 
 
 def _graceful_stop() -> Callable[[], bool]:
-    """First Ctrl-C: finish the current iteration, save, summarise. Second Ctrl-C: abort at once."""
+    """First Ctrl-C: finish the current iteration, save, summarise. Second Ctrl-C: end the process at once, even
+    with rollouts stuck in threads (every checkpoint and every paid call is already on disk)."""
     requested: list[bool] = []
 
     def handler(signum: int, frame: Any) -> None:
         if requested:
-            raise KeyboardInterrupt
+            click.echo("\naborted; the last saved state is kept (resume with --resume RUN_DIR)", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         requested.append(True)
         echo("\nstopping after this iteration (Ctrl-C again to abort; the last saved state is kept)", err=True)
 

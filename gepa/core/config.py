@@ -85,8 +85,9 @@ class OptimizerConfig:
         section="budget", gt=0)
     max_cost_usd: float | None = setting(None, "Dollars spent on every model of the run (task, reflection, judge).",
                                          section="budget", gt=0)
-    max_seconds: float | None = setting(None, "Wall-clock seconds; checked between iterations.", section="budget",
-                                        gt=0)
+    max_seconds: float | None = setting(
+        None, "Wall-clock seconds; checked between iterations and between groups of rollouts inside one (an unfinished "
+              "iteration is done again on resume, its paid rollouts kept).", section="budget", gt=0)
     max_reflection_calls: int | None = setting(
         None, "Calls to the reflection model; default: max_metric_calls / minibatch_size.", section="budget", gt=0)
     max_iterations: int | None = setting(None, "Iterations of the loop.", section="budget", gt=0)
@@ -131,6 +132,9 @@ class OptimizerConfig:
     ray_cpus_per_rollout: float = setting(1.0, "CPUs a rollout needs under executor: ray.", section="optimizer", gt=0)
     ray_gpus_per_rollout: float = setting(0.0, "GPUs a rollout needs under executor: ray.", section="optimizer", ge=0)
     concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
+    rollout_timeout: float | None = setting(
+        300.0, "Seconds one rollout (the model call and the evaluator) may take; past it, the example scores 0 with "
+               "a timeout as its feedback and the run goes on. null: no limit.", section="optimizer", gt=0)
     guard_tolerance: float = setting(
         0.02, "How far below the seed prompt a candidate may score on a guard set and still become the best.",
         section="optimizer", ge=0, le=1)

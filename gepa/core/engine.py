@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from gepa.core.answers import ConstantAnswer, balanced_values, constant_answer
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import COST_OBJECTIVES, OptimizerConfig
+from gepa.core.deadline import Clock, OutOfTime
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
@@ -90,6 +91,7 @@ class Optimizer:
         self._rollouts: RolloutExecutor | None = None
         self._given_executor = executor  # closed when the run ends
         self._components_per_proposal = 1
+        self._clock = Clock()  # max_seconds inside an iteration
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, seed: Candidate, state: RunState | None = None) -> RunState:
@@ -102,13 +104,14 @@ class Optimizer:
         self._components_per_proposal = len(optimizable) if self.config.component_selection == "all" else 1
         with (ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
               Rollouts(self.config.executor, self.config.concurrency, self.system,
-                       self._given_executor) as self._rollouts):
+                       self._given_executor, self.config.rollout_timeout) as self._rollouts):
             if not state.candidates:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()
                 self.checkpoint(state)
             else:
                 self._check_unpaid(state)
+            self._clock.arm(started, self.config.max_seconds)  # the seed is always scored whole
             while not state.finished:
                 reason = self._stop_reason(state, started)
                 if reason:
@@ -117,7 +120,11 @@ class Optimizer:
                     break
                 state.iteration += 1
                 spent_before = state.metric_calls
-                self._iterate(state, rng, optimizable)
+                try:
+                    self._iterate(state, rng, optimizable)
+                except OutOfTime:  # the check above ends the run; a resumed run does this iteration again
+                    state.iteration -= 1
+                    continue
                 state.idle_iterations = 0 if state.metric_calls > spent_before else state.idle_iterations + 1
                 state.rng_state = rng.getstate()
                 self._emit("budget", state, metric_calls=state.metric_calls, cost_usd=self.spent_usd())
@@ -544,7 +551,8 @@ class Optimizer:
         """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
         assert self._rollouts is not None
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
-        results = self._rollouts.map(self.system, self.evaluator, todo)
+        results = [r for group in self._clock.groups(todo, self.config.concurrency)
+                   for r in self._rollouts.map(self.system, self.evaluator, group)]
         if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
             results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
                        for r in results]

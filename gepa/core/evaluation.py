@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.candidate import Candidate
+from gepa.core.deadline import in_daemon
 from gepa.core.types import AsyncSystem, EvalResult, Evaluator, Example, Rollout, System, SystemOutput
 from gepa.errors import EvaluatorError, SystemicModelError, TransientModelError, UserError, redact_secrets
 
@@ -31,22 +33,59 @@ def valid_score(value: Any) -> float | None:
     return score if math.isfinite(score) and 0.0 <= score <= 1.0 else None
 
 
-def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example) -> Rollout:
-    """Run and score ``candidate`` on ``example``; never raises for a per-example failure."""
+def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example,
+            timeout: float | None = None) -> Rollout:
+    """Run and score ``candidate`` on ``example``; never raises for a per-example failure. With ``timeout``, a
+    rollout still running after that many seconds is left behind and scores 0 (see ``gepa.core.deadline``)."""
+    if timeout is None:
+        return _rollout(system, evaluator, candidate, example, [])
+    reached: list[SystemOutput] = []  # the system's output, once the evaluator has it
+    try:
+        return in_daemon(lambda: _rollout(system, evaluator, candidate, example, reached)).result(timeout)
+    except TimeoutError:
+        return timed_out(evaluator, example, reached[0] if reached else None, timeout)
+
+
+def _rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example,
+             reached: list[SystemOutput]) -> Rollout:
     try:
         output = system.run(candidate, example)
     except Exception as exc:  # noqa: BLE001 - sorted by failed_run
         return failed_run(example, exc)
+    reached.append(output)
     return score_output(evaluator, candidate, example, output)
 
 
-async def arollout(system: AsyncSystem, evaluator: Evaluator, candidate: Candidate, example: Example) -> Rollout:
+async def arollout(system: AsyncSystem, evaluator: Evaluator, candidate: Candidate, example: Example,
+                   timeout: float | None = None) -> Rollout:
     """``rollout`` on the async path; the evaluator runs in a worker thread (it may call a judge model)."""
+    started = time.monotonic()
     try:
-        output = await system.arun(candidate, example)
+        output = await asyncio.wait_for(system.arun(candidate, example), timeout)
+    except TimeoutError:
+        return timed_out(evaluator, example, None, timeout or 0.0)
     except Exception as exc:  # noqa: BLE001 - sorted by failed_run
         return failed_run(example, exc)
-    return await asyncio.to_thread(score_output, evaluator, candidate, example, output)
+    if timeout is None:
+        return await asyncio.to_thread(score_output, evaluator, candidate, example, output)
+    left = max(0.0, timeout - (time.monotonic() - started))
+    try:
+        scoring = in_daemon(lambda: score_output(evaluator, candidate, example, output))
+        return await asyncio.wait_for(asyncio.wrap_future(scoring), left)
+    except TimeoutError:
+        return timed_out(evaluator, example, output, timeout)
+
+
+def timed_out(evaluator: Evaluator, example: Example, output: SystemOutput | None, timeout: float) -> Rollout:
+    """A rollout given up after ``timeout`` seconds: in the system (no output yet) or in the evaluator."""
+    limit = f"took longer than rollout_timeout ({timeout:g}s)"
+    if output is None:
+        message = f"the system {limit} on example {example.id}"
+        return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
+                       feedback=f"The system failed on this example: {message}")
+    message = f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: it {limit}"
+    return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace, error=message,
+                   error_source="evaluator", feedback=f"The evaluator failed on this output: {message}")
 
 
 def failed_run(example: Example, exc: Exception) -> Rollout:

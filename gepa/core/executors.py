@@ -33,11 +33,12 @@ class RolloutExecutor(Protocol):
 class ThreadRollouts:
     """One thread per rollout in flight."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, timeout: float | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gepa-rollout")
+        self._timeout = timeout
 
     def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
-        return list(self._pool.map(lambda pair: rollout(system, evaluator, *pair), pairs))
+        return list(self._pool.map(lambda pair: rollout(system, evaluator, pair[0], pair[1], self._timeout), pairs))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -48,8 +49,8 @@ class AsyncRollouts:
     as long as the run, so async HTTP clients (bound to a loop) keep their connections. Sync work (a backend
     without an async call, the evaluator) goes to a pool as wide as ``concurrency``."""
 
-    def __init__(self, concurrency: int) -> None:
-        self._concurrency = concurrency
+    def __init__(self, concurrency: int, timeout: float | None = None) -> None:
+        self._concurrency, self._timeout = concurrency, timeout
         self._loop = asyncio.new_event_loop()
         self._workers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gepa-async-worker")
         self._loop.set_default_executor(self._workers)
@@ -66,7 +67,7 @@ class AsyncRollouts:
 
         async def one(candidate: Candidate, example: Example) -> Rollout:
             async with gate:
-                return await arollout(system, evaluator, candidate, example)
+                return await arollout(system, evaluator, candidate, example, self._timeout)
 
         tasks = [asyncio.ensure_future(one(candidate, example)) for candidate, example in pairs]
         try:
@@ -96,17 +97,18 @@ class AsyncRollouts:
 
 class Rollouts:
     """The executor a run's settings ask for, closed when the run ends: ``auto`` is async for a system that
-    supports it (an API model) and threads otherwise; ``given`` is one built outside the core (Ray)."""
+    supports it (an API model) and threads otherwise; ``given`` is one built outside the core (Ray). ``timeout``
+    bounds each rollout (``rollout_timeout``)."""
 
     def __init__(self, name: ExecutorName, concurrency: int, system: System,
-                 given: RolloutExecutor | None = None) -> None:
+                 given: RolloutExecutor | None = None, timeout: float | None = None) -> None:
         use_async = name == "async" or (name == "auto" and bool(getattr(system, "supports_async", False)))
         self.name = "given" if given is not None else "async" if use_async else "threads"
         if given is None and name == "ray":
             raise UserError("executor 'ray' is built by gepa.optimize and task files; an Optimizer made by hand "
                             "takes executor=gepa.distributed.RayRollouts(...)")
-        self._executor: RolloutExecutor = (given if given is not None else AsyncRollouts(concurrency) if use_async
-                                           else ThreadRollouts(concurrency))
+        self._executor: RolloutExecutor = (given if given is not None else AsyncRollouts(concurrency, timeout)
+                                           if use_async else ThreadRollouts(concurrency, timeout))
 
     def __enter__(self) -> RolloutExecutor:
         return self._executor

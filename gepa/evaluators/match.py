@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex
+
 from gepa.core.text import clip
 from gepa.core.types import EvalResult, Example
 from gepa.errors import EvaluatorError
@@ -82,22 +84,33 @@ class Contains:
                           feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
 
 
+REGEX_SECONDS = 5.0  # a pattern that needs longer on one output backtracks without end ('^(a+)+$' on 'aaa...b')
+
+
 @dataclass(frozen=True, kw_only=True)
 class Regex:
+    """Matched by the ``regex`` library, which can give up on a catastrophic pattern (``re`` cannot, and holds
+    the interpreter while it tries) and lets other threads run meanwhile."""
+
     pattern: str
     flags: int = re.IGNORECASE
 
     def __post_init__(self) -> None:
         try:
-            re.compile(self.pattern, self.flags)
-        except re.error as exc:
+            regex.compile(self.pattern, self.flags)
+        except regex.error as exc:
             raise EvaluatorError(f"regex evaluator: invalid pattern {self.pattern!r}: {exc}") from exc
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         pattern = self.pattern
         for name, value in example.fields.items():  # {field} in a pattern refers to the example
-            pattern = pattern.replace("{" + name + "}", re.escape(str(value)))
-        if re.search(pattern, output, self.flags):
+            pattern = pattern.replace("{" + name + "}", regex.escape(str(value)))
+        try:
+            found = regex.search(pattern, output, self.flags, concurrent=True, timeout=REGEX_SECONDS)
+        except TimeoutError:
+            raise ValueError(f"the pattern {pattern!r} took longer than {REGEX_SECONDS:g}s on this output (it "
+                             "backtracks without end: rewrite it without nested repetition)") from None
+        if found:
             return EvalResult(score=1.0, feedback="Correct: the output matches the required pattern.")
         return EvalResult(score=0.0,
                           feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}.")
