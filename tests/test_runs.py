@@ -126,7 +126,7 @@ def test_a_stop_file_stops_gracefully_and_the_run_resumes(tmp_path: Path) -> Non
     (run_dir / "STOP").touch()
     out, err = victim.communicate(timeout=120)
     assert victim.returncode == 0, err
-    assert "stop requested" in out and "resume with: gepa optimize TASK --resume" in out
+    assert "stop requested" in out and f"resume with: gepa optimize {task} --resume {run_dir}" in out
     stopped = json.loads((run_dir / "state.json").read_text())
     assert not stopped["finished"]
     result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--quiet"])
