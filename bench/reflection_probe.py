@@ -32,9 +32,9 @@ from compare_reference import REFLECTION_PARAMS, TIERS  # noqa: E402
 from reflector_model import CACHE, reflector_path  # noqa: E402
 
 from gepa import runner  # noqa: E402
+from gepa.core.admission import placeholder_problem  # noqa: E402
 from gepa.core.answers import constant_answer  # noqa: E402
 from gepa.core.candidate import Candidate  # noqa: E402
-from gepa.core.engine import placeholder_problem  # noqa: E402
 from gepa.lm.cache import ResponseCache  # noqa: E402
 
 

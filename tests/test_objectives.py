@@ -176,7 +176,7 @@ def test_a_single_named_evaluator_is_an_objective_under_its_name(tmp_path: Path)
 
 def test_a_named_score_of_a_failed_rollout_counts_zero_and_a_named_evaluator_keeps_its_own_scores(
         tmp_path: Path) -> None:
-    from gepa.core.engine import mean_objectives
+    from gepa.core.objectives import mean_objectives
     from gepa.core.types import Rollout
     from gepa.evaluators.build import build_evaluator
 

@@ -11,51 +11,29 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gepa.core.answers import ConstantAnswer, balanced_values, constant_answer
-from gepa.core.candidate import Candidate, placeholders
-from gepa.core.config import COST_OBJECTIVES, OptimizerConfig
+from gepa.core.admission import Admission, Rejection
+from gepa.core.answers import balanced_values
+from gepa.core.candidate import Candidate
+from gepa.core.config import OptimizerConfig
 from gepa.core.deadline import Clock, OutOfTime
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
+from gepa.core.objectives import finite, mean_objectives, objective_rows
+from gepa.core.promotion import Promotion
 from gepa.core.seed_check import seed_failure
 from gepa.core.state import RunState
+from gepa.core.stopping import STOP_REQUESTED, RunShape, stop_reason
 from gepa.core.strategies import components_to_update, make_selector, next_minibatch
-from gepa.core.types import Evaluator, Example, Proposer, Repairs, Rollout, System
-from gepa.errors import ModelUnreachableError, SystemicModelError, UserError, redact_secrets
-
-STOP_REQUESTED = "stop requested"
-
-
-def placeholder_problem(before: str, after: str) -> str | None:
-    """Why ``after`` may not replace ``before``: a placeholder dropped, renamed or invented; else None."""
-    old, new = set(placeholders(before)), set(placeholders(after))
-    if old == new:
-        return None
-    parts = []
-    if old - new:
-        parts.append("dropped " + ", ".join(f"{{{{{p}}}}}" for p in sorted(old - new)))
-    if new - old:
-        parts.append("invented " + ", ".join(f"{{{{{p}}}}}" for p in sorted(new - old)))
-    return "; ".join(parts)
-
-
-@dataclass
-class ProposalOutcome:
-    """What one proposal slot did; applied to the state in slot order, so threads never race on it."""
-
-    child: Candidate | None = None
-    calls: int = 0
-    asked: int = 0
-    repairs: list[str] = field(default_factory=list)
-    rejections: list[dict[str, str]] = field(default_factory=list)
+from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
+from gepa.errors import ModelUnreachableError, UserError
 
 
 class Optimizer:
@@ -82,8 +60,8 @@ class Optimizer:
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
         self.train, self.val, self.config = list(trainset), list(valset), config
         self.guard = {name: list(examples) for name, examples in (guardsets or {}).items()}
-        self._guard_calls = sum(len(examples) for examples in self.guard.values())
-        self.leakage = LeakageCheck(self.train)
+        self.admission = Admission(proposer, LeakageCheck(self.train), config.proposal_attempts)
+        self.promotion = Promotion(config, self.val, self.guard, self._evaluate, self._emit)
         self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
         self.select_parent = make_selector(config)
@@ -109,8 +87,8 @@ class Optimizer:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()
                 self.checkpoint(state)
-            else:
-                self._check_unpaid(state)
+            elif self.promotion.check_unpaid(state):
+                self.checkpoint(state)
             self._clock.arm(started, self.config.max_seconds)  # the seed is always scored whole
             while not state.finished:
                 reason = self._stop_reason(state, started)
@@ -143,7 +121,7 @@ class Optimizer:
         return names
 
     def _start(self, state: RunState, seed: Candidate) -> None:
-        if problem := self.config.seed_budget_problem(len(self.val), self._guard_calls):
+        if problem := self.config.seed_budget_problem(len(self.val), self.promotion.guard_calls):
             raise UserError(problem)
         self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
         scored = self._evaluate(state, seed, self.val)
@@ -159,35 +137,11 @@ class Optimizer:
         self._add(state, seed, scored)
 
     def _stop_reason(self, state: RunState, started: float) -> str:
-        c = self.config
-        if self.should_stop():
-            return STOP_REQUESTED
-        if c.max_iterations is not None and state.iteration >= c.max_iterations:
-            return f"max_iterations ({c.max_iterations}) reached"
-        if c.max_seconds is not None and time.monotonic() - started >= c.max_seconds:
-            return f"max_seconds ({c.max_seconds:g}) reached"
-        if c.max_cost_usd is not None and self.spent_usd() >= c.max_cost_usd:
-            return f"max_cost_usd ({c.max_cost_usd:g}) reached"
-        if state.idle_iterations >= c.max_idle_iterations:
-            return f"nothing new to evaluate in {c.max_idle_iterations} iterations ({_idle_cause(state.counts)})"
-        if c.patience is not None and state.stale_iterations >= c.patience:
-            return f"no improvement in {c.patience} iterations"
-        if c.max_metric_calls is not None:
-            if not self._guard_fits(state):
-                return (f"max_metric_calls ({c.max_metric_calls}) reached: a new best could no longer be checked on "
-                        f"the guard sets ({self._guard_calls} calls)")
-            minibatches = 1 + c.proposals_per_iteration
-            # A validation subset is part of the validation set: it never adds to the worst case. The guard sets
-            # do not either: they are paid only for a would-be best, and only if they still fit (see _add).
-            worst_case = max(minibatches * min(c.minibatch_size, len(self.train)), c.merge_subsample) + len(self.val)
-            if state.metric_calls + worst_case > c.max_metric_calls:
-                return f"max_metric_calls ({c.max_metric_calls}) reached: the next step could exceed it"
-        limit = c.reflection_call_limit()
-        if limit is not None:
-            worst_case = c.proposals_per_iteration * c.proposal_attempts * self._components_per_proposal
-            if state.counts.get("reflection_calls", 0) + worst_case > limit:
-                return f"max_reflection_calls ({limit}) reached: the next step could exceed it"
-        return ""
+        shape = RunShape(train=len(self.train), val=len(self.val), guard_calls=self.promotion.guard_calls,
+                         components_per_proposal=self._components_per_proposal)
+        return stop_reason(self.config, shape, state, stop_requested=self.should_stop(),
+                           elapsed_s=time.monotonic() - started, spent_usd=self.spent_usd(),
+                           guard_fits=self.promotion.guard_fits(state))
 
     def _iterate(self, state: RunState, rng: random.Random, optimizable: list[str]) -> None:
         if self.config.merge and state.merges_due > 0:
@@ -227,7 +181,7 @@ class Optimizer:
             state.bump("rejected")
             state.stale_iterations += 1
             # Under a select rule the rank decided, not the score sums: the event says so.
-            rule = {"select_rank": [_finite(ranks[winner]), _finite(parent_rank)]} if self.config.select else {}
+            rule = {"select_rank": [finite(ranks[winner]), finite(parent_rank)]} if self.config.select else {}
             self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
                        reason="not better", parent_minibatch=before, child_minibatch=after,
                        components=_changed(parent, child), **rule)
@@ -253,7 +207,8 @@ class Optimizer:
         samples = [rng.getrandbits(31) for _ in range(self.config.proposals_per_iteration)]
         known = frozenset(c.id for c in state.candidates)
         assert self._pool is not None
-        outcomes = list(self._pool.map(lambda sample: self._proposal(parent, names, evidence, sample, known), samples))
+        outcomes = list(self._pool.map(lambda sample: self.admission.slot(parent, names, evidence, sample, known),
+                                       samples))
         children: list[Candidate] = []
         for slot, outcome in enumerate(outcomes):
             state.counts["reflection_calls"] = state.counts.get("reflection_calls", 0) + outcome.calls
@@ -262,106 +217,21 @@ class Optimizer:
                 state.bump("repaired")
                 self._emit("proposal_repaired", state, parent=parent.id, slot=slot, problem=problem)
             for rejection in outcome.rejections:
-                self._reject(state, parent, slot, **rejection)
+                self._reject(state, parent, slot, rejection)
             child = outcome.child
             if child is None:
                 continue
             if any(child.id == other.id for other in children):
-                self._reject(state, parent, slot, names[0], "duplicate", f"same as another proposal ({child.id})", "")
+                self._reject(state, parent, slot, Rejection(names[0], "duplicate",
+                                                            f"same as another proposal ({child.id})"))
                 continue
             state.bump("proposals")
             children.append(child)
         return children
 
-    def _proposal(self, parent: Candidate, names: list[str], evidence: list[tuple[Example, Rollout]],
-                  sample: int, known: frozenset[str]) -> ProposalOutcome:
-        """One slot: a new text for each component in ``names``, within ``proposal_attempts`` calls each."""
-        outcome = ProposalOutcome()
-        components = dict(parent.components)
-        for name in names:
-            text = self._new_text(parent, name, evidence, sample, known if len(names) == 1 else frozenset(), outcome)
-            if text is None:
-                return outcome
-            components[name] = text
-        child = Candidate(components=components, parents=(parent.id,), origin="mutation:" + "+".join(names))
-        if child.id in known:
-            outcome.rejections.append(_rejection(names[0], "duplicate", f"already in the pool as {child.id}", ""))
-            return outcome
-        outcome.child = child
-        return outcome
-
-    def _new_text(self, parent: Candidate, name: str, evidence: list[tuple[Example, Rollout]], sample: int,
-                  known: frozenset[str], outcome: ProposalOutcome) -> str | None:
-        """Ask until a usable text comes back: sentences that copy a training input are cut out; a repeat of
-        the current text, a placeholder break or a copy that cannot be cut gets one repair request that quotes it;
-        a text still unusable, or a duplicate of a candidate already tried, is asked again with the examples
-        rotated and another sample. None when the attempts run out."""
-        limit, calls, attempt = self.config.proposal_attempts, 0, 0
-        while calls < limit:
-            shift = attempt % max(1, len(evidence))
-            shown, number = evidence[shift:] + evidence[:shift], (sample + attempt) % 2**31
-            attempt += 1
-            calls += 1
-            outcome.calls += 1
-            outcome.asked += 1
-            try:
-                text = self.proposer.propose(parent, name, shown, sample=number)
-                text = self._cut_copies(parent[name], text, outcome)
-                problem = self._problem(parent[name], text)
-                if problem and calls < limit and isinstance(self.proposer, Repairs):
-                    calls += 1
-                    outcome.calls += 1
-                    fixed = self.proposer.repair(parent, name, shown, text, problem, sample=number)
-                    if self._problem(parent[name], fixed) is None:
-                        outcome.repairs.append(problem)
-                        text, problem = fixed, None
-                problem = placeholder_problem(parent[name], text)  # any other problem is a rejection reason below
-            except SystemicModelError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
-                detail = redact_secrets(f"{type(exc).__name__}: {exc}")
-                outcome.rejections.append(_rejection(name, "reflection_error", detail, ""))
-                continue
-            if problem:
-                outcome.rejections.append(_rejection(name, "placeholders", problem, text))
-            elif text.strip() == parent[name].strip():
-                outcome.rejections.append(_rejection(name, "unchanged", "the reflector returned the same text", text))
-            elif Candidate(components={**parent.components, name: text}).id in known:
-                outcome.rejections.append(_rejection(name, "duplicate", "already in the pool", text))
-            elif leak := self.leakage.copied(text, parent[name]):
-                outcome.rejections.append(_rejection(name, "leakage", f"copies a training example: '{leak}'", text))
-            else:
-                return text
-        return None
-
-    def _cut_copies(self, current: str, text: str, outcome: ProposalOutcome) -> str:
-        """``text`` without its sentences that copy a training input, when what is left is still a usable text;
-        otherwise ``text`` as it came (a repair request will quote the copy)."""
-        leak = self.leakage.copied(text, current)
-        if leak is None:
-            return text
-        cut = self.leakage.without_copies(text, current)
-        if cut is None or self._problem(current, cut):  # a broken placeholder or the current text again
-            return text
-        outcome.repairs.append(f"copied a training example ('{leak}'): the copied sentences were cut")
-        return cut
-
-    def _problem(self, current: str, text: str) -> str | None:
-        """What a repair request should quote: a placeholder break, a copied training example, a repeat."""
-        if problem := placeholder_problem(current, text):
-            return problem
-        if leak := self.leakage.copied(text, current):
-            return (f"copies a training example word for word ('{leak}'); describe the task in general terms "
-                    f"instead of quoting an input")
-        if text.strip() == current.strip():
-            return "repeats the current text unchanged; write a different text that fixes the failures shown above"
-        return None
-
-    def _reject(self, state: RunState, parent: Candidate, slot: int, component: str, reason: str, detail: str,
-                text: str) -> None:
-        state.bump(f"proposal_{reason}")
-        self._emit("proposal_rejected", state, parent=parent.id, slot=slot, component=component, reason=reason,
-                   detail=detail, text=text)
+    def _reject(self, state: RunState, parent: Candidate, slot: int, rejection: Rejection) -> None:
+        state.bump(f"proposal_{rejection.reason}")
+        self._emit("proposal_rejected", state, parent=parent.id, slot=slot, **asdict(rejection))
 
     def _merge(self, state: RunState, plan: MergePlan, rng: random.Random) -> None:
         first, second = state.candidates[plan.first], state.candidates[plan.second]
@@ -424,123 +294,14 @@ class Optimizer:
         best = state.best_index() if state.candidates else None
         state.candidates.append(candidate)
         state.val_scores.append([r.score for r in val_rollouts])
-        state.val_objectives.append(self._objective_rows(state, val_rollouts))
+        state.val_objectives.append(objective_rows(self.config, state, val_rollouts))
         state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
                                "cost_usd": self.spent_usd()})
-        self._promote(state, len(state.candidates) - 1, best)
-
-    def _promote(self, state: RunState, index: int, best: int | None) -> None:
-        """Make pool member ``index`` the best if it ranks above ``best`` and passes (or needs no) guard check."""
-        candidate = state.candidates[index]
-        score = state.mean_scores()[index]
-        previous = None if best is None else state.mean_scores()[best]
-        if best is not None and self._rank(state, index) <= self._rank(state, best):
-            state.stale_iterations += 1
-            return
-        if not self._guard_fits(state):
-            # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
-            budget = self.config.max_metric_calls or 0
-            state.guard_unpaid.append(candidate.id)
-            state.bump("guard_unpaid")
-            state.stale_iterations += 1
-            self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self._guard_calls,
-                       remaining=budget - state.metric_calls)
-            return
-        if constant := self._constant_answer(state, candidate, {"validation": self.val}):
-            self._flag_constant(state, candidate, constant)
-            return
-        fell = self._guard(state, candidate)
-        if fell:
-            state.guard_failed.append(candidate.id)
-            state.bump("guard_failed")
-            state.stale_iterations += 1
-            seed_guard = state.guard_scores[state.candidates[0].id]
-            self._emit("guard_failed", state, candidate=candidate.id, score=score, sets=fell,
-                       guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
-                       tolerance=self.config.guard_tolerance)
-            return
-        if constant := self._constant_answer(state, candidate, self.guard):
-            self._flag_constant(state, candidate, constant)
-            return
-        state.best_id = candidate.id
-        state.stale_iterations = 0
-        self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
-                   objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
-
-    def _constant_answer(self, state: RunState, candidate: Candidate,
-                         splits: Mapping[str, Sequence[Example]]) -> ConstantAnswer | None:
-        """The first of ``splits`` on which a would-be best (never the seed) answers one thing to everything."""
-        if candidate.id == state.candidates[0].id:
-            return None
-        scored = state.rollouts.get(candidate.id, {})
-        for split, examples in splits.items():
-            rollouts = [scored[e.id] for e in examples if e.id in scored]
-            if len(rollouts) == len(examples) and (found := constant_answer(rollouts, split)):
-                return found
-        return None
-
-    def _flag_constant(self, state: RunState, candidate: Candidate, constant: ConstantAnswer) -> None:
-        state.constant_answers[candidate.id] = constant.to_dict()
-        state.bump("constant_answer")
-        state.stale_iterations += 1
-        self._emit("constant_answer", state, candidate=candidate.id, **constant.to_dict())
-
-    def _guard_fits(self, state: RunState) -> bool:
-        """Whether the budget can still pay a candidate's guard check (always, with no guard sets or no limit)."""
-        budget = self.config.max_metric_calls
-        return budget is None or state.metric_calls + self._guard_calls <= budget
-
-    def _check_unpaid(self, state: RunState) -> None:
-        """On resume with a larger budget, run the guard checks the last budget could not pay (the best-ranked
-        first, so a check is not paid for a candidate the next one beats)."""
-        if not state.guard_unpaid or not self._guard_fits(state):
-            return
-        waiting = sorted(state.guard_unpaid, key=lambda cid: self._rank(state, state.index_of(cid)), reverse=True)
-        state.guard_unpaid, stale = [], state.stale_iterations
-        for candidate_id in waiting:
-            self._promote(state, state.index_of(candidate_id), state.best_index())
-        if state.best_id not in waiting:
-            state.stale_iterations = stale  # no iteration ran: the patience count stays where it was
-        self.checkpoint(state)
-
-    def _objective_rows(self, state: RunState, rollouts: list[Rollout]) -> dict[str, list[float]]:
-        """Per objective, the values of ``rollouts``. A rollout that measured nothing (its system failed) gets the
-        candidate's mean over the others, or, when none measured it, the worst value in the pool: a failure is
-        never the cheapest candidate."""
-        known = {name for row in state.val_objectives for name in row}
-        names = sorted(({name for r in rollouts for name in r.objectives} | known) - {"score", "balanced"})
-        rows = {}
-        balanced = balanced_values(rollouts)
-        if balanced is not None:
-            rows["balanced"] = balanced
-        for name in names:
-            measured = [r.objectives[name] for r in rollouts if name in r.objectives]
-            if self.config.objective(name).direction == "max":
-                fill = 0.0  # a score nobody measured is 0, as the score of a failed rollout is
-            elif measured:
-                fill = sum(measured) / len(measured)
-            else:
-                pool = [v for row in state.val_objectives for v in row.get(name, [])]
-                fill = max(pool) if pool else 0.0
-            rows[name] = [r.objectives.get(name, fill) for r in rollouts]
-        return rows
-
-    def _rank(self, state: RunState, index: int) -> tuple[float, ...]:
-        return self.config.rank(state.objective_means(index))
+        self.promotion.consider(state, len(state.candidates) - 1, best)
 
     def _front(self, state: RunState) -> NDArray[np.int64]:
         """Front weights over every (objective, validation example): best somewhere for some objective."""
         return state.front_weights(self.config.front_objectives())
-
-    def _guard(self, state: RunState, candidate: Candidate) -> list[str]:
-        """Score ``candidate`` on every guard set; the sets it falls on, more than the tolerance below the seed."""
-        if not self.guard:
-            return []
-        scores = {name: sum(r.score for r in self._evaluate(state, candidate, examples)) / len(examples)
-                  for name, examples in self.guard.items()}
-        state.guard_scores[candidate.id] = scores
-        seed = state.guard_scores[state.candidates[0].id]
-        return [name for name, value in scores.items() if value < seed[name] - self.config.guard_tolerance - 1e-12]
 
     def _evaluate(self, state: RunState, candidate: Candidate, examples: Sequence[Example]) -> list[Rollout]:
         """Rollouts of ``candidate`` on ``examples`` in order; a pair already scored is never paid again."""
@@ -577,44 +338,6 @@ class Optimizer:
                 pass
 
 
-def mean_objectives(rollouts: Sequence[Rollout]) -> dict[str, float]:
-    """Mean of every objective over ``rollouts``: a score (``score`` or a named one) over all of them, a failed
-    rollout counting 0; a cost over the rollouts that measured it. A cost no rollout measured is left out, and a
-    select rule counts it as the worst value. ``balanced`` is the mean per-label recall, when every rollout names
-    its expected answer."""
-    means = {"score": sum(r.score for r in rollouts) / max(1, len(rollouts))}
-    balanced = balanced_values(rollouts)
-    if balanced is not None:
-        means["balanced"] = sum(balanced) / len(balanced)
-    for name in {name for r in rollouts for name in r.objectives} - {"score"}:
-        if name in COST_OBJECTIVES:
-            values = [r.objectives[name] for r in rollouts if name in r.objectives]
-            means[name] = sum(values) / len(values)
-        else:
-            means[name] = sum(r.objectives.get(name, 0.0) for r in rollouts) / len(rollouts)
-    return means
-
-
-def _idle_cause(counts: dict[str, int]) -> str:
-    """What most often kept iterations from evaluating anything."""
-    causes = {"the parent already solved its minibatches": counts.get("skipped", 0),
-              "the reflector repeated texts already tried": counts.get("proposal_unchanged", 0)
-              + counts.get("proposal_duplicate", 0),
-              "proposals broke placeholders": counts.get("proposal_placeholders", 0),
-              "every reflection call failed: see proposal_rejected in events.jsonl": counts.get(
-                  "proposal_reflection_error", 0)}
-    cause, count = max(causes.items(), key=lambda item: item[1])
-    return cause if count else "no proposals"
-
-
-def _rejection(component: str, reason: str, detail: str, text: str) -> dict[str, str]:
-    return {"component": component, "reason": reason, "detail": detail, "text": text}
-
 
 def _changed(parent: Candidate, child: Candidate) -> dict[str, str]:
     return {n: child[n] for n in child.components if child[n] != parent[n]}
-
-
-def _finite(rank: Sequence[float]) -> list[float | None]:
-    """A rank as JSON can hold it: an unmeasured (infinite) part becomes null."""
-    return [value if math.isfinite(value) else None for value in rank]

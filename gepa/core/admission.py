@@ -1,0 +1,150 @@
+"""Proposal admission: ask the reflector for a new component text until one is usable, repair what one repair
+request can fix, and record why each unusable text was turned away.
+
+Runs on the proposal threads, so it never touches the run state: what a slot did comes back as a
+``ProposalOutcome`` that the engine applies in slot order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gepa.core.candidate import Candidate, placeholders
+from gepa.core.leakage import LeakageCheck
+from gepa.core.types import Example, Proposer, Repairs, Rollout
+from gepa.errors import SystemicModelError, redact_secrets
+
+Evidence = Sequence[tuple[Example, Rollout]]
+
+
+def placeholder_problem(before: str, after: str) -> str | None:
+    """Why ``after`` may not replace ``before``: a placeholder dropped, renamed or invented; else None."""
+    old, new = set(placeholders(before)), set(placeholders(after))
+    if old == new:
+        return None
+    parts = []
+    if old - new:
+        parts.append("dropped " + ", ".join(f"{{{{{p}}}}}" for p in sorted(old - new)))
+    if new - old:
+        parts.append("invented " + ", ".join(f"{{{{{p}}}}}" for p in sorted(new - old)))
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a proposed text was turned away; ``text`` is what the reflector wrote ("" when there is none)."""
+
+    component: str
+    reason: str  # reflection_error, placeholders, unchanged, duplicate or leakage
+    detail: str
+    text: str = ""
+
+
+@dataclass
+class ProposalOutcome:
+    """What one proposal slot did: its child (or None), the reflection calls it made, its repairs and rejections."""
+
+    child: Candidate | None = None
+    calls: int = 0
+    asked: int = 0
+    repairs: list[str] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class Admission:
+    """Turns reflector replies into usable component texts within ``attempts`` reflection calls per component."""
+
+    def __init__(self, proposer: Proposer, leakage: LeakageCheck, attempts: int) -> None:
+        self.proposer, self.leakage, self.attempts = proposer, leakage, attempts
+
+    def slot(self, parent: Candidate, names: Sequence[str], evidence: Evidence, sample: int,
+             known: frozenset[str]) -> ProposalOutcome:
+        """One slot: a new text for each component in ``names``; a child already in the pool is a duplicate."""
+        outcome = ProposalOutcome()
+        components = dict(parent.components)
+        for name in names:
+            text = self._new_text(parent, name, evidence, sample, known if len(names) == 1 else frozenset(), outcome)
+            if text is None:
+                return outcome
+            components[name] = text
+        child = Candidate(components=components, parents=(parent.id,), origin="mutation:" + "+".join(names))
+        if child.id in known:
+            outcome.rejections.append(Rejection(names[0], "duplicate", f"already in the pool as {child.id}"))
+            return outcome
+        outcome.child = child
+        return outcome
+
+    def _new_text(self, parent: Candidate, name: str, evidence: Evidence, sample: int,
+                  known: frozenset[str], outcome: ProposalOutcome) -> str | None:
+        """Ask until a usable text comes back: sentences that copy a training input are cut out; a repeat of
+        the current text, a placeholder break or a copy that cannot be cut gets one repair request that quotes it;
+        a text still unusable, or a duplicate of a candidate already tried, is asked again with the examples
+        rotated and another sample. None when the attempts run out."""
+        calls, attempt, evidence = 0, 0, list(evidence)
+        while calls < self.attempts:
+            shift = attempt % max(1, len(evidence))
+            shown, number = evidence[shift:] + evidence[:shift], (sample + attempt) % 2**31
+            attempt += 1
+            calls += 1
+            outcome.calls += 1
+            outcome.asked += 1
+            try:
+                text = self.proposer.propose(parent, name, shown, sample=number)
+                text = self._cut_copies(parent[name], text, outcome)
+                problem = self._problem(parent[name], text)
+                if problem and calls < self.attempts and isinstance(self.proposer, Repairs):
+                    calls += 1
+                    outcome.calls += 1
+                    fixed = self.proposer.repair(parent, name, shown, text, problem, sample=number)
+                    if self._problem(parent[name], fixed) is None:
+                        outcome.repairs.append(problem)
+                        text, problem = fixed, None
+                problem = placeholder_problem(parent[name], text)  # any other problem is a rejection reason below
+            except SystemicModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
+                outcome.rejections.append(Rejection(name, "reflection_error",
+                                                    redact_secrets(f"{type(exc).__name__}: {exc}")))
+                continue
+            if rejection := self._rejection(parent, name, text, problem, known):
+                outcome.rejections.append(rejection)
+            else:
+                return text
+        return None
+
+    def _rejection(self, parent: Candidate, name: str, text: str, problem: str | None,
+                   known: frozenset[str]) -> Rejection | None:
+        """Why ``text`` (after any repair) may not replace the current text of ``name``; None when it may."""
+        if problem:
+            return Rejection(name, "placeholders", problem, text)
+        if text.strip() == parent[name].strip():
+            return Rejection(name, "unchanged", "the reflector returned the same text", text)
+        if Candidate(components={**parent.components, name: text}).id in known:
+            return Rejection(name, "duplicate", "already in the pool", text)
+        if leak := self.leakage.copied(text, parent[name]):
+            return Rejection(name, "leakage", f"copies a training example: '{leak}'", text)
+        return None
+
+    def _cut_copies(self, current: str, text: str, outcome: ProposalOutcome) -> str:
+        """``text`` without its sentences that copy a training input, when what is left is still a usable text;
+        otherwise ``text`` as it came (a repair request will quote the copy)."""
+        leak = self.leakage.copied(text, current)
+        if leak is None:
+            return text
+        cut = self.leakage.without_copies(text, current)
+        if cut is None or self._problem(current, cut):  # a broken placeholder or the current text again
+            return text
+        outcome.repairs.append(f"copied a training example ('{leak}'): the copied sentences were cut")
+        return cut
+
+    def _problem(self, current: str, text: str) -> str | None:
+        """What a repair request should quote: a placeholder break, a copied training example, a repeat."""
+        if problem := placeholder_problem(current, text):
+            return problem
+        if leak := self.leakage.copied(text, current):
+            return (f"copies a training example word for word ('{leak}'); describe the task in general terms "
+                    f"instead of quoting an input")
+        if text.strip() == current.strip():
+            return "repeats the current text unchanged; write a different text that fixes the failures shown above"
+        return None
