@@ -240,8 +240,7 @@ def test_a_failing_display_is_ignored_but_a_failing_run_log_stops_the_run() -> N
 def test_an_idle_run_names_what_kept_it_idle() -> None:
     config = OptimizerConfig(max_metric_calls=None, max_reflection_calls=1000, max_idle_iterations=3, seed=0, **ONE)
     state = build(config, reflect=fakes.failing_reflector)[0].run(SEED)
-    assert state.stop_reason == ("nothing new to evaluate in 3 iterations (every reflection call failed: see "
-                                 "proposal_rejected in events.jsonl)")
+    assert state.stop_reason == "nothing new to evaluate in 3 iterations (every reflection call failed)"
     state = build(config, reflect=fakes.parrot_reflector)[0].run(SEED)
     assert state.stop_reason.endswith("(the reflector repeated texts already tried)")
 
@@ -279,3 +278,25 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
     assert "below the best on a validation subset of 20" in rejected_proposals([e.to_dict() for e in events])
     assert subset.mean_scores()[subset.best_index()] == full.mean_scores()[full.best_index()]
     assert subset.metric_calls < full.metric_calls
+
+
+def _rival_rules(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``fakes.task_model``, except that a prompt holding both rules confuses it: merging the lineages hurts."""
+    system, user = next(m["content"] for m in messages if m["role"] == "system"), messages[-1]["content"]
+    if fakes.RULE_A in system and fakes.RULE_B in user:
+        return "unsure"
+    return fakes.task_model(messages, params)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 5])
+def test_patience_counts_every_iteration_without_a_new_best_a_rejected_merge_included(seed: int) -> None:
+    events: list[Event] = []
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=400, seed=seed, patience=3, **ONE), task=_rival_rules,
+                            events=events)
+    state = optimizer.run(SEED)
+    last_best = max(e.iteration for e in events if e.kind == "new_best")
+    assert state.stop_reason == "no improvement in 3 iterations"
+    assert state.iteration == last_best + 3
+    merges = [e.iteration for e in events if e.kind == "merge_rejected"]
+    assert bool(merges) == (seed in (1, 5))  # seeds 1 and 5 reject a merge after their last new best
+    assert all(last_best < iteration <= state.iteration for iteration in merges)

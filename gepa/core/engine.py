@@ -97,12 +97,14 @@ class Optimizer:
                     state.finished, state.stop_reason = reason != STOP_REQUESTED, reason
                     break
                 state.iteration += 1
-                spent_before = state.metric_calls
+                spent_before, best_before = state.metric_calls, state.best_id
                 try:
                     self._iterate(state, rng, optimizable)
                 except OutOfTime:  # the check above ends the run; a resumed run does this iteration again
                     state.iteration -= 1
                     continue
+                # Patience and idleness, from what the iteration did: found a new best, paid for a rollout.
+                state.stale_iterations = 0 if state.best_id != best_before else state.stale_iterations + 1
                 state.idle_iterations = 0 if state.metric_calls > spent_before else state.idle_iterations + 1
                 state.rng_state = rng.getstate()
                 self._emit("budget", state, metric_calls=state.metric_calls, cost_usd=self.spent_usd())
@@ -157,11 +159,9 @@ class Optimizer:
         if self.config.skip_perfect and all(r.score >= self.config.perfect_score for r in parent_rollouts):
             self._emit("minibatch_skipped", state, parent=parent.id)
             state.bump("skipped")
-            state.stale_iterations += 1
             return
         children = self._propose(state, parent, optimizable, list(zip(batch, parent_rollouts, strict=True)), rng)
         if not children:
-            state.stale_iterations += 1
             return
         scored = self._evaluate_many(state, children, batch)
         before = sum(r.score for r in parent_rollouts)
@@ -179,7 +179,6 @@ class Optimizer:
         better = ranks[winner] > parent_rank if self.config.acceptance == "strict" else ranks[winner] >= parent_rank
         if not better:
             state.bump("rejected")
-            state.stale_iterations += 1
             # Under a select rule the rank decided, not the score sums: the event says so.
             rule = {"select_rank": [finite(ranks[winner]), finite(parent_rank)]} if self.config.select else {}
             self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
@@ -266,7 +265,6 @@ class Optimizer:
         sample = self._evaluate(state, child, [self.val[i] for i in picks])
         if not self._could_matter(state, sample, picks):
             state.bump("subset_rejected")
-            state.stale_iterations += 1
             self._emit("candidate_rejected", state, child=child.id, origin=child.origin, reason="validation subset",
                        subset=len(picks), child_subset=sum(r.score for r in sample),
                        best_subset=sum(state.val_scores[state.best_index()][i] for i in picks))

@@ -46,14 +46,12 @@ class Promotion:
         score = state.mean_scores()[index]
         previous = None if best is None else state.mean_scores()[best]
         if best is not None and self.rank(state, index) <= self.rank(state, best):
-            state.stale_iterations += 1
             return
         if not self.guard_fits(state):
             # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
             budget = self.config.max_metric_calls or 0
             state.guard_unpaid.append(candidate.id)
             state.bump("guard_unpaid")
-            state.stale_iterations += 1
             self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self.guard_calls,
                        remaining=budget - state.metric_calls)
             return
@@ -64,7 +62,6 @@ class Promotion:
         if fell:
             state.guard_failed.append(candidate.id)
             state.bump("guard_failed")
-            state.stale_iterations += 1
             seed_guard = state.guard_scores[state.candidates[0].id]
             self._emit("guard_failed", state, candidate=candidate.id, score=score, sets=fell,
                        guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
@@ -74,7 +71,6 @@ class Promotion:
             self._flag_constant(state, candidate, constant)
             return
         state.best_id = candidate.id
-        state.stale_iterations = 0
         self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
                    objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
 
@@ -84,11 +80,11 @@ class Promotion:
         if not state.guard_unpaid or not self.guard_fits(state):
             return False
         waiting = sorted(state.guard_unpaid, key=lambda cid: self.rank(state, state.index_of(cid)), reverse=True)
-        state.guard_unpaid, stale = [], state.stale_iterations
+        state.guard_unpaid = []
         for candidate_id in waiting:
             self.consider(state, state.index_of(candidate_id), state.best_index())
-        if state.best_id not in waiting:
-            state.stale_iterations = stale  # no iteration ran: the patience count stays where it was
+        if state.best_id in waiting:
+            state.stale_iterations = 0  # a new best, though no iteration ran
         return True
 
     def _constant_answer(self, state: RunState, candidate: Candidate,
@@ -106,7 +102,6 @@ class Promotion:
     def _flag_constant(self, state: RunState, candidate: Candidate, constant: ConstantAnswer) -> None:
         state.constant_answers[candidate.id] = constant.to_dict()
         state.bump("constant_answer")
-        state.stale_iterations += 1
         self._emit("constant_answer", state, candidate=candidate.id, **constant.to_dict())
 
     def _guard(self, state: RunState, candidate: Candidate) -> list[str]:

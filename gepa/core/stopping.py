@@ -64,7 +64,6 @@ def idle_cause(counts: dict[str, int]) -> str:
               "the reflector repeated texts already tried": counts.get("proposal_unchanged", 0)
               + counts.get("proposal_duplicate", 0),
               "proposals broke placeholders": counts.get("proposal_placeholders", 0),
-              "every reflection call failed: see proposal_rejected in events.jsonl": counts.get(
-                  "proposal_reflection_error", 0)}
+              "every reflection call failed": counts.get("proposal_reflection_error", 0)}
     cause, count = max(causes.items(), key=lambda item: item[1])
     return cause if count else "no proposals"
