@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gepa.core.candidate import Candidate  # noqa: E402
 from gepa.core.config import OptimizerConfig  # noqa: E402
 from gepa.core.engine import Optimizer  # noqa: E402
+from gepa.core.policies import ParetoSelector  # noqa: E402
 from gepa.core.state import RunState  # noqa: E402
-from gepa.core.strategies import make_select_pareto  # noqa: E402
 from gepa.core.types import Example  # noqa: E402
 from gepa.evaluators import Exact  # noqa: E402
 from gepa.lm import FakeModel, ModelClient  # noqa: E402
@@ -68,11 +68,11 @@ def selection_ms(n_candidates: int = 1000, n_examples: int = 10_000, repeats: in
         state = RunState(candidates=[Candidate(components={"p": str(i)}) for i in range(n_candidates)],
                          val_scores=scores.tolist())
         state.score_matrix()  # built once as rows are appended during a run
-        select = make_select_pareto(OptimizerConfig())
+        selector = ParetoSelector(OptimizerConfig().front_objectives())
         times = []
         for i in range(repeats):
             started = time.perf_counter()
-            select(state, random.Random(i))
+            selector.select(state, random.Random(i))
             times.append(time.perf_counter() - started)
         results[name] = statistics.median(times) * 1000
     return results

@@ -13,6 +13,7 @@ from gepa.assembly import ModelLike
 from gepa.core.candidate import Candidate, render
 from gepa.core.config import Objective, OptimizerConfig, Selection
 from gepa.core.events import Callback, Event
+from gepa.core.policies import Policies
 from gepa.core.types import EvalResult, Evaluator, Example, Proposer, Rollout, System, SystemOutput
 from gepa.errors import (
     GepaError,
@@ -40,6 +41,7 @@ __all__ = [
     "ModelLike",
     "Objective",
     "OptimizerConfig",
+    "Policies",
     "Proposer",
     "ReferenceAdapter",
     "RegistryError",

@@ -21,6 +21,7 @@ from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
 from gepa.core.events import Callback
 from gepa.core.pareto import frontier
+from gepa.core.policies import Policies
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
 from gepa.data import Splits
@@ -115,7 +116,7 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
              reflection_params: Mapping[str, Any] | None = None,
              guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None,
              testset: Sequence[Example | Mapping[str, Any]] | None = None, run_dir: str | Path | None = None,
-             name: str = "python") -> RunResult:
+             name: str = "python", policies: Policies | None = None) -> RunResult:
     """Run GEPA on ``seed_candidate`` and return what it found.
 
     Args:
@@ -146,6 +147,9 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
             prompt, report, summary, lock) into this folder; if it already holds a run, resume it (only the
             budget may differ). Without it nothing is written.
         name: the run's task name in its config, summary and report.
+        policies: the parent selector, component chooser, acceptance rule and validation policy, when not the
+            ones ``config`` names: ``gepa.Policies.named(config, selector=MySelector())`` (any object with the
+            method its Protocol in ``gepa.core.policies`` names). A resumed run uses what is passed again.
 
     Raises ``UserError`` before any model call when a placeholder names no field of the data.
     """
@@ -170,11 +174,12 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
                         sources={split: "python" for split in ("train", "val", "test")})
         prepared = Prepared(name=name, splits=splits, seed=seed, config=config, ledger=models.ledger,
                             evaluator=evaluator, system=system, proposer=proposer, input_fields=input_fields,
-                            task_model=_model_name(task_model), reflection_model=_model_name(reflection_model))
+                            task_model=_model_name(task_model), reflection_model=_model_name(reflection_model),
+                            policies=policies)
         return _written_run(prepared, Path(run_dir), callbacks)
     optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer, trainset=train, valset=val,
                           guardsets=guards, config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
-                          executor=rollout_executor(config))
+                          executor=rollout_executor(config), policies=policies)
     return _result(optimizer.run(seed), models.ledger.total())
 
 

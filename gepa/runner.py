@@ -21,6 +21,7 @@ from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event
 from gepa.core.executors import Rollouts
 from gepa.core.intervals import paired_difference
+from gepa.core.policies import Policies
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.core.user_code import load_object
@@ -82,6 +83,7 @@ class Prepared:
     endpoints: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # model -> (base, key env)
     overrides: Overrides = field(default_factory=Overrides)
     warnings: list[str] = field(default_factory=list)  # what is allowed but likely a mistake, for the user to see
+    policies: Policies | None = None  # None: the ones the config names
 
     def task_file(self) -> Task:
         """The task file this run came from (the CLI's estimates and dry runs need one)."""
@@ -287,7 +289,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     optimizer = Optimizer(
         system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
         trainset=prepared.splits.train, valset=prepared.splits.val, guardsets=prepared.splits.guard,
-        config=prepared.config,
+        config=prepared.config, policies=prepared.policies,
         callbacks=callbacks, record=log, spent_usd=prepared.ledger.spent_usd,
         should_stop=lambda: should_stop() or stop_file.exists(),
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()),

@@ -110,3 +110,45 @@ def test_a_placeholder_typo_is_refused_before_any_call() -> None:
                       reflection_model=gepa.lm.FakeModel(fakes.reflector),
                       evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False)
     assert task_model.history == []
+
+
+class SeedOnly:
+    """A parent selector from Python: always the seed, and it counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def select(self, state: Any, rng: Any) -> int:
+        self.calls += 1
+        return 0
+
+
+class NeverAccept:
+    def accepts(self, child: tuple[float, ...], parent: tuple[float, ...]) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("run_dir", [False, True])
+def test_optimize_uses_the_policy_objects_passed_from_python(tmp_path: Any, run_dir: bool) -> None:
+    events: list[gepa.Event] = []
+    selector = SeedOnly()
+    config = gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1, merge=False)
+    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
+                           fakes.make_rows(10), fakes.make_rows(10, 100),
+                           task_model=gepa.lm.FakeModel(fakes.task_model),
+                           reflection_model=gepa.lm.FakeModel(fakes.reflector),
+                           evaluator=gepa.evaluators.Exact(expected="label"), config=config, use_cache=False,
+                           policies=gepa.Policies.named(config, selector=selector), callbacks=[events.append],
+                           run_dir=tmp_path / "run" if run_dir else None)
+    seed = result.state.candidates[0].id
+    parents = [e.data["parent"] for e in events if e.kind == "iteration_started"]
+    assert parents and set(parents) == {seed} and selector.calls == len(parents)
+    assert len(result.state.candidates) > 2  # children were accepted, all of the seed
+
+    refused = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
+                            fakes.make_rows(10), fakes.make_rows(10, 100),
+                            task_model=gepa.lm.FakeModel(fakes.task_model),
+                            reflection_model=gepa.lm.FakeModel(fakes.reflector),
+                            evaluator=gepa.evaluators.Exact(expected="label"), config=config, use_cache=False,
+                            policies=gepa.Policies.named(config, acceptance=NeverAccept()))
+    assert len(refused.state.candidates) == 1 and refused.state.counts["rejected"] > 0

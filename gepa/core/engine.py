@@ -27,11 +27,11 @@ from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.objectives import finite, mean_objectives, objective_rows
+from gepa.core.policies import Policies, next_minibatch
 from gepa.core.promotion import Promotion
 from gepa.core.seed_check import seed_failure
 from gepa.core.state import RunState
 from gepa.core.stopping import STOP_REQUESTED, RunShape, stop_reason
-from gepa.core.strategies import components_to_update, make_selector, next_minibatch
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.errors import ModelUnreachableError, UserError
 
@@ -44,7 +44,7 @@ class Optimizer:
 
     ``record`` receives every event and may stop the run by raising (the run log); ``callbacks`` may not.
     ``executor`` runs the rollouts instead of the one ``config.executor`` names (Ray, built outside the core);
-    it is closed when the run ends.
+    it is closed when the run ends. ``policies`` replace the ones the config names (``Policies.named``).
     """
 
     def __init__(self, *, system: System, evaluator: Evaluator, proposer: Proposer,
@@ -54,7 +54,7 @@ class Optimizer:
                  spent_usd: Callable[[], float] = lambda: 0.0,
                  should_stop: Callable[[], bool] = lambda: False,
                  checkpoint: Callable[[RunState], None] = lambda state: None,
-                 executor: RolloutExecutor | None = None) -> None:
+                 executor: RolloutExecutor | None = None, policies: Policies | None = None) -> None:
         if not trainset or not valset:
             raise UserError("the train and validation sets must each hold at least one example")
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
@@ -64,7 +64,7 @@ class Optimizer:
         self.promotion = Promotion(config, self.val, self.guard, self._evaluate, self._emit)
         self.callbacks, self.record, self.spent_usd = list(callbacks), record, spent_usd
         self.should_stop, self.checkpoint = should_stop, checkpoint
-        self.select_parent = make_selector(config)
+        self.policies = policies or Policies.named(config)
         self._pool: ThreadPoolExecutor | None = None  # proposals
         self._rollouts: RolloutExecutor | None = None
         self._given_executor = executor  # closed when the run ends
@@ -79,7 +79,7 @@ class Optimizer:
             rng.setstate(state.rng_state)
         started = time.monotonic()
         optimizable = self._optimizable(seed)
-        self._components_per_proposal = len(optimizable) if self.config.component_selection == "all" else 1
+        self._components_per_proposal = self.policies.components.per_proposal(optimizable)
         with (ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
               Rollouts(self.config.executor, self.config.concurrency, self.system,
                        self._given_executor, self.config.rollout_timeout) as self._rollouts):
@@ -152,7 +152,7 @@ class Optimizer:
             if plan is not None:
                 self._merge(state, plan, rng)
                 return
-        parent = state.candidates[self.select_parent(state, rng)]
+        parent = state.candidates[self.policies.selector.select(state, rng)]
         batch = [self.train[i] for i in next_minibatch(state, len(self.train), self.config.minibatch_size, rng)]
         self._emit("iteration_started", state, parent=parent.id, minibatch=[e.id for e in batch])
         parent_rollouts = self._evaluate(state, parent, batch)
@@ -176,8 +176,7 @@ class Optimizer:
                            components=_changed(parent, child))
         child, after = children[winner], totals[winner]
         parent_rank = self.config.rank(mean_objectives(parent_rollouts))
-        better = ranks[winner] > parent_rank if self.config.acceptance == "strict" else ranks[winner] >= parent_rank
-        if not better:
+        if not self.policies.acceptance.accepts(ranks[winner], parent_rank):
             state.bump("rejected")
             # Under a select rule the rank decided, not the score sums: the event says so.
             rule = {"select_rank": [finite(ranks[winner]), finite(parent_rank)]} if self.config.select else {}
@@ -202,7 +201,7 @@ class Optimizer:
         Each slot draws its sample numbers from ``rng`` before any thread starts, so the same seed gives the
         same proposals whatever order the threads finish in.
         """
-        names = components_to_update(state, parent.id, optimizable, self.config)
+        names = self.policies.components.choose(state, parent.id, optimizable)
         samples = [rng.getrandbits(31) for _ in range(self.config.proposals_per_iteration)]
         known = frozenset(c.id for c in state.candidates)
         assert self._pool is not None
@@ -253,15 +252,14 @@ class Optimizer:
 
     # -- validation -------------------------------------------------------------------------------
     def _validate(self, state: RunState, child: Candidate, rng: random.Random) -> bool:
-        """Score an accepted child on the validation set and add it to the pool. Under ``validation: subset``
-        a child is first scored on a random sample of the set; one that could neither join the front nor
-        become the best stays out, which spares the rest of the set. Every member of the pool is scored on
-        the whole set, so the front and the best are exact among them."""
-        size = self.config.validation_subset
-        if self.config.validation == "full" or size >= len(self.val):
+        """Score an accepted child on the validation set and add it to the pool. When the validation policy
+        samples first, a child that could neither join the front nor become the best on the sample stays out,
+        which spares the rest of the set. Every member of the pool is scored on the whole set, so the front and
+        the best are exact among them."""
+        picks = self.policies.validation.first_sample(len(self.val), rng)
+        if picks is None:
             self._add(state, child, self._evaluate(state, child, self.val))
             return True
-        picks = sorted(rng.sample(range(len(self.val)), size))
         sample = self._evaluate(state, child, [self.val[i] for i in picks])
         if not self._could_matter(state, sample, picks):
             state.bump("subset_rejected")
