@@ -36,7 +36,7 @@ from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
 from gepa.mlflow_tracking import MlflowTracker
-from gepa.proposer.reflective import PACKAGED_TEMPLATES, POLICIES, packaged_template
+from gepa.proposer.templates import PACKAGED_TEMPLATES, POLICIES, packaged_template
 from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir

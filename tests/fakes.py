@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gepa.proposer.reflective import INSTRUCTIONS_DEMOS, NO_INSTRUCTIONS
+from gepa.proposer.templates import NO_INSTRUCTIONS
+from gepa.proposer.worked_examples import INSTRUCTIONS_DEMOS
 
 RULE_A = "Reply with the label only."
 RULE_B = "Answer with one word:"

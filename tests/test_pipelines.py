@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from gepa.cli import main
 from gepa.core.types import Example, Rollout
-from gepa.proposer.reflective import format_examples
+from gepa.proposer.evidence import format_examples
 
 PIPELINE = '''
 import gepa

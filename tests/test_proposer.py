@@ -16,7 +16,7 @@ from gepa.core.types import Example, Rollout, SystemOutput
 from gepa.evaluators import build_evaluator
 from gepa.lm import FakeModel, ModelClient
 from gepa.proposer import ReflectiveProposer, extract_text
-from gepa.proposer.reflective import POLICIES, packaged_template, split_template
+from gepa.proposer.templates import POLICIES, packaged_template, split_template
 
 CANDIDATE = Candidate(components={"system": "Be helpful.", "user": "Review: {{text}}\nWhat do you think?"})
 EVIDENCE = [(Example(id="train/0", fields={"text": "Great film", "label": "positive", "source": "imdb"}),
@@ -159,10 +159,10 @@ def test_turn_markers_make_chat_turns() -> None:
 @pytest.mark.parametrize("name", ["default", "scaffolded", "general", "small"])
 def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
     """Demonstrations that hold a task's answers would make a demo, not an optimizer."""
-    from gepa.proposer import reflective
+    from gepa.proposer import templates, worked_examples
 
-    demos = "\n".join(turn["content"] for pair in reflective.INSTRUCTIONS_DEMOS for turn in pair)
-    requests = "".join(policy.instructions for policy in reflective.POLICIES.values())
+    demos = "\n".join(turn["content"] for pair in worked_examples.INSTRUCTIONS_DEMOS for turn in pair)
+    requests = "".join(policy.instructions for policy in templates.POLICIES.values())
     text = (packaged_template(name) + requests + demos).lower()
     for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
                    "intent", "how many", "number", "one-word answer", "letter only", "true or false"):
