@@ -11,10 +11,11 @@ from typing import Any
 from gepa.core.config import OptimizerConfig
 from gepa.core.executors import RolloutExecutor
 from gepa.core.types import Proposer, System
-from gepa.lm.base import LanguageModel
+from gepa.lm.base import LanguageModel, is_local
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
+from gepa.lm.local_model import EMBEDDED_MODEL
 from gepa.lm.open import open_backend
 from gepa.lm.pricing import model_prices
 from gepa.lm.ratelimit import RateLimiter
@@ -22,12 +23,6 @@ from gepa.proposer.reflective import ReflectiveProposer
 from gepa.system import PromptSystem
 
 ModelLike = str | LanguageModel | ModelClient
-EMBEDDED_MODEL = "local/smollm2"
-
-
-def is_local(model: str) -> bool:
-    """A model that runs on this machine (embedded or scripted): no key, no cost, no network."""
-    return model.startswith(("local/", "fake/"))
 
 
 def pick_reflection_model(task_model: str, configured: str | None, *, task_model_overridden: bool = False) -> str:

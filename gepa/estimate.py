@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gepa.lm.base import prompt_tokens
 from gepa.lm.pricing import model_prices, token_prices
 from gepa.runner import Prepared, task_prices
 from gepa.system import preview_fields, render_messages
@@ -20,22 +21,22 @@ class Estimate:
 
 
 def estimate(prepared: Prepared) -> Estimate:
-    """Upper-bound calls from the budgets; cost from the first example's prompt size (4 characters a token)."""
+    """Upper-bound calls from the budgets; cost from the first example's prompt size (``prompt_tokens``)."""
     config, splits, spec = prepared.config, prepared.splits, prepared.task_file().spec
     task_calls = config.max_metric_calls or 0
     reflection_calls = config.reflection_call_limit() or 0
     test_calls = 2 * len(splits.test)
     shown = render_messages(prepared.seed, preview_fields(prepared.system, splits.train[0].fields),
                             prepared.input_fields)
-    prompt_tokens = sum(len(m["content"]) for m in shown) // 4
+    prompt_size = prompt_tokens(m["content"] for m in shown)
     prices = task_prices(spec)
     task_rate = token_prices(prepared.task_model, model_prices(prices, prepared.task_model))
     reflection_rate = token_prices(prepared.reflection_model, model_prices(prices, prepared.reflection_model))
     if task_rate is None or reflection_rate is None:
         return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=None)
     task_out = int(spec.model_params.get("max_tokens") or 256)
-    reflection_in = 1500 + prompt_tokens * config.minibatch_size
+    reflection_in = 1500 + prompt_size * config.minibatch_size
     reflection_out = int(spec.reflection_params.get("max_tokens") or 512)
-    cost = ((task_calls + test_calls) * (prompt_tokens * task_rate[0] + task_out * task_rate[1])
+    cost = ((task_calls + test_calls) * (prompt_size * task_rate[0] + task_out * task_rate[1])
             + reflection_calls * (reflection_in * reflection_rate[0] + reflection_out * reflection_rate[1]))
     return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=cost)

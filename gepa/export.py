@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gepa.core.candidate import Candidate
+from gepa.core.config import GUARD_TOLERANCE
 from gepa.core.intervals import paired_difference
 from gepa.errors import RunStateError, UserError
 from gepa.registry import PromptRegistry, PromptVersion
@@ -57,7 +58,7 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
             "model": models.get("task"), "reflection_model": models.get("reflection"),
             "val_score": state.mean_scores()[best], "test_score": test,
             "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
-            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", 0.02),
+            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", GUARD_TOLERANCE),
             "mlflow_run_id": run_dir.mlflow_run_id()}
     return state.candidates[best], meta
 
@@ -132,7 +133,7 @@ def _guard_regression(new: PromptVersion, old: PromptVersion, guard_scorer: Guar
     old_guard = dict(old.meta.get("guard_scores") or {})
     if not all(name in old_guard for name in new_guard) and guard_scorer is not None:
         old_guard = {**guard_scorer(old.candidate()), **old_guard}
-    tolerance = float(new.meta.get("guard_tolerance", 0.02))
+    tolerance = float(new.meta.get("guard_tolerance", GUARD_TOLERANCE))
     fell = [f"{name!r} {value:.3f} against v{old.version}'s {old_guard[name]:.3f}"
             for name, value in new_guard.items() if name in old_guard and value < old_guard[name] - tolerance]
     return f"falls on the guard set {', '.join(fell)} (tolerance {tolerance:.2f})" if fell else ""

@@ -40,6 +40,7 @@ from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Sectio
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY, part_names
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
+from gepa.lm.local_model import EMBEDDED_MODEL
 from gepa.task_yaml import read_yaml
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
@@ -366,7 +367,7 @@ class TaskSpec(Strict):
     optimize: list[str] | None = Field(default=None, description="Components the optimizer may change "
                                                                  "(default: all).")
     data: DataSpec = Field(description="The examples.")
-    model: str = Field(default="local/smollm2", description="The task model: any litellm model string, "
+    model: str = Field(default=EMBEDDED_MODEL, description="The task model: any litellm model string, "
                                                             "local/smollm2 or local/<file.gguf>.")
     model_params: SamplingParams = Field(default_factory=lambda: cast(SamplingParams, dict(TASK_PARAMS)),
                                          description="The task model's sampling parameters.")

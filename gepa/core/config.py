@@ -17,6 +17,7 @@ ValidationPolicy = Literal["full", "subset"]
 ExecutorName = Literal["auto", "threads", "async", "ray"]
 # Measured on every rollout besides the evaluator's scores; latency only when an objective asks for it, since
 # it is the one measurement a rerun cannot repeat (a cached rerun replays the first run's).
+GUARD_TOLERANCE = 0.02  # how far below the seed a would-be best may fall on a guard set
 COST_OBJECTIVES = ("tokens", "cost_usd", "latency_s", "prompt_chars")
 
 
@@ -136,8 +137,8 @@ class OptimizerConfig:
         300.0, "Seconds one rollout (the model call and the evaluator) may take; past it, the example scores 0 with "
                "a timeout as its feedback and the run goes on. null: no limit.", section="optimizer", gt=0)
     guard_tolerance: float = setting(
-        0.02, "How far below the seed prompt a candidate may score on a guard set and still become the best.",
-        section="optimizer", ge=0, le=1)
+        GUARD_TOLERANCE, "How far below the seed prompt a candidate may score on a guard set and still become the "
+                         "best.", section="optimizer", ge=0, le=1)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
     objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).")

