@@ -15,7 +15,7 @@ import numpy as np
 from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
 from gepa.core.answers import answer_counts, baseline, constant_answer
 from gepa.core.candidate import Candidate
-from gepa.core.config import ExecutorName, OptimizerConfig, section_fields
+from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, resumable_settings
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event
@@ -322,11 +322,7 @@ def _tracker(prepared: Prepared, run_dir: RunDir) -> MlflowTracker | None:
     return MlflowTracker(run_dir, uri=tracking.mlflow.uri, experiment=tracking.mlflow.experiment, params=params)
 
 
-# What may change on resume: how long the run may go on, and how many calls are in flight and where. Anything else
-# changes what is measured, so mixing it into one run would make its scores incomparable.
-RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {
-    "max_idle_iterations", "concurrency", "executor", "ray_address", "ray_cpus_per_rollout", "ray_gpus_per_rollout",
-    "rollout_timeout"}
+RESUMABLE_CHANGES = resumable_settings()
 
 
 def _measured(config: dict[str, Any]) -> dict[str, Any]:
@@ -338,9 +334,7 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
             "models": config.get("models"), "data": config.get("data_fingerprint")}
 
 
-# Settings added after runs were first recorded: a run without them recorded them at their defaults.
-ADDED_SETTINGS = {"objectives", "select", "name", "validation", "validation_subset", "executor", "ray_address",
-                  "ray_cpus_per_rollout", "ray_gpus_per_rollout"}
+ADDED_SETTINGS = added_settings() | {"name"}  # and the task file's name
 
 
 def _same_settings(before: Any, now: Any) -> bool:

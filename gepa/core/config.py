@@ -60,10 +60,14 @@ Acceptance = Literal["strict", "non_strict"]
 Section = Literal["budget", "optimizer"]
 
 
-def setting(default: Any, help: str, *, section: Section | None = None, **bounds: float) -> Any:
-    """A config field: ``section`` places it in the task file (None: Python only); ``bounds`` are ``gt``,
-    ``ge`` or ``le`` checks the task file enforces."""
-    return field(default=default, metadata={"help": help, "section": section, "bounds": bounds})
+def setting(default: Any, help: str, *, section: Section | None = None, resumable: bool = False,
+            added_later: bool = False, **bounds: float) -> Any:
+    """A config field: ``section`` places it in the task file (None: Python only); ``resumable``: a resumed run may
+    change it (how long the run goes on, how many calls are in flight and where; every budget is); ``added_later``:
+    runs recorded before it existed hold its default; ``bounds`` are ``gt``, ``ge`` or ``le`` checks the task file
+    enforces."""
+    return field(default=default, metadata={"help": help, "section": section, "bounds": bounds,
+                                            "resumable": resumable or section == "budget", "added_later": added_later})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +98,8 @@ class OptimizerConfig:
     max_iterations: int | None = setting(None, "Iterations of the loop.", section="budget", gt=0)
     patience: int | None = setting(None, "Stop after this many iterations without a new best.", section="budget",
                                    gt=0)
-    max_idle_iterations: int = setting(20, "Stop after this many iterations that evaluated nothing new.", gt=0)
+    max_idle_iterations: int = setting(20, "Stop after this many iterations that evaluated nothing new.", gt=0,
+                                       resumable=True)
     minibatch_size: int = setting(3, "Training examples per iteration: the evidence the reflector reads and the "
                                      "test a child must pass.", section="optimizer", gt=0)
     proposals_per_iteration: int = setting(
@@ -121,28 +126,34 @@ class OptimizerConfig:
     validation: ValidationPolicy = setting(
         "full", "How an accepted child is validated: on every validation example (full), or first on "
                 "validation_subset of them and on the rest only if it could join the front or become the best "
-                "(subset: for validation sets of hundreds of examples).", section="optimizer")
+                "(subset: for validation sets of hundreds of examples).", section="optimizer", added_later=True)
     validation_subset: int = setting(30, "Validation examples a child is first scored on under validation: subset.",
-                                     section="optimizer", gt=0)
+                                     section="optimizer", gt=0, added_later=True)
     executor: ExecutorName = setting(
         "auto", "Where rollouts run: threads; async (one event loop keeping up to 'concurrency' calls in flight; "
                 "needs a system with arun); ray (Ray tasks on a cluster, extra 'ray'). auto: async for API models "
-                "(litellm, openai), threads otherwise.", section="optimizer")
+                "(litellm, openai), threads otherwise.", section="optimizer", resumable=True, added_later=True)
     ray_address: str | None = setting(None, "The Ray cluster to join under executor: ray (default: RAY_ADDRESS, else "
-                                            "a local cluster for the run).", section="optimizer")
-    ray_cpus_per_rollout: float = setting(1.0, "CPUs a rollout needs under executor: ray.", section="optimizer", gt=0)
-    ray_gpus_per_rollout: float = setting(0.0, "GPUs a rollout needs under executor: ray.", section="optimizer", ge=0)
-    concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0)
+                                            "a local cluster for the run).", section="optimizer",
+                                      resumable=True, added_later=True)
+    ray_cpus_per_rollout: float = setting(1.0, "CPUs a rollout needs under executor: ray.", section="optimizer", gt=0,
+                                         resumable=True, added_later=True)
+    ray_gpus_per_rollout: float = setting(0.0, "GPUs a rollout needs under executor: ray.", section="optimizer", ge=0,
+                                         resumable=True, added_later=True)
+    concurrency: int = setting(4, "Model calls in flight at once.", section="optimizer", gt=0, resumable=True)
     rollout_timeout: float | None = setting(
         300.0, "Seconds one rollout (the model call and the evaluator) may take; past it, the example scores 0 with "
-               "a timeout as its feedback and the run goes on. null: no limit.", section="optimizer", gt=0)
+               "a timeout as its feedback and the run goes on. null: no limit.", section="optimizer", gt=0,
+        resumable=True)
     guard_tolerance: float = setting(
         GUARD_TOLERANCE, "How far below the seed prompt a candidate may score on a guard set and still become the "
                          "best.", section="optimizer", ge=0, le=1)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
-    objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).")
-    select: Selection | None = setting(None, "How the best prompt is chosen among them (default: best score).")
+    objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).",
+                                                added_later=True)
+    select: Selection | None = setting(None, "How the best prompt is chosen among them (default: best score).",
+                                       added_later=True)
 
     def objective_names(self) -> set[str]:
         """Every objective the run reads: on the front and in the select rule."""
@@ -193,6 +204,17 @@ class OptimizerConfig:
         if self.max_metric_calls is None:
             return None
         return max(self.max_metric_calls // self.minibatch_size, self.proposals_per_iteration * self.proposal_attempts)
+
+
+def resumable_settings() -> set[str]:
+    """Settings a resumed run may change; any other changes what is measured, so a run mixing two would hold
+    scores that cannot be compared."""
+    return {f.name for f in fields(OptimizerConfig) if f.metadata.get("resumable")}
+
+
+def added_settings() -> set[str]:
+    """Settings added after runs were first recorded: a run recorded without one held it at its default."""
+    return {f.name for f in fields(OptimizerConfig) if f.metadata.get("added_later")}
 
 
 def section_fields(section: Section) -> list[Any]:
