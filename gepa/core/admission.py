@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.leakage import LeakageCheck
+from gepa.core.state import Counter
 from gepa.core.types import Example, Proposer, Repairs, Rollout
 from gepa.errors import SystemicModelError, redact_secrets
 
 Evidence = Sequence[tuple[Example, Rollout]]
+RejectionReason = Literal["reflection_error", "placeholders", "unchanged", "duplicate", "leakage"]
 
 
 def placeholder_problem(before: str, after: str) -> str | None:
@@ -36,9 +39,19 @@ class Rejection:
     """Why a proposed text was turned away; ``text`` is what the reflector wrote ("" when there is none)."""
 
     component: str
-    reason: str  # reflection_error, placeholders, unchanged, duplicate or leakage
+    reason: RejectionReason
     detail: str
     text: str = ""
+
+    @property
+    def counter(self) -> Counter:
+        """The run counter of rejections for this reason."""
+        return COUNTERS[self.reason]
+
+
+COUNTERS: dict[RejectionReason, Counter] = {
+    "reflection_error": "proposal_reflection_error", "placeholders": "proposal_placeholders",
+    "unchanged": "proposal_unchanged", "duplicate": "proposal_duplicate", "leakage": "proposal_leakage"}
 
 
 @dataclass

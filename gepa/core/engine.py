@@ -209,8 +209,8 @@ class Optimizer:
                                        samples))
         children: list[Candidate] = []
         for slot, outcome in enumerate(outcomes):
-            state.counts["reflection_calls"] = state.counts.get("reflection_calls", 0) + outcome.calls
-            state.counts["proposals_asked"] = state.counts.get("proposals_asked", 0) + outcome.asked
+            state.bump("reflection_calls", outcome.calls)
+            state.bump("proposals_asked", outcome.asked)
             for problem in outcome.repairs:
                 state.bump("repaired")
                 self._emit("proposal_repaired", state, parent=parent.id, slot=slot, problem=problem)
@@ -228,7 +228,7 @@ class Optimizer:
         return children
 
     def _reject(self, state: RunState, parent: Candidate, slot: int, rejection: Rejection) -> None:
-        state.bump(f"proposal_{rejection.reason}")
+        state.bump(rejection.counter)
         self._emit("proposal_rejected", state, parent=parent.id, slot=slot, **asdict(rejection))
 
     def _merge(self, state: RunState, plan: MergePlan, rng: random.Random) -> None:

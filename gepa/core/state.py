@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +20,16 @@ from gepa.core.pareto import frontier_weights
 from gepa.core.types import Rollout
 
 SCHEMA_VERSION = 2  # 2: rollouts live in a separate log (``to_dict(rollouts=False)``); 1 held them inline
+
+# Every counter of ``RunState.counts``: what the loop did, read back by the diagnosis and the summary.
+Counter = Literal[
+    "accepted", "rejected", "outscored", "skipped", "subset_rejected",  # children on the minibatch, then validation
+    "proposals", "proposals_asked", "reflection_calls", "repaired",  # what reflection cost and gave
+    "proposal_reflection_error", "proposal_placeholders", "proposal_unchanged", "proposal_duplicate",
+    "proposal_leakage",  # proposals turned away before any rollout, by reason
+    "constant_answer", "guard_failed", "guard_unpaid",  # would-be bests refused
+    "merges_accepted", "merges_rejected",
+]
 
 
 class StateFormatError(ValueError):
@@ -119,8 +129,8 @@ class RunState:
                 return i
         raise KeyError(candidate_id)
 
-    def bump(self, counter: str) -> None:
-        self.counts[counter] = self.counts.get(counter, 0) + 1
+    def bump(self, counter: Counter, by: int = 1) -> None:
+        self.counts[counter] = self.counts.get(counter, 0) + by
 
     def add_rollout(self, candidate_id: str, rollout: Rollout) -> None:
         """Record a paid rollout (and its place in the log)."""
