@@ -5,6 +5,8 @@
     │   ├── TaskSpecError       a task file is malformed or names something missing (.path, .line, .field)
     │   ├── RegistryError       a prompt registry entry is missing or invalid
     │   ├── RunStateError       a run directory is missing, truncated, corrupt or in use
+    │   │   └── StateFormatError  its state.json is not a run state this version reads
+    │   ├── CacheError          the response cache directory cannot be used
     │   ├── EvaluatorError      an evaluator is misconfigured or fails on every seed example (not: on one)
     │   └── ModelConfigError    (also a SystemicModelError) missing key, unknown model, missing extra
     └── ModelCallError          a model call failed (.model, .status_code)
@@ -78,6 +80,14 @@ class RegistryError(UserError):
 
 class RunStateError(UserError):
     """A run directory cannot be read back: missing, truncated or from an unknown format."""
+
+
+class StateFormatError(RunStateError, ValueError):
+    """The state data is not a gepa run state this version can read."""
+
+
+class CacheError(UserError):
+    """The response cache directory cannot be used; the message names it and the way out."""
 
 
 class EvaluatorError(UserError):

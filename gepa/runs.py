@@ -24,8 +24,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from gepa.core.candidate import Candidate
-from gepa.core.state import RunState, StateFormatError
-from gepa.errors import RunStateError
+from gepa.core.state import RunState
+from gepa.errors import RunStateError, StateFormatError
 from gepa.lm.ledger import Journal, UsageLedger
 from gepa.summary import RunSummary
 

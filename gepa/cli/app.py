@@ -91,7 +91,8 @@ def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
     not an error: the run goes on without it (documented in the README)."""
     if no_cache:
         return None
-    from gepa.lm.cache import CacheError, ResponseCache
+    from gepa.errors import CacheError
+    from gepa.lm.cache import ResponseCache
 
     try:
         return ResponseCache(cache_dir)

@@ -18,6 +18,7 @@ from gepa.core.candidate import Candidate
 from gepa.core.config import Objective
 from gepa.core.pareto import frontier_weights
 from gepa.core.types import Rollout
+from gepa.errors import StateFormatError
 
 SCHEMA_VERSION = 2  # 2: rollouts live in a separate log (``to_dict(rollouts=False)``); 1 held them inline
 
@@ -30,10 +31,6 @@ Counter = Literal[
     "constant_answer", "guard_failed", "guard_unpaid",  # would-be bests refused
     "merges_accepted", "merges_rejected",
 ]
-
-
-class StateFormatError(ValueError):
-    """The state data is not a gepa run state this version can read."""
 
 
 @dataclass(kw_only=True)

@@ -22,14 +22,11 @@ from typing import Any
 
 import diskcache
 
-from gepa.errors import UserError
+from gepa.errors import CacheError
 from gepa.lm.base import Completion, Message
 
 BROKEN = (sqlite3.DatabaseError, OSError)
 
-
-class CacheError(UserError):
-    """The response cache directory cannot be used; the message names it and the way out."""
 
 CACHE_VERSION = 1
 
