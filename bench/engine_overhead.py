@@ -22,17 +22,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gepa.core.candidate import Candidate  # noqa: E402
-from gepa.core.config import OptimizerConfig  # noqa: E402
-from gepa.core.engine import Optimizer  # noqa: E402
-from gepa.core.policies import ParetoSelector  # noqa: E402
-from gepa.core.state import RunState  # noqa: E402
-from gepa.core.types import Example  # noqa: E402
-from gepa.evaluators import Exact  # noqa: E402
-from gepa.lm import FakeModel, ModelClient  # noqa: E402
-from gepa.proposer import ReflectiveProposer  # noqa: E402
-from gepa.system import PromptSystem  # noqa: E402
-from tests import fakes  # noqa: E402
+from gepa.core.candidate import Candidate
+from gepa.core.config import OptimizerConfig
+from gepa.core.engine import Optimizer
+from gepa.core.policies import ParetoSelector
+from gepa.core.state import RunState
+from gepa.core.types import Example
+from gepa.evaluators import Exact
+from gepa.lm import FakeModel, ModelClient
+from gepa.proposer import ReflectiveProposer
+from gepa.system import PromptSystem
+from tests import fakes
 
 
 def per_iteration_ms(n_val: int = 100, iterations: int = 300) -> tuple[float, int]:

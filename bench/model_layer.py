@@ -31,10 +31,10 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gepa import runner  # noqa: E402
-from gepa.lm import FakeModel, ModelClient, ResponseCache  # noqa: E402
-from gepa.lm.litellm_model import LiteLLMModel  # noqa: E402
-from gepa.lm.openai_model import OpenAIModel  # noqa: E402
+from gepa import runner
+from gepa.lm import FakeModel, ModelClient, ResponseCache
+from gepa.lm.litellm_model import LiteLLMModel
+from gepa.lm.openai_model import OpenAIModel
 
 
 def cache_hit_us(tmp: Path, calls: int = 3000) -> float:
@@ -126,7 +126,7 @@ def serve_slow_completions(latency: float, ports: Any) -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
         await site.start()
-        ports.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # noqa: SLF001
+        ports.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
         await asyncio.Event().wait()
 
     asyncio.run(serve())

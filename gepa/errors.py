@@ -47,7 +47,7 @@ def redact_secrets(text: str) -> str:
     ``api_key=...`` pairs. Every text gepa stores, prints or sends that may hold a provider's error goes through
     here, so a provider that echoes a header never puts a key on disk."""
     for name, value in os.environ.items():
-        if name in _NAMED_SECRETS and len(value) >= 4 or len(value) >= 8 and _SECRET_VARIABLE.search(name):
+        if (name in _NAMED_SECRETS and len(value) >= 4) or (len(value) >= 8 and _SECRET_VARIABLE.search(name)):
             text = text.replace(value, "[redacted]")
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)

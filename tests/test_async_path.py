@@ -39,7 +39,7 @@ GREEDY = {"temperature": 0}
 def run_async() -> Iterator[Any]:
     """Runs coroutines on one long-lived event loop in its own thread, as a run's async executor does."""
     executor = AsyncRollouts(4)
-    loop = executor._loop  # noqa: SLF001 - the test drives the executor's own loop
+    loop = executor._loop
 
     def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=60)

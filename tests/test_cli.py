@@ -144,10 +144,11 @@ def test_missing_task_file(tmp_path: Path) -> None:
 
 def test_help_explains_every_command() -> None:
     code, out = invoke("--help")
+    assert code == 0
     for command in ("optimize", "eval", "validate", "runs", "export", "prompts", "cache"):
         assert command in out
     code, out = invoke("optimize", "--help")
-    assert "--dry-run" in out and "--resume" in out and "--budget" in out
+    assert code == 0 and "--dry-run" in out and "--resume" in out and "--budget" in out
 
 
 def test_eval_scores_the_seed_a_run_and_a_registry_prompt(tmp_path: Path) -> None:
@@ -246,7 +247,7 @@ def test_help_names_files_that_exist_and_every_option_is_explained() -> None:
 
     from gepa.cli import main as group
 
-    code, out = invoke("--help")
+    _code, out = invoke("--help")
     for path in re.findall(r"tasks/[\w/]+\.yaml", out):
         assert (Path(__file__).parent.parent / path).is_file(), path
     missing = []

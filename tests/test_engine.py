@@ -182,7 +182,7 @@ def test_a_repeated_text_gets_a_repair_request_then_is_asked_again_with_other_ex
 def test_the_reflection_budget_stops_a_reflector_that_repeats_itself() -> None:
     events: list[Event] = []
     config = OptimizerConfig(max_metric_calls=None, max_reflection_calls=20, max_idle_iterations=1000, seed=0)
-    optimizer, task_model, reflector = build(config, reflect=fakes.parrot_reflector, events=events)
+    optimizer, _task_model, reflector = build(config, reflect=fakes.parrot_reflector, events=events)
     state = optimizer.run(SEED)
     assert state.stop_reason.startswith("max_reflection_calls (20) reached")
     assert len(reflector.history) == state.counts["reflection_calls"] <= 20
@@ -195,7 +195,7 @@ def test_the_reflection_budget_stops_a_reflector_that_repeats_itself() -> None:
 def test_several_proposals_per_iteration_are_deterministic_and_the_best_goes_on() -> None:
     def varied(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
         time.sleep(random.random() / 200)  # threads finish in a different order on every run
-        component, current = fakes._target(messages)
+        _component, _current = fakes._target(messages)
         if params["seed"] % 3 == 0:
             return fakes.reflector(messages, params)
         return f"```\nvariant {params['seed'] % 7}: think about it\n```"

@@ -117,14 +117,14 @@ def test_a_proposal_that_pastes_a_training_input_is_cut_repaired_or_rejected_bef
     state = optimizer.run(Candidate(components={"system": "Classify.", "user": "{{text}}"}))
     leaks = [e for e in events if e.kind == "proposal_rejected" and e.data["reason"] == "leakage"]
     if outcome == "cut":
-        assert not leaks and [e.data["problem"] for e in events if e.kind == "proposal_repaired"][0] == (
+        assert not leaks and next(e.data["problem"] for e in events if e.kind == "proposal_repaired") == (
             "copied a training example ('the film about a lighthouse keeper and his'): the copied sentences were cut")
         assert any(c.components["system"] == "Label the review." for c in state.candidates) or \
             any(e.data.get("components", {}).get("system") == "Label the review." for e in events)
         return
     if outcome == "repaired":  # one repair request quoting the copy, then the clean text is evaluated
         assert not leaks and state.counts["repaired"] >= 1
-        assert [e.data["problem"] for e in events if e.kind == "proposal_repaired"][0].startswith(
+        assert next(e.data["problem"] for e in events if e.kind == "proposal_repaired").startswith(
             "copies a training example word for word ('the film about a lighthouse keeper and his')")
         assert len(state.rollouts) > 1  # the repaired child was run
         return
@@ -150,7 +150,7 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     """The guard's calls are no longer reserved at every step: the run goes on while a check would still fit, a
     would-be best whose check no longer fits is never the best nor exported, and a resume with more budget checks it."""
     task = guarded_task(tmp_path, tolerance=1.0, budget=54)  # at 54 calls the third candidate's check does not fit
-    out, summary = optimize(task, tmp_path)
+    _out, summary = optimize(task, tmp_path)
     assert summary["counts"]["guard_unpaid"] == 1
     assert summary["stop_reason"] == "max_metric_calls (54) reached: a new best could no longer be checked on the " \
                                      "guard sets (6 calls)"

@@ -212,7 +212,7 @@ def test_a_provider_error_echoing_the_key_is_redacted(tmp_path: Path, allow_loca
         server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(echo_header)
         task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini", budget=30,
                           extra=f"api_base: {server.url_for('/v1')}\n")
-        code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
+        _code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
     assert key not in out
     assert "you sent Authorization: Bearer [redacted]" in out  # the seed failed on every example: the run stops
     written = "".join(p.read_text() for p in (tmp_path / "runs").rglob("*") if p.is_file())
@@ -259,7 +259,7 @@ def test_two_processes_resuming_at_once_write_one_run(tmp_path: Path) -> None:
 
     root = Path(__file__).resolve().parent.parent
     task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=30)
-    code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    _code, _out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
     run_dir = next((tmp_path / "runs").iterdir())
     env = {**os.environ, "PYTHONPATH": str(root), "GEPA_CACHE_DIR": str(tmp_path / "cache")}
     args = [sys.executable, "-m", "gepa", "optimize", str(task), "--resume", str(run_dir), "--budget", "120", "-q"]

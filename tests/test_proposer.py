@@ -137,7 +137,7 @@ def test_a_repair_request_quotes_the_broken_text_and_the_problem() -> None:
     proposer, model = proposer_replying("```\nReview: {{text}}\nLabel:\n```", template=template)
     fixed = proposer.repair(CANDIDATE, "user", EVIDENCE, "Label it.", "dropped {{text}}", sample=3)
     assert fixed == "Review: {{text}}\nLabel:"
-    messages, params = model.history[0]
+    messages, _params = model.history[0]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"] == "```\nLabel it.\n```"
     assert "dropped {{text}}" in messages[2]["content"] and "{{text}}" in messages[2]["content"]

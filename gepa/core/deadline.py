@@ -17,7 +17,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-class OutOfTime(Exception):  # noqa: N818 - a signal between the clock and the loop, never shown to a user
+class OutOfTime(Exception):
     """``max_seconds`` passed inside an iteration: the loop ends the run at the state the iteration had reached."""
 
 

@@ -330,7 +330,7 @@ class Optimizer:
         for callback in self.callbacks:
             try:
                 callback(event)
-            except Exception:  # noqa: BLE001, S110 - a broken display must not kill a paid run
+            except Exception:  # noqa: BLE001 - a broken display must not kill a paid run
                 pass
 
 
