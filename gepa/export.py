@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,62 +78,80 @@ def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: s
         version, created = registry.publish(name, candidate.components, meta, alias=alias)
         return ExportResult(version=version, created=created, alias=alias, promoted=alias is not None,
                             reason=f"alias {alias!r} set" if alias else "")
-    version, created = registry.publish(name, candidate.components, meta)
     assert alias is not None
     try:
         incumbent: PromptVersion | None = registry.get(f"{name}@{alias}")
     except UserError:
         incumbent = None
     if incumbent is None:
+        version, created = registry.publish(name, candidate.components, meta)
         registry.promote(name, version.version, alias)
         return ExportResult(version=version, created=created, alias=alias, promoted=True,
                             reason=f"no version had alias {alias!r}; it now points at v{version.version}")
-    if incumbent.version == version.version:
+    if incumbent.candidate().id == candidate.id:
+        version, created = registry.publish(name, candidate.components, meta)
         return ExportResult(version=version, created=created, alias=alias, promoted=False,
                             reason=f"{alias!r} already points at this content (v{version.version})")
-    regression = _guard_regression(version, incumbent, guard_scorer)
-    if regression:
-        return ExportResult(version=version, created=created, alias=alias, promoted=False,
-                            reason=f"v{version.version} {regression}; {alias!r} stays on v{incumbent.version}")
-    if any_gain and scorer is None:
-        new_score = _known_or_scored(version.meta.get("test_score"), version)
-        old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent)
-        won, figures = new_score > old_score, f"test {new_score:.3f} against v{incumbent.version}'s {old_score:.3f}"
-    else:
-        if scorer is None:
-            raise UserError(f"promoting by evidence scores both versions on the task's test split, and {version.ref} "
-                            "has no task to score them on")
-        new_scores, old_scores = scorer(version.candidate()), scorer(incumbent.candidate())
-        found = paired_difference(new_scores, old_scores, level=level)
-        won = found.mean > 0 if any_gain else found.low > 0
-        figures = (f"test {sum(new_scores) / len(new_scores):.3f} against v{incumbent.version}'s "
-                   f"{sum(old_scores) / len(old_scores):.3f}: {found.mean:+.3f} ({found.level:.0%} interval "
-                   f"{found.low:+.3f} to {found.high:+.3f}; {found.better} of {found.n} examples better, "
-                   f"{found.worse} worse)")
+    won, figures, meta["promotion"] = _evidence(candidate, meta, incumbent, alias, scorer, guard_scorer,
+                                                level=level, any_gain=any_gain)
+    version, created = registry.publish(name, candidate.components, meta)
     if won:
         registry.promote(name, version.version, alias)
         return ExportResult(version=version, created=created, alias=alias, promoted=True,
                             reason=f"v{version.version} {figures}")
-    why = ("no higher" if any_gain else "an interval that reaches 0: noise could explain the difference")
     return ExportResult(version=version, created=created, alias=alias, promoted=False,
-                        reason=f"v{version.version} {figures}, {why}; {alias!r} stays on v{incumbent.version}")
+                        reason=f"v{version.version} {figures}; {alias!r} stays on v{incumbent.version}")
 
 
-def _known_or_scored(known: Any, version: PromptVersion) -> float:
+def _evidence(candidate: Candidate, meta: Mapping[str, Any], incumbent: PromptVersion, alias: str,
+              scorer: Scorer | None, guard_scorer: GuardScorer | None, *, level: float,
+              any_gain: bool) -> tuple[bool, str, dict[str, Any]]:
+    """Whether ``candidate`` should take ``alias`` from ``incumbent``, the figures that say why, and the record
+    of the decision (kept in the new version's meta.json: the interval, the counts, the rule)."""
+    record: dict[str, Any] = {"alias": alias, "against": incumbent.version, "rule": "any gain" if any_gain
+                              else "interval above 0"}
+    regression = _guard_regression(meta, incumbent, guard_scorer)
+    if regression:
+        return False, regression, {**record, "promoted": False, "guard": regression}
+    if any_gain and scorer is None:
+        new_score = _known_or_scored(meta.get("test_score"), f"the new version of {incumbent.name}")
+        old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent.ref)
+        won = new_score > old_score
+        figures = f"test {new_score:.3f} against v{incumbent.version}'s {old_score:.3f}"
+        return won, figures if won else f"{figures}, no higher", {**record, "promoted": won, "test": new_score,
+                                                                  "incumbent_test": old_score}
+    if scorer is None:
+        raise UserError("promoting by evidence scores both versions on the task's test split, and this run has no "
+                        "task to score them on")
+    new_scores, old_scores = scorer(candidate), scorer(incumbent.candidate())
+    found = paired_difference(new_scores, old_scores, level=level)
+    won = found.mean > 0 if any_gain else found.low > 0
+    figures = (f"test {sum(new_scores) / len(new_scores):.3f} against v{incumbent.version}'s "
+               f"{sum(old_scores) / len(old_scores):.3f}: {found.mean:+.3f} ({found.level:.0%} interval "
+               f"{found.low:+.3f} to {found.high:+.3f}; {found.better} of {found.n} examples better, "
+               f"{found.worse} worse)")
+    if not won:
+        figures += ", no higher" if any_gain else ", an interval that reaches 0: noise could explain the difference"
+    return won, figures, {**record, "promoted": won, "mean": found.mean, "low": found.low, "high": found.high,
+                          "level": found.level, "better": found.better, "worse": found.worse, "n": found.n}
+
+
+def _known_or_scored(known: Any, what: str) -> float:
     if isinstance(known, (int, float)) and not math.isnan(float(known)):
         return float(known)
-    raise UserError(f"{version.ref} has no test score and no task to score it on")
+    raise UserError(f"{what} has no test score and no task to score it on")
 
 
-def _guard_regression(new: PromptVersion, old: PromptVersion, guard_scorer: GuardScorer | None) -> str:
-    """Why ``new`` may not replace ``old``: a guard set it scores lower on by more than the tolerance; else ''."""
-    new_guard = dict(new.meta.get("guard_scores") or {})
+def _guard_regression(new_meta: Mapping[str, Any], old: PromptVersion, guard_scorer: GuardScorer | None) -> str:
+    """Why the new version (``new_meta``) may not replace ``old``: a guard set it scores lower on by more than the
+    tolerance; else ''."""
+    new_guard = dict(new_meta.get("guard_scores") or {})
     if not new_guard:
         return ""
     old_guard = dict(old.meta.get("guard_scores") or {})
     if not all(name in old_guard for name in new_guard) and guard_scorer is not None:
         old_guard = {**guard_scorer(old.candidate()), **old_guard}
-    tolerance = float(new.meta.get("guard_tolerance", GUARD_TOLERANCE))
+    tolerance = float(new_meta.get("guard_tolerance", GUARD_TOLERANCE))
     fell = [f"{name!r} {value:.3f} against v{old.version}'s {old_guard[name]:.3f}"
             for name, value in new_guard.items() if name in old_guard and value < old_guard[name] - tolerance]
     return f"falls on the guard set {', '.join(fell)} (tolerance {tolerance:.2f})" if fell else ""

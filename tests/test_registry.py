@@ -179,6 +179,10 @@ def test_promotion_needs_a_gain_noise_cannot_explain(tmp_path: Path, better: int
     assert result.promoted is promoted
     assert registry.aliases("toy")["production"] == (2 if promoted else 1)
     assert f"{better} of 40 examples better, 0 worse" in result.reason
+    decision = json.loads((tmp_path / "prompts" / "toy" / "v0002" / "meta.json").read_text())["promotion"]
+    assert decision["alias"] == "production" and decision["against"] == 1 and decision["promoted"] is promoted
+    assert decision["better"] == better and decision["worse"] == 0 and decision["n"] == 40
+    assert decision["mean"] == pytest.approx(better / 40) and (decision["low"] > 0) is promoted
     if not promoted:
         assert "noise could explain" in result.reason
         old_rule = export_run(RunDir.open(run), "toy", registry=registry, alias="production",
