@@ -240,11 +240,12 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
                   f"{statistics.mean(r['reflection_calls'] for r in group):>7.1f} "
                   f"{statistics.mean(r['wall_s'] for r in group):>7.0f} "
                   f"{(f'{statistics.mean(wasted):.0%}' if wasted else '-'):>6}")
-    print("\ngepa-evolve - reference on test, paired over seeds x test examples:")
+    print("\ngepa-evolve - reference on test, paired over seeds x test examples (a win or a loss only when the "
+          "interval excludes 0):")
     for name in args.tasks:
         (our_seeds, ours), (their_seeds, theirs) = (_best_scores(rows, name, s) for s in ("ours", "reference"))
         if ours and our_seeds == their_seeds:
-            print(f"  {name:<17} {_interval(ours, theirs)}")
+            print(f"  {name:<17} {_interval(ours, theirs):<28} {_verdict(ours, theirs)}")
     print("\nwhat each best prompt answers on test (per seed: the most frequent answers):")
     for row in rows:
         answers = row.get("answers", {}).get("best", {}).get("test", {})
@@ -256,6 +257,11 @@ def _best_scores(rows: list[dict[str, Any]], task: str, system: str) -> tuple[li
     """The seeds of a system's runs on a task and their best prompts' test scores, seed after seed."""
     group = sorted((r for r in rows if r["task"] == task and r["system"] == SYSTEMS[system]), key=lambda r: r["seed"])
     return [r["seed"] for r in group], [x for r in group for x in r["best_test_scores"]]
+
+
+def _verdict(ours: list[float], theirs: list[float]) -> str:
+    found = paired_difference(ours, theirs)
+    return "win" if found.low > 0 else "loss" if found.high < 0 else "no difference beyond noise"
 
 
 def _interval(new: list[float], old: list[float]) -> str:
