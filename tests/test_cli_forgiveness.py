@@ -1,7 +1,9 @@
-"""The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`."""
+"""The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`;
+and a reader that closes the pipe early (`| head`) ends the command quietly."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,29 @@ def test_quiet_is_quiet_and_the_end_of_a_run_reads_right(tmp_path: Path) -> None
     assert "task model fake" not in result.output and "reflection model fake" not in result.output
     assert " iterations," in result.output or " 1 iteration," in result.output
     assert "1 iterations" not in result.output and "1 candidates" not in result.output
+
+
+# -- a closed pipe is the reader's choice, not an error -------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("lines", [50, 20_000])  # within a pipe's buffer (the race), and far past it
+def test_a_pipe_closed_early_ends_the_command_quietly_with_exit_0(tmp_path: Path, lines: int) -> None:
+    """As `gepa prompts show toy | head -2` does; repeated, since whether the write or the close comes first
+    is a race (it failed 2 times in 5)."""
+    import os
+    import subprocess
+
+    prompts = tmp_path / "prompts"
+    PromptRegistry(prompts).publish("toy", {"system": "\n".join(f"line {i}" for i in range(lines))}, {})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(5):
+        shown = subprocess.Popen([sys.executable, "-m", "gepa", "prompts", "--prompts-dir", str(prompts), "show",
+                                  "toy"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert shown.stdout is not None and shown.stderr is not None
+        assert shown.stdout.readline() == b"toy v1\n"
+        shown.stdout.close()
+        code = shown.wait(timeout=60)
+        err = shown.stderr.read().decode()
+        shown.stderr.close()
+        assert (code, err) == (0, ""), err
