@@ -1,4 +1,4 @@
-"""Register a prompt version in the MLflow Prompt Registry (optional extra: ``pip install 'gepa-evolve[mlflow]'``).
+"""Register a prompt version in the MLflow Prompt Registry (optional extra ``mlflow``).
 
 The candidate becomes an MLflow chat template (``system`` as the system message, the other components as
 the user message, exactly as gepa ran them); ``{{field}}`` placeholders are MLflow's own variable syntax,
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.candidate import content_hash
-from gepa.errors import UserError
+from gepa.errors import UserError, install_hint
 from gepa.system import chat_turns
 
 
@@ -21,7 +21,7 @@ def _mlflow(tracking_uri: str | None) -> Any:
     try:
         import mlflow
     except ImportError as exc:
-        raise UserError("--to mlflow needs MLflow: pip install 'gepa-evolve[mlflow]'") from exc
+        raise UserError(f"--to mlflow needs MLflow; {install_hint('mlflow')}") from exc
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)

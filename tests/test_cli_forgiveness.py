@@ -1,5 +1,6 @@
 """The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`;
-and a reader that closes the pipe early (`| head`) ends the command quietly."""
+a reader that closes the pipe early (`| head`) ends the command quietly; a missing extra names the install that
+works."""
 
 from __future__ import annotations
 
@@ -98,3 +99,28 @@ def test_a_pipe_closed_early_ends_the_command_quietly_with_exit_0(tmp_path: Path
         err = shown.stderr.read().decode()
         shown.stderr.close()
         assert (code, err) == (0, ""), err
+
+
+# -- MLflow's failures are one line naming the fix -------------------------------------------------------------
+def _finished_run(tmp_path: Path) -> Path:
+    task = write_task(tmp_path / "toy", budget=30)
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0, result.output
+    return next((tmp_path / "runs").iterdir())
+
+
+def _export(run_dir: Path, uri: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--to", "mlflow",
+                                       "--mlflow-uri", uri])
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    return result.exit_code, errors[0] if len(errors) == 1 else result.output
+
+
+def test_export_to_mlflow_without_mlflow_names_the_install_that_works(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = _finished_run(tmp_path)
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # MLflow not installed
+    code, line = _export(run_dir, "sqlite:///mlflow.db")
+    assert code == 2 and line == ("Error: --to mlflow needs MLflow; install the mlflow extra from a clone of gepa: "
+                                  "pip install -e '.[mlflow]'"), line
