@@ -1,9 +1,10 @@
 """The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`;
-a reader that closes the pipe early (`| head`) ends the command quietly; a missing extra names the install that
-works."""
+a dry run refuses what the run would refuse; a reader that closes the pipe early (`| head`) ends the command
+quietly; a missing extra names the install that works."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -73,6 +74,53 @@ def test_quiet_is_quiet_and_the_end_of_a_run_reads_right(tmp_path: Path) -> None
     assert "task model fake" not in result.output and "reflection model fake" not in result.output
     assert " iterations," in result.output or " 1 iteration," in result.output
     assert "1 iterations" not in result.output and "1 candidates" not in result.output
+
+
+# -- a dry run refuses what the run would refuse ------------------------------------------------------------
+POLARITY = Path(__file__).resolve().parent.parent / "tasks" / "polarity" / "task.yaml"
+SCRIPTED = ("--model", "fake/tests.fakes:task_model", "--reflection-model", "fake/tests.fakes:reflector")
+
+
+def test_a_dry_run_refuses_a_budget_the_run_would_refuse_with_the_same_message(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    base = ["optimize", str(POLARITY), *SCRIPTED, "--budget", "30", "--runs-dir", str(runs)]
+    dry = CliRunner().invoke(main, [*base, "--dry-run"])
+    real = CliRunner().invoke(main, base)
+    assert dry.exit_code == real.exit_code == 2, (dry.output, real.output)
+    assert "cannot even score the seed on the 22 validation examples and the 40 guard-set examples" in dry.stderr
+    assert dry.stderr == real.stderr and "Traceback" not in dry.output
+    assert not runs.exists()
+    fits = CliRunner().invoke(main, [*base, "--no-guard", "--dry-run", "--json"])
+    assert fits.exit_code == 0, fits.output
+    plan = json.loads(fits.stdout)
+    assert plan["dry_run"] is True and plan["estimate"]["task_calls"] == 30
+    assert plan["examples"] == {"train": 45, "val": 22, "test": 45, "guard": {}}
+    assert plan["first_example"]["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
+
+
+def test_a_dry_run_of_a_resume_checks_the_settings_and_writes_nothing(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "toy", budget=30)
+    assert invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q")[0] == 0
+    run_dir = next((tmp_path / "runs").iterdir())
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    code, out = invoke("optimize", str(task), "--resume", str(run_dir), "--seed", "5", "--dry-run")
+    assert code == 2 and "the search settings changed since this run started" in out, out
+    code, out = invoke("optimize", str(task), "--resume", str(run_dir), "--budget", "60", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["estimate"]["task_calls"] == 60, out
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+def test_a_missing_extra_names_the_install_that_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No index holds gepa-evolve: the hint is an install from a clone, and a dry run finds the gap first."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed
+    task = write_task(tmp_path / "toy", budget=30)
+    for extra in ([], ["--dry-run"]):
+        result = CliRunner().invoke(main, ["optimize", str(task), "--executor", "ray", "--runs-dir",
+                                           str(tmp_path / "runs"), "-q", *extra])
+        assert result.exit_code == 2, result.output
+        assert "ray needs Ray; install the ray extra from a clone of gepa: pip install -e '.[ray]'" in result.stderr
+        assert "gepa-evolve[" not in result.output
+    assert not (tmp_path / "runs").exists()  # refused before the run directory was made
 
 
 # -- a closed pipe is the reader's choice, not an error -------------------------------------------------------
