@@ -1,6 +1,6 @@
 """The CLI takes what it prints: a run by the name `runs list` shows (or `latest`), and a version as `v2` or `2`;
 a dry run refuses what the run would refuse; a reader that closes the pipe early (`| head`) ends the command
-quietly; a missing extra names the install that works."""
+quietly; a missing extra names the install that works, and what MLflow refuses is one line naming the fix."""
 
 from __future__ import annotations
 
@@ -163,6 +163,40 @@ def _export(run_dir: Path, uri: str) -> tuple[int, str]:
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     return result.exit_code, errors[0] if len(errors) == 1 else result.output
+
+
+def test_mlflow_refusing_a_uri_is_one_line_naming_a_uri_that_works(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mlflow")
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    run_dir = _finished_run(tmp_path)
+    code, line = _export(run_dir, f"file://{tmp_path}/mlruns")
+    assert code == 2 and "MLflow cannot use the file store" in line, line
+    assert f"give --mlflow-uri a database instead, e.g. sqlite:///{tmp_path}/mlflow.db" in line
+    code, line = _export(run_dir, "mlflow.example://x")
+    assert code == 2 and "'mlflow.example://x' is not an MLflow tracking URI" in line, line
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, line = _export(run_dir, f"http://127.0.0.1:{port}")
+    assert code == 2 and f"no MLflow server answers at http://127.0.0.1:{port}" in line, line
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_tracking_uri_mlflow_refuses_is_one_warning_naming_the_task_file_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    task = write_task(tmp_path / "toy", budget=30, extra=f"tracking: {{mlflow: {{uri: 'file://{tmp_path}/mlruns'}}}}\n")
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "MLflow" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: MLflow tracking stopped (MLflow cannot use the "
+                                                         "file store"), result.stderr
+    assert "give tracking.mlflow.uri a database instead" in warnings[0]
 
 
 def test_export_to_mlflow_without_mlflow_names_the_install_that_works(tmp_path: Path,
