@@ -21,8 +21,17 @@ from typing import Any
 from gepa.core.candidate import Candidate
 from gepa.core.evaluation import rollout
 from gepa.core.types import Evaluator, Example, Rollout, System
-from gepa.errors import UserError
+from gepa.errors import UserError, install_hint
 from gepa.lm.ledger import ShippedUsage, absorb, drain_shipped
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or the error that names how to install it (a dry run asks for it too)."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise UserError(f"optimizer.executor: ray needs Ray; {install_hint('ray')}") from exc
+    return ray
 
 
 def rollout_in_worker(system: System, evaluator: Evaluator, pair: tuple[Candidate, Example],
@@ -36,11 +45,7 @@ class RayRollouts:
 
     def __init__(self, concurrency: int, *, address: str | None = None, cpus: float = 1.0, gpus: float = 0.0,
                  timeout: float | None = None) -> None:
-        try:
-            import ray
-        except ImportError as exc:
-            raise UserError("optimizer.executor: ray needs Ray; install it with: pip install 'gepa-evolve[ray]'") \
-                from exc
+        ray = import_ray()
         self._ray, self._concurrency, self._timeout = ray, concurrency, timeout
         if not ray.is_initialized():
             ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,

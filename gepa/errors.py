@@ -34,6 +34,12 @@ _SECRET_PATTERNS = [(re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[
 _NAMED_SECRETS: set[str] = set()
 
 
+def install_hint(extra: str) -> str:
+    """How to install an optional extra: from a clone, since no package index holds gepa-evolve (a hint
+    naming ``pip install 'gepa-evolve[...]'`` sent people to a command that cannot work)."""
+    return f"install the {extra} extra from a clone of gepa: pip install -e '.[{extra}]'"
+
+
 def treat_as_secret(variable: str | None) -> None:
     """From now on, redact the value of ``variable`` whatever its name: a task's ``api_key_env: LLM_CRED`` holds a
     key although nothing in its name says so. Every model backend calls this for the variable it reads."""

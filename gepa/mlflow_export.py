@@ -1,4 +1,4 @@
-"""Register a prompt version in the MLflow Prompt Registry (optional extra: ``pip install 'gepa-evolve[mlflow]'``).
+"""Register a prompt version in the MLflow Prompt Registry (optional extra ``mlflow``).
 
 The candidate becomes an MLflow chat template (``system`` as the system message, the other components as
 the user message, exactly as gepa ran them); ``{{field}}`` placeholders are MLflow's own variable syntax,
@@ -7,21 +7,17 @@ so ``mlflow.genai.load_prompt("prompts:/name@alias").format(text=...)`` fills th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.candidate import content_hash
 from gepa.errors import UserError
+from gepa.mlflow_support import import_mlflow, mlflow_problem
 from gepa.system import chat_turns
 
 
 def _mlflow(tracking_uri: str | None) -> Any:
-    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
-    try:
-        import mlflow
-    except ImportError as exc:
-        raise UserError("--to mlflow needs MLflow: pip install 'gepa-evolve[mlflow]'") from exc
+    mlflow = import_mlflow("--to mlflow")
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
@@ -30,18 +26,24 @@ def _mlflow(tracking_uri: str | None) -> Any:
 
 def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[str, Any], *,
                        alias: str | None = None, tracking_uri: str | None = None) -> tuple[int, bool]:
-    """Register (or find, by content hash) the prompt; point ``alias`` at it. Returns (version, created)."""
+    """Register (or find, by content hash) the prompt; point ``alias`` at it. Returns (version, created).
+    MLflow's failures (a file store, a wrong scheme, no server, a missing database driver) are a ``UserError``
+    naming the fix."""
     mlflow = _mlflow(tracking_uri)
-    digest = content_hash(components)
-    existing = None
+    from mlflow.exceptions import MlflowException
+
     try:
-        latest = mlflow.genai.load_prompt(f"prompts:/{name}@latest")
-        if latest.tags.get("gepa.content_hash") == digest:
-            existing = latest
-    except Exception:  # noqa: BLE001 - no such prompt yet
-        existing = None
-    if existing is not None:
-        version, created = int(existing.version), False
+        return _register(mlflow, name, components, meta, alias, tracking_uri)
+    except (MlflowException, ImportError) as exc:
+        raise UserError(mlflow_problem(exc, tracking_uri, "--mlflow-uri")) from exc
+
+
+def _register(mlflow: Any, name: str, components: Mapping[str, str], meta: Mapping[str, Any], alias: str | None,
+              tracking_uri: str | None) -> tuple[int, bool]:
+    digest = content_hash(components)
+    latest = mlflow.genai.load_prompt(f"prompts:/{name}@latest", allow_missing=True)
+    if latest is not None and latest.tags.get("gepa.content_hash") == digest:
+        version, created = int(latest.version), False
     else:
         tags = {"gepa.content_hash": digest,
                 **{f"gepa.{k}": str(v) for k, v in meta.items() if v is not None and k != "components"}}

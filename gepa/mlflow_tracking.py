@@ -6,12 +6,13 @@ the run that produced it. A tracking failure is one warning and never stops a pa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.events import Event
+from gepa.errors import UserError
+from gepa.mlflow_support import import_mlflow, mlflow_problem
 from gepa.runs import TRACKING_FILE, RunDir, write_json
 from gepa.summary import RunSummary
 
@@ -20,10 +21,10 @@ class MlflowTracker:
     """An event callback that mirrors the run into one MLflow run; every MLflow call is guarded."""
 
     def __init__(self, run_dir: RunDir, *, uri: str | None, experiment: str, params: Mapping[str, Any]) -> None:
-        self.run_dir, self.client, self.run_id = run_dir, None, None
+        self.run_dir, self.client, self.run_id, self.uri = run_dir, None, None, uri
         self.best_val, self.accepted, self.rejected = 0.0, 0, 0
         try:
-            os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+            import_mlflow("tracking: mlflow")
             from mlflow.tracking import MlflowClient
 
             self.client = MlflowClient(tracking_uri=uri)
@@ -90,6 +91,7 @@ class MlflowTracker:
             self._give_up(exc)
 
     def _give_up(self, exc: Exception) -> None:
-        print(f"warning: MLflow tracking stopped ({type(exc).__name__}: {exc}); the run goes on", file=sys.stderr)
+        problem = str(exc) if isinstance(exc, UserError) else mlflow_problem(exc, self.uri, "tracking.mlflow.uri")
+        print(f"warning: MLflow tracking stopped ({problem}); the run goes on", file=sys.stderr)
         self.client = None
 

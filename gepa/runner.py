@@ -242,6 +242,24 @@ def guard_scores(prepared: Prepared, candidate: Candidate) -> dict[str, float]:
     return {name: score(prepared, candidate, examples)[0] for name, examples in prepared.splits.guard.items()}
 
 
+def check_start(prepared: Prepared, resume: RunDir | None = None) -> None:
+    """Refuse what ``run`` would refuse before its first model call, calling and writing nothing, so a dry run
+    passes only when the real run would start: a resumed run whose settings changed or whose state is unreadable,
+    and a Ray executor without Ray. (``prepare`` already refused a budget that cannot score the seed, through
+    ``OptimizerConfig.seed_budget_problem``, the check the engine repeats.)"""
+    if resume is not None:
+        _check_resumable(resume, prepared)
+    _check_executor(prepared.config)
+
+
+def _check_executor(config: OptimizerConfig) -> None:
+    """Ray, when the settings ask for it, so its absence is found before a run directory is made."""
+    if config.executor == "ray":
+        from gepa.distributed import import_ray
+
+        import_ray()
+
+
 @dataclass(kw_only=True)
 class Outcome:
     run_dir: RunDir
@@ -254,6 +272,7 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
         registry: PromptRegistry | None = None, directory: Path | None = None) -> Outcome:
     """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks. A new
     run gets a fresh directory under ``runs_root``, or ``directory`` itself when given."""
+    _check_executor(prepared.config)
     if resume is not None:
         run_dir = resume
     else:
@@ -348,16 +367,28 @@ def _same_settings(before: Any, now: Any) -> bool:
     return bool(before == now)
 
 
-def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
-    """The saved state, if the run may continue as asked; a larger budget reopens a finished run."""
+def _check_resumable(run_dir: RunDir, prepared: Prepared) -> RunState | None:
+    """The saved state, if the run may continue as asked (raises if not); reads, never writes."""
     recorded = run_dir.config()
-    current = json.loads(json.dumps(prepared.resolved_config()))  # as it reads back from config.json
+    current = _current_config(prepared)
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
         if not _same_settings(before[part], value):
             raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
                                 "concurrency and the executor may change on resume); start a new run instead")
-    state = run_dir.load_state() if run_dir.has_state() else None
+    return run_dir.load_state() if run_dir.has_state() else None
+
+
+def _current_config(prepared: Prepared) -> dict[str, Any]:
+    """``prepared.resolved_config()`` as it reads back from config.json."""
+    current: dict[str, Any] = json.loads(json.dumps(prepared.resolved_config()))
+    return current
+
+
+def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
+    """The saved state, if the run may continue as asked; a larger budget reopens a finished run."""
+    state = _check_resumable(run_dir, prepared)
+    recorded, current = run_dir.config(), _current_config(prepared)
     if recorded.get("optimizer") != current["optimizer"]:
         run_dir.write_config(current)  # the budget it now runs under
         if state is not None and state.finished:
@@ -447,4 +478,4 @@ def _num(value: float) -> float | None:
     return None if value != value else value  # NaN (no test split) -> null
 
 
-__all__ = ["Outcome", "Overrides", "Prepared", "check_candidate", "prepare", "run", "score"]
+__all__ = ["Outcome", "Overrides", "Prepared", "check_candidate", "check_start", "prepare", "run", "score"]

@@ -317,7 +317,8 @@ class MlflowTrackingSpec(Strict):
     """Where the run is tracked in MLflow."""
 
     uri: str | None = Field(default=None, description="MLflow tracking URI, e.g. sqlite:///mlflow.db (default: "
-                                                      "$MLFLOW_TRACKING_URI, else ./mlruns).")
+                                                      "$MLFLOW_TRACKING_URI, else MLflow's own; MLflow 3 refuses a "
+                                                      "file store such as ./mlruns).")
     experiment: str = Field(default="gepa", description="The MLflow experiment the run is logged under.")
 
 

@@ -7,8 +7,10 @@ modules are imported inside commands, so ``gepa --help`` stays fast (litellm is 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -31,18 +33,33 @@ class GepaGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone before the last line is seen here, not as a traceback at exit
+            return result
         except GepaError as exc:
             if os.environ.get("GEPA_DEBUG"):
                 raise
             echo(f"Error: {exc}", err=True)
             ctx.exit(2 if isinstance(exc, UserError) else 1)
         except OSError as exc:  # a read-only or full disk, a missing permission: the path and the reason
+            if exc.errno == errno.EPIPE:  # `gepa ... | head` closed the pipe: it has read all it wanted
+                _discard_stdout()
+                ctx.exit(0)
             if os.environ.get("GEPA_DEBUG"):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             echo(f"Error: cannot write or read {where}{exc.strerror or exc}", err=True)
             ctx.exit(1)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered has somewhere to go when the interpreter flushes it
+    at exit (the recipe of the Python docs' note on SIGPIPE; quiet, and exit 0 as the issue asks)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test runner's buffer): nothing to flush
+        pass
 
 
 @click.group(cls=GepaGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -81,7 +81,12 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
     if not (as_json or quiet):
         echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
-        _print_dry_run(prepared)
+        runner.check_start(prepared, resume_dir)
+        plan = _dry_run_plan(prepared)
+        if as_json:
+            echo(json.dumps(plan, indent=2))
+        else:
+            _print_dry_run(plan)
         return
     progress = Progress(max_calls=prepared.config.max_metric_calls, usage=prepared.ledger, quiet=quiet or as_json)
     stop = _graceful_stop()
@@ -126,28 +131,47 @@ def _graceful_stop() -> Callable[[], bool]:
     return lambda: bool(requested)
 
 
-def _print_dry_run(prepared: Any) -> None:
+def _dry_run_plan(prepared: Any) -> dict[str, Any]:
+    """What a dry run shows (the --json output): the splits, how the first train example is sent, the estimate."""
+    from dataclasses import asdict
+
     from gepa.core.candidate import render
     from gepa.estimate import estimate
     from gepa.system import PipelineSystem, preview_fields, render_messages
 
-    example = prepared.splits.train[0]
-    echo(f"task {prepared.name}: {len(prepared.splits.train)} train, {len(prepared.splits.val)} val, "
-               f"{len(prepared.splits.test)} test examples; components {list(prepared.seed.components)}")
+    splits = prepared.splits
+    example = splits.train[0]
     fields = preview_fields(prepared.system, example.fields)
+    shown: dict[str, Any]
     if isinstance(prepared.system, PipelineSystem):  # the pipeline decides how its prompts are sent
-        echo(f"first train example ({example.id}) fills the pipeline's prompts as:")
-        for name, text in prepared.seed.components.items():
-            echo(f"  [{name}] {render(text, fields)}")
+        shown = {"prompts": {name: render(text, fields) for name, text in prepared.seed.components.items()}}
     else:
-        echo(f"first train example ({example.id}) renders as:")
-        for message in render_messages(prepared.seed, fields, prepared.input_fields):
+        shown = {"messages": render_messages(prepared.seed, fields, prepared.input_fields)}
+    return {"dry_run": True, "task": prepared.name, "task_model": prepared.task_model,
+            "reflection_model": prepared.reflection_model,
+            "examples": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test),
+                         "guard": {name: len(examples) for name, examples in splits.guard.items()}},
+            "components": list(prepared.seed.components), "first_example": {"id": example.id, **shown},
+            "estimate": asdict(estimate(prepared))}
+
+
+def _print_dry_run(plan: dict[str, Any]) -> None:
+    counts, first, guess = plan["examples"], plan["first_example"], plan["estimate"]
+    guard = "".join(f", {n} guard ({name})" for name, n in counts["guard"].items())
+    echo(f"task {plan['task']}: {counts['train']} train, {counts['val']} val, {counts['test']} test{guard} examples; "
+         f"components {plan['components']}")
+    if "prompts" in first:
+        echo(f"first train example ({first['id']}) fills the pipeline's prompts as:")
+        for name, text in first["prompts"].items():
+            echo(f"  [{name}] {text}")
+    else:
+        echo(f"first train example ({first['id']}) renders as:")
+        for message in first["messages"]:
             echo(f"  [{message['role']}] {message['content']}")
-    guess = estimate(prepared)
-    echo(f"at most {guess.task_calls} task-model calls, about {guess.reflection_calls} reflection calls, "
-               f"plus {guess.test_calls} test calls at the end")
+    echo(f"at most {guess['task_calls']} task-model calls, about {guess['reflection_calls']} reflection calls, "
+         f"plus {guess['test_calls']} test calls at the end")
     echo("estimated cost: unknown (a model is not in litellm's price map; set prices: in the task file)"
-               if guess.cost_usd is None else f"estimated cost: at most about ${guess.cost_usd:.2f}")
+         if guess["cost_usd"] is None else f"estimated cost: at most about ${guess['cost_usd']:.2f}")
     echo("dry run: nothing was called or written")
 
 

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gepa.errors import ModelCallError, ModelConfigError
+from gepa.errors import ModelCallError, ModelConfigError, install_hint
 from gepa.lm.base import Completion, Message
 
-INSTALL_HINT = "install the local extra: pip install 'gepa-evolve[local]'"
+INSTALL_HINT = install_hint("local")
 _LOADED: dict[str, tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
 _SAMPLING_KEYS = ("temperature", "max_tokens", "top_p", "top_k", "stop", "seed", "repeat_penalty")
