@@ -35,15 +35,15 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on Python 3.11
 
-from gepa.core.candidate import NAME, name_problem
+from gepa.core.candidate import name_problem
 from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
 from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY, part_names
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
+from gepa.strict import NAME_PATTERN, Strict
 from gepa.task_yaml import read_yaml
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
-NAME_PATTERN = f"^{NAME.pattern}$"
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 MAX_WEIGHT = 1e6  # larger weights overflow the weighted sum to inf, which ranks every prompt alike
 
@@ -108,12 +108,6 @@ class SamplingParams(TypedDict, total=False):
     repeat_penalty: Annotated[float, Number(0), Field(description="Penalty on repeats (local models).")]
     stop: Annotated[str | list[str], PlainValidator(_stop), Field(description="Text that ends the answer."),
                     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors, and values are taken as written: ``true`` is not a count, ``'3'`` not a seed."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class ComponentSource(Strict):
