@@ -123,7 +123,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     system = task_system(task, task_client, input_fields)
     warnings = check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
-        evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
+        evaluator = build_evaluator(spec.evaluator_specs(), base_dir=task.base_dir,
                                     judge_client=lambda model: models.client(model or task_model, "judge",
                                                                              {"temperature": 0},
                                                                              api_base=spec.api_base,
