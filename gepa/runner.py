@@ -28,6 +28,7 @@ from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
 from gepa.evaluators.build import build_evaluator
+from gepa.evaluators.spec import as_recorded_today
 from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
@@ -330,6 +331,8 @@ RESUMABLE_CHANGES = {f.name for f in section_fields("budget")} | {
 def _measured(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a run's config that decide its scores."""
     task = {k: v for k, v in config.get("task", {}).items() if k != "budget"}
+    if "evaluator" in task:
+        task["evaluator"] = as_recorded_today(task["evaluator"])
     task["optimizer"] = {k: v for k, v in (task.get("optimizer") or {}).items() if k not in RESUMABLE_CHANGES}
     optimizer = {k: v for k, v in config.get("optimizer", {}).items() if k not in RESUMABLE_CHANGES}
     return {"task file": task, "seed prompt": config.get("seed_candidate"), "search settings": optimizer,

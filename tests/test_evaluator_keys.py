@@ -123,3 +123,34 @@ def test_without_a_tolerance_the_default_one_applies(tmp_path: Path) -> None:
 def test_a_tolerance_given_is_the_largest_difference_accepted(tmp_path: Path) -> None:
     assert scores(tmp_path, "{type: numeric, expected: answer, tolerance: 0.1}") == [1.0, 1.0, 1.0, 1.0]
 
+
+FLAT = {"type": "exact", "name": None, "expected": "label", "normalize": None, "pattern": None, "tolerance": None,
+        "schema": None, "fields": None, "function": None, "rubric": None, "model": None, "input_fields": None,
+        "weight": 1.0}  # how a run recorded its evaluator before each type owned its keys
+
+
+@pytest.mark.parametrize(("recorded", "resumes"), [(FLAT, True), ({**FLAT, "expected": "text"}, False)])
+def test_a_run_recorded_with_every_type_s_keys_resumes_while_its_evaluator_is_the_same(
+        tmp_path: Path, recorded: dict[str, object], resumes: bool) -> None:
+    task = write_task(tmp_path / "toy", budget=30)
+    runs = tmp_path / "runs"
+    assert CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(runs), "-q"]).exit_code == 0
+    run_dir = next(runs.iterdir())
+    config = json.loads((run_dir / "config.json").read_text())
+    config["task"]["evaluator"] = recorded
+    (run_dir / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "60", "-q"])
+    assert (result.exit_code == 0) is resumes, result.output
+    assert ("the task file changed since this run started" in result.output) is not resumes
+
+
+def test_a_recorded_tolerance_0_of_the_old_form_reads_as_the_default_it_was_scored_with() -> None:
+    """Before, ``tolerance: 0`` scored with 1e-6: a run recorded so must not resume under exact equality."""
+    from gepa.evaluators.spec import as_recorded_today
+
+    old = {**FLAT, "type": "numeric", "expected": "answer", "tolerance": 0}
+    today = {"type": "numeric", "name": None, "weight": 1.0, "expected": "answer", "tolerance": 0}
+    assert as_recorded_today(old)["tolerance"] == 1e-6
+    assert as_recorded_today(today) == today
+    assert as_recorded_today([FLAT]) == [{"type": "exact", "name": None, "weight": 1.0, "expected": "label",
+                                          "normalize": ["strip"]}]

@@ -231,3 +231,20 @@ def parse_spec(entry: EvaluatorKeys | Mapping[str, Any], where: str = "evaluator
         field = ".".join([where, *loc[1:]]) if kind else where
         raise EvaluatorError(spec_problem(error, where, kind, key) or f"{field}: {error['msg']}") from None
 
+
+def as_recorded_today(value: Any) -> Any:
+    """A run's recorded ``evaluator`` (one entry or a list) in today's form, so an unchanged one compares equal on
+    resume. A run recorded before each type owned its keys holds every type's key (None meaning the default) and
+    scored ``tolerance: 0`` with the default tolerance. What is no evaluator entry is returned as it is."""
+    if isinstance(value, list):
+        return [as_recorded_today(entry) for entry in value]
+    if not isinstance(value, Mapping):
+        return value
+    given = {key: v for key, v in value.items() if v is not None}
+    kind = given.get("type")
+    if kind == "numeric" and set(value) - set(keys_of(kind)) and given.get("tolerance") == 0:
+        given["tolerance"] = Numeric.tolerance
+    try:
+        return parse_spec(given).model_dump(mode="json", by_alias=True)
+    except EvaluatorError:
+        return value
