@@ -29,6 +29,7 @@ from gepa.data import Splits, load_splits
 from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
 from gepa.evaluators.build import build_evaluator
+from gepa.evaluators.spec import as_recorded_today
 from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
@@ -125,7 +126,7 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     system = task_system(task, task_client, input_fields)
     warnings = check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
-        evaluator = build_evaluator(spec.evaluator_dicts(), base_dir=task.base_dir,
+        evaluator = build_evaluator(spec.evaluator_specs(), base_dir=task.base_dir,
                                     judge_client=lambda model: models.client(model or task_model, "judge",
                                                                              {"temperature": 0},
                                                                              api_base=spec.api_base,
@@ -347,6 +348,8 @@ RESUMABLE_CHANGES = resumable_settings()
 def _measured(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a run's config that decide its scores."""
     task = {k: v for k, v in config.get("task", {}).items() if k != "budget"}
+    if "evaluator" in task:
+        task["evaluator"] = as_recorded_today(task["evaluator"])
     task["optimizer"] = {k: v for k, v in (task.get("optimizer") or {}).items() if k not in RESUMABLE_CHANGES}
     optimizer = {k: v for k, v in config.get("optimizer", {}).items() if k not in RESUMABLE_CHANGES}
     return {"task file": task, "seed prompt": config.get("seed_candidate"), "search settings": optimizer,

@@ -12,10 +12,7 @@ from gepa.task import ComponentSource, Task, read_utf8
 
 def expected_fields(task: Task) -> set[str]:
     """Example fields the evaluators compare against (never shown to the task model as inputs)."""
-    fields: set[str] = set()
-    for spec in task.spec.evaluator_dicts():
-        fields.update(f for f in [spec.get("expected"), *(spec.get("fields") or {}).values()] if f)
-    return fields
+    return {field for spec in task.spec.evaluator_specs() for field in spec.compared_fields()}
 
 
 def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:

@@ -35,16 +35,16 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on Python 3.11
 
-from gepa.core.candidate import NAME, name_problem
+from gepa.core.candidate import name_problem
 from gepa.core.config import COST_OBJECTIVES, Objective, OptimizerConfig, Section, Selection, section_fields
 from gepa.errors import TaskSpecError
-from gepa.evaluators.build import EVALUATORS, REQUIRED_KEY, part_names
+from gepa.evaluators.build import part_names
+from gepa.evaluators.spec import EvaluatorKeys, EvaluatorSpec, spec_problem
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.local_model import EMBEDDED_MODEL
+from gepa.strict import NAME_PATTERN, Strict
 from gepa.task_yaml import read_yaml
 
-Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
-NAME_PATTERN = f"^{NAME.pattern}$"
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 MAX_WEIGHT = 1e6  # larger weights overflow the weighted sum to inf, which ranks every prompt alike
 
@@ -109,12 +109,6 @@ class SamplingParams(TypedDict, total=False):
     repeat_penalty: Annotated[float, Number(0), Field(description="Penalty on repeats (local models).")]
     stop: Annotated[str | list[str], PlainValidator(_stop), Field(description="Text that ends the answer."),
                     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors, and values are taken as written: ``true`` is not a count, ``'3'`` not a seed."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class ComponentSource(Strict):
@@ -185,45 +179,6 @@ class DataSpec(Strict):
         elif self.train is None or self.val is None:
             raise ValueError("give 'train' and 'val' paths (and optionally 'test'), or 'file' with 'split'")
         return self
-
-
-class EvaluatorSpec(Strict):
-    """How an output is scored in [0, 1], with feedback for the reflector."""
-
-    type: str = Field(description="The evaluator.", json_schema_extra={"enum": list(EVALUATORS)})
-    name: str | None = Field(default=None, pattern=NAME_PATTERN,
-                             description="The objective name of this evaluator's score in a list (default: its type).")
-    expected: str | None = Field(default=None, description="The example field holding the expected answer "
-                                                           "(exact, contains, numeric; optional for judge).")
-    normalize: list[Normalizer] | None = Field(default=None, description="Steps applied to both sides before "
-                                                                         "comparing (exact, contains, json).")
-    pattern: str | None = Field(default=None, description="regex: the pattern; {field} inserts an example field.")
-    tolerance: float | None = Field(default=None, ge=0, description="numeric: the largest accepted difference.")
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema",
-                                               description="json: a JSON Schema the output must satisfy.")
-    fields: dict[str, str] | None = Field(default=None, description="json: output key -> example field to match.")
-    function: str | None = Field(default=None, description="python: module:function or file.py:function.")
-    rubric: str | None = Field(default=None, description="judge: what the judge model grades against.")
-    model: str | None = Field(default=None, description="judge: the judge model (default: the task model).")
-    input_fields: list[str] | None = Field(default=None, description="judge: example fields the judge sees.")
-    weight: float = Field(default=1.0, ge=0, description="Weight in a list of evaluators.")
-
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        if value not in EVALUATORS:
-            raise ValueError("unknown evaluator type")
-        return value
-
-    @model_validator(mode="after")
-    def _required_per_type(self) -> EvaluatorSpec:
-        key = REQUIRED_KEY.get(self.type)
-        if key and getattr(self, key) is None:
-            raise ValueError(f"evaluator type {self.type!r} needs the key {key!r}")
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 def _section_model(name: str, section: Section) -> type[BaseModel]:
@@ -388,7 +343,9 @@ class TaskSpec(Strict):
                                   "turns, for tiny reflectors) or a template file.")
     system: PipelineSpec | None = Field(default=None, description="A custom pipeline to run each example "
                                                                   "through (default: one task-model call).")
-    evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(description="One evaluator, or a list with weights.")
+    evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(
+        description="How an output is scored in [0, 1], with feedback for the reflector: one evaluator, or a list "
+                    "with weights.")
     objectives: list[str | ObjectiveSpec] | None = Field(
         default=None, description="Objectives the search keeps apart on the Pareto front, e.g. [score, "
                                   "{name: tokens, direction: min}]; default: the score alone.")
@@ -405,7 +362,7 @@ class TaskSpec(Strict):
 
     @field_validator("evaluator")
     @classmethod
-    def _some_evaluator(cls, value: EvaluatorSpec | list[EvaluatorSpec]) -> EvaluatorSpec | list[EvaluatorSpec]:
+    def _some_evaluator(cls, value: EvaluatorKeys | list[EvaluatorKeys]) -> EvaluatorKeys | list[EvaluatorKeys]:
         if value == []:  # every output would score 0
             raise ValueError("give at least one evaluator")
         return value
@@ -419,9 +376,8 @@ class TaskSpec(Strict):
         specs = evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []
         if value is None or not specs or any(s.type == "python" for s in specs):
             return value
-        dicts = [s.as_dict() for s in specs]
         measured = {"score", "balanced", *COST_OBJECTIVES,
-                    *(part_names(dicts) if len(dicts) > 1 else [d["name"] for d in dicts if "name" in d])}
+                    *(part_names(specs) if len(specs) > 1 else [s.name for s in specs if s.name])}
         if isinstance(value, SelectSpec):
             names = sorted(Selection(weights=value.weights, maximize=value.maximize, limits=value.limits).names())
         else:
@@ -441,9 +397,13 @@ class TaskSpec(Strict):
             return None
         return Selection(weights=self.select.weights, maximize=self.select.maximize, limits=self.select.limits)
 
+    def evaluator_specs(self) -> list[EvaluatorKeys]:
+        """The evaluators, one or a list, as a list."""
+        return [*self.evaluator] if isinstance(self.evaluator, list) else [self.evaluator]
+
     def evaluator_dicts(self) -> list[dict[str, Any]]:
-        specs = self.evaluator if isinstance(self.evaluator, list) else [self.evaluator]
-        return [s.as_dict() for s in specs]
+        """The evaluators as their task-file mappings, every default filled in."""
+        return [s.model_dump(by_alias=True, exclude_none=True) for s in self.evaluator_specs()]
 
 
 def task_json_schema() -> dict[str, Any]:
@@ -501,11 +461,17 @@ def _explain(exc: ValidationError, path: Path, root: yaml.Node | None) -> TaskSp
     shape = ("list_type", "string_type", "dict_type", "model_type", "model_attributes_type")
     errors.sort(key=lambda e: (e["type"] != "extra_forbidden", e["type"] in shape, -len(e["loc"])))
     error = errors[0]
-    loc = [part for part in error["loc"] if not _is_branch_tag(part)]
+    loc, entry, kind = _keys(error["loc"])
+    if error["type"] == "union_tag_invalid":
+        loc = [*loc, "type"]
     field = ".".join(str(p) for p in loc) or "(top level)"
     node = _node_at(root, loc)
     line = node.start_mark.line + 1 if node is not None else None
-    if error["type"] == "extra_forbidden":
+    key = str(loc[entry]) if entry is not None and len(loc) > entry else None
+    in_evaluator = None if entry is None else spec_problem(error, ".".join(map(str, loc[:entry])), kind, key)
+    if in_evaluator is not None:
+        message = in_evaluator
+    elif error["type"] == "extra_forbidden":
         parent = _model_at(loc[:-1])
         valid = ", ".join(sorted(f.alias or n for n, f in parent.model_fields.items())) if parent else ""
         message = f"unknown key {loc[-1]!r}" + (f" in {'.'.join(map(str, loc[:-1]))}" if len(loc) > 1 else "")
@@ -514,13 +480,30 @@ def _explain(exc: ValidationError, path: Path, root: yaml.Node | None) -> TaskSp
         message = f"missing required key {field!r}"
     else:
         message = f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
-        if loc and loc[-1] == "type":
-            message += f"; valid types: {', '.join(EVALUATORS)}"
     return TaskSpecError(message, path=str(path), line=line, field=field)
 
 
+def _keys(loc: tuple[int | str, ...]) -> tuple[list[int | str], int | None, str | None]:
+    """An error location's keys, without what pydantic adds that is not a key: the names of union branches and
+    the tag of a tagged union (the evaluator's type). Also how many keys lead to the evaluator entry the error is
+    in (None outside one) and its type (None when the type itself is the problem)."""
+    keys: list[int | str] = []
+    entry: int | None = None
+    kind: str | None = None
+    for part in loc:
+        if isinstance(part, str) and "tagged-union[" in part:
+            entry = len(keys)  # the entry itself, or a list of entries: a list index may come next
+        elif _is_branch_tag(part):
+            continue
+        elif entry is not None and kind is None and isinstance(part, str):
+            kind, entry = part, len(keys)
+        else:
+            keys.append(part)
+    return keys, len(keys) if entry is not None and kind is None else entry, kind
+
+
 def _is_branch_tag(part: Any) -> bool:
-    """pydantic names union branches in error locations ('EvaluatorSpec', 'list[...]', 'str'); they are not keys."""
+    """pydantic names union branches in error locations ('ComponentSource', 'list[...]', 'str'); they are not keys."""
     return isinstance(part, str) and (part[:1].isupper() or "[" in part or part in ("str", "int", "float", "bool"))
 
 

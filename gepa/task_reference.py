@@ -18,6 +18,9 @@ test checks that this file is what the command prints). `gepa schema` writes the
 Unknown keys are errors; paths are relative to the task file."""
 
 
+UNION = "One of these types, chosen by its `{key}` key; each type takes only the keys of its own table below."
+
+
 def task_reference_markdown() -> str:
     schema = task_json_schema()
     definitions: dict[str, Any] = schema["$defs"]
@@ -26,16 +29,26 @@ def task_reference_markdown() -> str:
 
     def collect(path: str, properties: dict[str, Any]) -> None:
         for key, spec in properties.items():
+            where = f"{path}.{key}" if path else key
+            tags = _tags(spec)
+            if tags and tags.keys() - named.keys():  # a union chosen by a key: a table of its types first
+                sections.append((f"`{where}`", {"types": {tag: definitions[ref] for ref, tag in tags.items()},
+                                                "key": _tag_key(spec)}))
             for ref in _refs(spec):
                 if ref not in named:
-                    named[ref] = f"{path}.{key}" if path else key
-                    sections.append((named[ref], definitions[ref]))
-                    collect(named[ref], definitions[ref].get("properties", {}))
+                    named[ref] = where
+                    sections.append((f"`{where}` of type `{tags[ref]}`" if ref in tags else f"`{where}`",
+                                     definitions[ref]))
+                    collect(where, definitions[ref].get("properties", {}))
 
     collect("", schema["properties"])
     lines = [HEADER]
     for title, definition in sections:
-        lines += ["", f"## {title if title == 'top level' else f'`{title}`'}", ""]
+        lines += ["", f"## {title}", ""]
+        if "types" in definition:
+            lines += [UNION.format(key=definition["key"]), "", "| type | scores |", "|---|---|"]
+            lines += [f"| `{tag}` | {_cell(d.get('description', ''))} |" for tag, d in definition["types"].items()]
+            continue
         if definition.get("description") and title != "top level":
             lines += [definition["description"], ""]
         lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
@@ -56,9 +69,36 @@ def _refs(spec: Any) -> list[str]:
     return []
 
 
+def _unions(spec: Any) -> list[dict[str, Any]]:
+    """The unions chosen by a key (JSON Schema ``discriminator``) anywhere in a property's schema."""
+    if isinstance(spec, dict):
+        return ([spec] if "discriminator" in spec else []) + [u for value in spec.values() for u in _unions(value)]
+    if isinstance(spec, list):
+        return [union for value in spec for union in _unions(value)]
+    return []
+
+
+def _tags(spec: Any) -> dict[str, str]:
+    """Definition -> the value of the key that chooses it, for the branches of the unions in ``spec``, in the
+    order the union lists them."""
+    tags = {}
+    for union in _unions(spec):
+        by_ref = {ref.rsplit("/", 1)[-1]: tag for tag, ref in union["discriminator"]["mapping"].items()}
+        tags.update({ref: by_ref[ref] for ref in _refs(union["oneOf"])})
+    return tags
+
+
+def _tag_key(spec: Any) -> str:
+    return str(_unions(spec)[0]["discriminator"]["propertyName"])
+
+
 def _type(spec: dict[str, Any], named: dict[str, str]) -> str:
     if "$ref" in spec:
         return f"mapping (`{named[spec['$ref'].rsplit('/', 1)[-1]]}`)"
+    if "discriminator" in spec:  # every branch documents the same key: name it once
+        return _type(spec["oneOf"][0], named)
+    if "const" in spec:
+        return f"`{spec['const']}`"
     if "enum" in spec:
         return " \\| ".join(f"`{value}`" for value in spec["enum"])
     for union in ("anyOf", "oneOf"):

@@ -1,62 +1,27 @@
-"""Build an evaluator from a task file's validated ``evaluator:`` entry (a dict, or a list of dicts).
+"""Build the evaluator of a task file's ``evaluator:`` entry: one, or the weighted mix of a list.
 
-``EVALUATORS`` is the one list of evaluator types: the task file's validation, its JSON Schema and the error
-for an unknown type all read it.
+Each part is built by its own spec (``gepa.evaluators.spec``); this module only composes them: the weights, and
+the names under which a part's score is also kept as an objective.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gepa.core.types import Evaluator
-from gepa.errors import EvaluatorError
-from gepa.evaluators.custom import Completes, LLMJudge, Named, PythonEvaluator, Weighted, load_function
-from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
+from gepa.evaluators.custom import Named, Weighted
+from gepa.evaluators.spec import BuildContext, EvaluatorKeys, JudgeFactory, parse_spec
 
-JudgeFactory = Callable[[str | None], Completes]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BuildContext:
-    """What some evaluators need beyond their spec: where relative files are, and a client for judges."""
-
-    base_dir: Path
-    judge_client: JudgeFactory | None = None
+Entry = EvaluatorKeys | Mapping[str, Any]
 
 
-def _normalize(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"normalize": tuple(spec["normalize"])} if spec.get("normalize") is not None else {}
-
-
-def _judge(spec: Mapping[str, Any], context: BuildContext) -> Evaluator:
-    if context.judge_client is None:
-        raise EvaluatorError("judge evaluator: no model available for the judge")
-    return LLMJudge(rubric=spec["rubric"], client=context.judge_client(spec.get("model")),
-                    expected=spec.get("expected"), input_fields=tuple(spec.get("input_fields") or ()))
-
-
-EVALUATORS: dict[str, Callable[[Mapping[str, Any], BuildContext], Evaluator]] = {
-    "exact": lambda spec, _: Exact(expected=spec["expected"], **_normalize(spec)),
-    "contains": lambda spec, _: Contains(expected=spec["expected"], **_normalize(spec)),
-    "regex": lambda spec, _: Regex(pattern=spec["pattern"]),
-    "json": lambda spec, _: JsonOutput(schema=spec.get("schema"), fields=dict(spec.get("fields") or {}),
-                                       **_normalize(spec)),
-    "numeric": lambda spec, _: Numeric(expected=spec["expected"], tolerance=float(spec.get("tolerance") or 1e-6)),
-    "python": lambda spec, context: PythonEvaluator(function=load_function(spec["function"], context.base_dir)),
-    "judge": _judge,
-}
-REQUIRED_KEY = {"exact": "expected", "contains": "expected", "numeric": "expected", "regex": "pattern",
-                "python": "function", "judge": "rubric"}
-
-
-def part_names(specs: Sequence[Mapping[str, Any]]) -> list[str]:
+def part_names(specs: Sequence[EvaluatorKeys]) -> list[str]:
     """Each evaluator's objective name: its ``name``, else its type (numbered when a type repeats)."""
-    names = []
+    names: list[str] = []
     for spec in specs:
-        base = str(spec.get("name") or spec.get("type"))
+        base = spec.name or spec.type
         name, n = base, 2
         while name in names:
             name, n = f"{base}_{n}", n + 1
@@ -64,22 +29,17 @@ def part_names(specs: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
-def build_evaluator(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, base_dir: Path,
+def build_evaluator(spec: Entry | Sequence[Entry], *, base_dir: Path,
                     judge_client: JudgeFactory | None = None) -> Evaluator:
-    """One evaluator, or a weighted combination of a list of them."""
+    """One evaluator, or a weighted combination of a list of them. Each entry is a spec, or a dict holding what
+    a task file's entry holds (checked as strictly: a key its type does not take is an ``EvaluatorError``)."""
     context = BuildContext(base_dir=base_dir, judge_client=judge_client)
     if isinstance(spec, Sequence):
-        names = part_names(spec)
-        parts = [(name, build_evaluator(s, base_dir=base_dir, judge_client=judge_client), float(s.get("weight", 1.0)))
-                 for name, s in zip(names, spec, strict=True)]
-        if len(parts) == 1:
-            return parts[0][1]
-        return Weighted(parts=[(name, e.inner if isinstance(e, Named) else e, w) for name, e, w in parts])
-    if spec.get("name"):  # a named evaluator's score is also kept under its name, as an objective
-        inner = build_evaluator({k: v for k, v in spec.items() if k != "name"}, base_dir=base_dir,
-                                judge_client=judge_client)
-        return Named(name=str(spec["name"]), inner=inner)
-    kind = str(spec.get("type"))
-    if kind not in EVALUATORS:
-        raise EvaluatorError(f"unknown evaluator type {kind!r}; valid types: {', '.join(EVALUATORS)}")
-    return EVALUATORS[kind](spec, context)
+        specs = [parse_spec(entry, f"evaluator.{i}") for i, entry in enumerate(spec)]
+    else:
+        specs = [parse_spec(spec)]
+    if len(specs) == 1:
+        only = specs[0]
+        return Named(name=only.name, inner=only.build(context)) if only.name else only.build(context)
+    return Weighted(parts=[(name, part.build(context), part.weight)
+                           for name, part in zip(part_names(specs), specs, strict=True)])

@@ -1,0 +1,15 @@
+"""The pydantic base of every task-file model, shared by ``gepa.task`` and the evaluators' specs below it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from gepa.core.candidate import NAME
+
+NAME_PATTERN = f"^{NAME.pattern}$"
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, and values are taken as written: ``true`` is not a count, ``'3'`` not a seed."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
