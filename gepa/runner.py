@@ -296,6 +296,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
     else:
         state = None
         run_dir.write_config(prepared.resolved_config())
+    run_dir.write_inputs(prepared.splits.val, prepared.input_fields)  # a resumed older run gains them too
     stop_file = run_dir.root / "STOP"
     stop_file.unlink(missing_ok=True)  # a resumed run must not stop on the request that ended its last session
 

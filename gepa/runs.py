@@ -7,6 +7,7 @@
     usage.json     their totals per model and role, written with each checkpoint
     best/          the best candidate's components as plain text files
     summary.json   final scores and counts, written when the run ends
+    val_inputs.jsonl  each validation example's input fields, in validation order (the report shows them)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from filelock import FileLock, Timeout
 
 from gepa.core.candidate import Candidate
 from gepa.core.state import RunState
+from gepa.core.types import Example
 from gepa.errors import RunStateError, StateFormatError
 from gepa.lm.ledger import Journal, UsageLedger
 from gepa.summary import RunSummary
@@ -68,6 +70,7 @@ def read_json(path: Path) -> Any:
 
 
 TRACKING_FILE = "mlflow_run.json"  # the MLflow run that tracks this run (gepa.mlflow_tracking)
+INPUTS_FILE = "val_inputs.jsonl"
 
 
 class RunDir:
@@ -183,6 +186,16 @@ class RunDir:
     def write_summary(self, summary: RunSummary) -> None:
         write_json(self.root / "summary.json", summary.to_dict())
 
+    def write_inputs(self, examples: Sequence[Example], names: Sequence[str]) -> None:
+        """The validation examples' ``names`` fields (every field but ``id`` when none is named), once per run:
+        rollouts keep only the rendered messages, and the report shows each example's input beside the answers."""
+        def inputs(example: Example) -> dict[str, Any]:
+            return {k: v for k, v in example.fields.items() if (k in names if names else k != "id")}
+
+        lines = (json.dumps({"id": e.id, "inputs": inputs(e)}, ensure_ascii=False, default=str) + "\n"
+                 for e in examples)
+        atomic_write(self.root / INPUTS_FILE, "".join(lines), durable=False)
+
     # -- reading ----------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         data = read_json(self.root / "config.json")
@@ -262,6 +275,21 @@ class RunDir:
             return RunSummary.from_dict(read_json(path))
         except (TypeError, KeyError) as exc:
             raise RunStateError(f"{path}: not a summary this gepa can read ({exc})") from exc
+
+    def inputs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(example id, input fields) of each validation example, in validation order; empty for a run written
+        before gepa kept them."""
+        path = self.root / INPUTS_FILE
+        if not path.is_file():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            try:
+                row = json.loads(line)
+                rows.append((str(row["id"]), dict(row["inputs"])))
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged line loses that example's input only
+        return rows
 
     def mlflow_run_id(self) -> str | None:
         """The MLflow run that tracked this run, if one did (``tracking: {mlflow: ...}``)."""

@@ -49,7 +49,7 @@ def test_a_run_reports_each_splits_gain_with_its_interval(tmp_path: Path) -> Non
     assert f"best 0.800   +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)" \
         in result.output
     page = Path(summary["report"]).read_text()
-    assert f"validation +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better" in page
+    assert f"<td>+0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)</td>" in page
 
 
 def test_a_gain_noise_can_explain_says_how_many_examples_would_tell() -> None:
