@@ -114,7 +114,7 @@ def test_every_validation_example_has_a_row_with_its_input_answers_and_scores(ru
     val = [json.loads(line) for line in (run.parent.parent / "toy" / "data" / "val.jsonl").read_text().splitlines()]
     assert len(page.rows) == len(val) == 10
     for row, cells, example in zip(page.rows, page.cells, val, strict=True):
-        number, inputs, expected, seed_output, best_output, seed_score, best_score, feedback = cells
+        _number, inputs, expected, seed_output, best_output, seed_score, best_score, feedback = cells
         assert example["text"] in inputs and expected == example["label"]
         kind = example["text"][1]
         # The best holds both rules: it solves a and b examples and loses the c ones, which only the seed solves.
