@@ -18,7 +18,7 @@ from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, resumable_settings
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
-from gepa.core.events import Callback, Event
+from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import Rollouts
 from gepa.core.intervals import paired_difference
 from gepa.core.policies import Policies
@@ -216,13 +216,15 @@ def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
     return read_utf8(path), "default"
 
 
-def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example]) -> tuple[float, list[Rollout]]:
-    """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted)."""
+def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example],
+          done: Callable[[Rollout], None] | None = None) -> tuple[float, list[Rollout]]:
+    """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted); ``done``
+    sees each rollout as it finishes."""
     if not examples:
         return float("nan"), []
     with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system,
                   rollout_executor(prepared.config), prepared.config.rollout_timeout) as executor:
-        results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples])
+        results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples], done)
     return float(np.mean([r.score for r in results])), results
 
 
@@ -316,7 +318,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()),
         executor=rollout_executor(prepared.config))
     state = optimizer.run(prepared.seed, state)
-    summary = finish(prepared, run_dir, state)
+    summary = finish(prepared, run_dir, state, callbacks)
     export = prepared.task.spec.export if prepared.task is not None else None
     if export is not None and state.finished:
         result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
@@ -371,28 +373,22 @@ def _same_settings(before: Any, now: Any) -> bool:
     return bool(before == now)
 
 
-def _check_resumable(run_dir: RunDir, prepared: Prepared) -> RunState | None:
-    """The saved state, if the run may continue as asked (raises if not); reads, never writes."""
+def _check_resumable(run_dir: RunDir, prepared: Prepared) -> tuple[RunState | None, dict[str, Any], dict[str, Any]]:
+    """The saved state, if the run may continue as asked (raises if not), with the recorded and the current
+    config (as it reads back from config.json); reads, never writes."""
     recorded = run_dir.config()
-    current = _current_config(prepared)
+    current: dict[str, Any] = json.loads(json.dumps(prepared.resolved_config()))
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
         if not _same_settings(before[part], value):
             raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
                                 "concurrency and the executor may change on resume); start a new run instead")
-    return run_dir.load_state() if run_dir.has_state() else None
-
-
-def _current_config(prepared: Prepared) -> dict[str, Any]:
-    """``prepared.resolved_config()`` as it reads back from config.json."""
-    current: dict[str, Any] = json.loads(json.dumps(prepared.resolved_config()))
-    return current
+    return (run_dir.load_state() if run_dir.has_state() else None), recorded, current
 
 
 def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     """The saved state, if the run may continue as asked; a larger budget reopens a finished run."""
-    state = _check_resumable(run_dir, prepared)
-    recorded, current = run_dir.config(), _current_config(prepared)
+    state, recorded, current = _check_resumable(run_dir, prepared)
     if recorded.get("optimizer") != current["optimizer"]:
         run_dir.write_config(current)  # the budget it now runs under
         if state is not None and state.finished:
@@ -400,21 +396,32 @@ def _resumable_state(run_dir: RunDir, prepared: Prepared) -> RunState | None:
     return state
 
 
-def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
-    """Score seed and best on the test split, write the best prompt, the report and the summary."""
+def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequence[Callback] = ()) -> RunSummary:
+    """Score seed and best (and the rest of the front) on the test split, write the best prompt, the report and
+    the summary; ``callbacks`` see that scoring as ``final_scoring`` and ``rollout_scored`` events."""
     best_index = state.best_index()
     best = state.candidates[best_index]
     means = state.mean_scores()
     test = prepared.splits.test
-    seed_test, seed_test_rollouts = score(prepared, state.candidates[0], test)
-    best_test, best_test_rollouts = (seed_test, seed_test_rollouts) if best_index == 0 else score(prepared, best, test)
+    front_indices = np.flatnonzero(state.front_weights(prepared.config.front_objectives())).tolist()
+    on_test = sorted({0, best_index, *front_indices})
+    notify = _notifier(callbacks, state)
+    notify("final_scoring", split="test", examples=len(test) * len(on_test) if test else 0,
+           candidates=[state.candidates[i].id for i in on_test])
+
+    def test_score(candidate: Candidate) -> tuple[float, list[Rollout]]:
+        return score(prepared, candidate, test,
+                     lambda r: notify("rollout_scored", example=r.example_id, score=r.score))
+
+    seed_test, seed_test_rollouts = test_score(state.candidates[0])
+    best_test, best_test_rollouts = (seed_test, seed_test_rollouts) if best_index == 0 else test_score(best)
     seed_id = state.candidates[0].id
     seed_guard = state.guard_scores.get(seed_id, {})
     front = []
-    for i in np.flatnonzero(state.front_weights(prepared.config.front_objectives())).tolist():
+    for i in front_indices:
         member = state.candidates[i]
         guard = state.guard_scores.get(member.id, {})
-        member_test = seed_test if i == 0 else best_test if i == best_index else score(prepared, member, test)[0]
+        member_test = seed_test if i == 0 else best_test if i == best_index else test_score(member)[0]
         front.append(FrontMember(
             id=member.id, val=means[i], test=_num(member_test), guard=guard, origin=member.origin,
             objectives=state.objective_means(i),
@@ -460,6 +467,17 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState) -> RunSummary:
     summary = replace(summary, report=str(write_report(run_dir, summary)))
     run_dir.write_summary(summary)
     return summary
+
+
+def _notifier(callbacks: Sequence[Callback], state: RunState) -> Callable[..., None]:
+    """Shows an event to ``callbacks`` only (never to the run log); a failing display must not lose the run."""
+    def notify(kind: EventKind, **data: Any) -> None:
+        for callback in callbacks:
+            try:
+                callback(Event(kind=kind, iteration=state.iteration, data=data))
+            except Exception:  # noqa: BLE001 - a broken display must not lose a finished run's summary
+                pass
+    return notify
 
 
 def _scored_splits(prepared: Prepared, state: RunState, candidate: Candidate,

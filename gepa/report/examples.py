@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gepa.core.state import RunState
+from gepa.core.text import clip
 from gepa.core.types import Rollout
 from gepa.report.markup import esc, feedback_block, score_cell, text_block
 
@@ -99,7 +100,8 @@ def example_rows(state: RunState, inputs: Sequence[tuple[str, Mapping[str, Any]]
 
 
 def clipped(text: str) -> str:
-    return text if len(text) <= CELL_CHARS else f"{text[:CELL_CHARS]}… ({len(text)} characters in all)"
+    """``text`` cut for a table cell, saying how long it was."""
+    return clip(text, CELL_CHARS) + (f" ({len(text)} characters in all)" if len(text) > CELL_CHARS else "")
 
 
 def shown(value: Any) -> str:
