@@ -1,6 +1,6 @@
-"""Render engine events while a run works: a tqdm progress bar over the metric-call budget (it fits the
-terminal's width and renders in notebooks through ``tqdm.auto``) plus one line per new best; plain lines only
-when the output is not a terminal."""
+"""Render engine events while a run works: a tqdm progress bar over the metric-call budget that moves per
+rollout and grows to cover the final test scoring (it fits the terminal's width and renders in notebooks through
+``tqdm.auto``) plus one line per new best; plain lines only when the output is not a terminal."""
 
 from __future__ import annotations
 
@@ -38,8 +38,13 @@ class Progress:
             else:
                 self._line(f"iteration {event.iteration}: new best {data['candidate']} "
                            f"val {self.best:.3f} (was {float(data['previous']):.3f})")
+        elif event.kind == "rollout_scored" and self._bar is not None:
+            self._bar.update(1)  # each rollout is one metric call: the bar moves inside a batch
+        elif event.kind == "final_scoring" and self._bar is not None:
+            self._bar.total = self._bar.n + int(data["examples"])  # the search is over: what is left is this
+            self._bar.set_description_str(f"gepa: scoring on {data['split']}")
         elif event.kind == "budget" and self._bar is not None:
-            self._bar.update(int(data["metric_calls"]) - self._bar.n)
+            self._bar.n = int(data["metric_calls"])  # the engine's own count settles the bar after each batch
             total = self.usage.total()
             lookups = total.calls + total.cache_hits
             self._bar.set_postfix_str(f"iter {event.iteration} best {self._best()} ${float(data['cost_usd']):.4f} "

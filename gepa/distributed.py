@@ -15,7 +15,7 @@ process (Ray shuts it down when the process exits), so scoring after the run reu
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gepa.core.candidate import Candidate
@@ -53,7 +53,8 @@ class RayRollouts:
         self._task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(rollout_in_worker)
         self._sent: dict[tuple[int, int], tuple[Any, Any]] = {}
 
-    def map(self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]]) -> list[Rollout]:
+    def map(self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]],
+            done: Callable[[Rollout], None] | None = None) -> list[Rollout]:
         ray = self._ray
         system_ref, evaluator_ref = self._send(system, evaluator)
         results: list[Rollout | None] = [None] * len(pairs)
@@ -66,11 +67,13 @@ class RayRollouts:
                     pending[self._task.remote(system_ref, evaluator_ref, pair, self._timeout)] = index
                 if not pending:
                     break
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
+                finished, _ = ray.wait(list(pending), num_returns=1)
+                for ref in finished:
                     result, usage = ray.get(ref)
                     absorb(usage)
                     results[pending.pop(ref)] = result
+                    if done is not None:
+                        done(result)
         except BaseException:
             for ref in pending:  # a fatal error on one example stops the others
                 ray.cancel(ref)

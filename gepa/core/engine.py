@@ -22,7 +22,7 @@ from gepa.core.answers import balanced_values
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.deadline import Clock, OutOfTime
-from gepa.core.events import Callback, Event, EventKind
+from gepa.core.events import UNRECORDED, Callback, Event, EventKind
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
@@ -308,8 +308,11 @@ class Optimizer:
         """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
         assert self._rollouts is not None
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
+        def scored(result: Rollout) -> None:
+            self._emit("rollout_scored", state, example=result.example_id, score=result.score)
+
         results = [r for group in self._clock.groups(todo, self.config.concurrency)
-                   for r in self._rollouts.map(self.system, self.evaluator, group)]
+                   for r in self._rollouts.map(self.system, self.evaluator, group, scored)]
         if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
             results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
                        for r in results]
@@ -325,7 +328,7 @@ class Optimizer:
         """Record the event (a failure there stops the run: the record of a paid run may not be lost), then
         show it to the callbacks (a failing display must not stop a paid run)."""
         event = Event(kind=kind, iteration=state.iteration, data=data)
-        if self.record is not None:
+        if self.record is not None and kind not in UNRECORDED:
             self.record(event)
         for callback in self.callbacks:
             try:

@@ -1,15 +1,16 @@
 """Where rollouts run: a thread pool (any ``System``), or an event loop keeping many in flight on one thread
 (a system with ``arun``, such as a prompt on an API model: wall time is spent waiting on the network).
 
-Both return rollouts in the order asked, so a run does not depend on which call finished first.
+Both return rollouts in the order asked, so a run does not depend on which call finished first, and call
+``done`` once per rollout as it finishes (one call at a time), so progress moves while a batch runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from types import TracebackType
 from typing import Protocol
 
@@ -20,12 +21,14 @@ from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System
 from gepa.errors import UserError
 
 Pairs = Sequence[tuple[Candidate, Example]]
+Done = Callable[[Rollout], None]
 
 
 class RolloutExecutor(Protocol):
-    """Runs and scores (candidate, example) pairs, at most ``concurrency`` at once."""
+    """Runs and scores (candidate, example) pairs, at most ``concurrency`` at once; ``done`` sees each rollout
+    as it finishes, one call at a time."""
 
-    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]: ...
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]: ...
 
     def close(self) -> None: ...
 
@@ -37,8 +40,19 @@ class ThreadRollouts:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gepa-rollout")
         self._timeout = timeout
 
-    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
-        return list(self._pool.map(lambda pair: rollout(system, evaluator, pair[0], pair[1], self._timeout), pairs))
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]:
+        futures = [self._pool.submit(rollout, system, evaluator, candidate, example, self._timeout)
+                   for candidate, example in pairs]
+        try:
+            for future in as_completed(futures):
+                result = future.result()  # a fatal error raises here
+                if done is not None:
+                    done(result)
+        except BaseException:
+            for future in futures:  # a fatal error on one example stops the others
+                future.cancel()
+            raise
+        return [future.result() for future in futures]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -57,17 +71,20 @@ class AsyncRollouts:
         self._thread = threading.Thread(target=self._loop.run_forever, name="gepa-event-loop", daemon=True)
         self._thread.start()
 
-    def map(self, system: System, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
+    def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]:
         if not isinstance(system, AsyncSystem):
             raise TypeError(f"executor 'async' needs a system with arun(); {type(system).__name__} has none")
-        return asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs, done), self._loop).result()
 
-    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs) -> list[Rollout]:
+    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs, done: Done | None) -> list[Rollout]:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(candidate: Candidate, example: Example) -> Rollout:
             async with gate:
-                return await arollout(system, evaluator, candidate, example, self._timeout)
+                result = await arollout(system, evaluator, candidate, example, self._timeout)
+            if done is not None:  # on the loop's one thread: one call at a time
+                done(result)
+            return result
 
         tasks = [asyncio.ensure_future(one(candidate, example)) for candidate, example in pairs]
         try:
