@@ -67,8 +67,8 @@ def _discard_stdout() -> None:
 def main() -> None:
     """Evolve the prompts of an LLM task with GEPA: reflective mutation on a Pareto front of candidates.
 
-    Start with `gepa optimize tasks/polarity/task.yaml` (runs offline on the embedded model); README.md has the
-    task-file reference, and `gepa schema` prints the task file's JSON Schema.
+    Start with `gepa optimize tasks/polarity/task.yaml` (runs offline on the embedded model); docs/task-file.md
+    has the task-file reference, and `gepa schema` prints the task file's JSON Schema.
     """
 
 
@@ -105,7 +105,7 @@ def json_option(func: F) -> F:
 
 def open_cache(cache_dir: str | None, no_cache: bool = False) -> Any:
     """The response cache the options ask for (None with --no-cache). A cache that cannot be used is a warning,
-    not an error: the run goes on without it (documented in the README)."""
+    not an error: the run goes on without it (documented in docs/operations.md)."""
     if no_cache:
         return None
     from gepa.errors import CacheError
