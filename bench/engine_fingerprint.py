@@ -5,7 +5,8 @@ random state). A refactor of the loop that changes no behaviour prints the same 
     .venv/bin/python bench/engine_fingerprint.py          # ~20 s; compare its output across two commits
 
 The settings cover the engine's paths: mutation and merge, several proposals, a validation subset, a guard set
-that fails a would-be best, a constant answer flagged, patience, a reflector that repeats itself or breaks
+that fails a would-be best, a constant answer flagged, a gain noise explains refused (every setting but
+``no_noise_rule``: the scripted world's 10 validation examples are few), patience, a reflector that repeats itself or breaks
 placeholders (repairs), and a select rule.
 """
 
@@ -27,7 +28,8 @@ from gepa.cli import main  # noqa: E402
 from tests import fakes  # noqa: E402
 
 SETTINGS: dict[str, dict[str, str]] = {
-    "default": {},
+    "default": {"optimizer": "{proposals_per_iteration: 1}"},  # the noise rule on, as in a user's run
+    "no_noise_rule": {},  # tests.fakes.write_task's own settings: best_gain_level null
     "three_proposals": {"optimizer": "{proposals_per_iteration: 3, minibatch_size: 4}"},
     "subset": {"optimizer": "{proposals_per_iteration: 1, validation: subset, validation_subset: 4}"},
     "no_merge_all_components": {"optimizer": "{proposals_per_iteration: 1, merge: false, "
@@ -81,7 +83,8 @@ def fingerprint(name: str, setting: dict[str, str], root: Path) -> str:
     digest = hashlib.sha256(state.read_bytes()).hexdigest()[:16]
     counts = summary["counts"]
     seen = ", ".join(f"{key} {counts[key]}" for key in ("merges_accepted", "merges_rejected", "guard_failed",
-                                                         "constant_answer", "repaired", "subset_rejected")
+                                                         "constant_answer", "within_noise", "repaired",
+                                                         "subset_rejected")
                      if counts.get(key))
     return f"{digest}  best {summary['best']['val']:.3f}  calls {summary['metric_calls']}  {seen}"
 

@@ -41,8 +41,9 @@ class RunResult:
     """What a run found: the best candidate (the best that passed every guard set), every candidate with lineage
     and scores, the front, guard-set scores (candidate id -> set -> mean), the candidates that fell on a guard set
     and those that would have been the best but whose guard check the budget could not pay, those never made the
-    best because they answer one label to everything (id -> what they answer, see ``gepa.core.answers``), and
-    usage."""
+    best because they answer one label to everything (id -> what they answer, see ``gepa.core.answers``), those
+    that ranked above the best but gained over the seed by no more than noise explains (id -> the paired
+    difference, see ``best_gain_level``), and usage."""
 
     best: Candidate
     best_score: float
@@ -50,6 +51,7 @@ class RunResult:
     guard_failed: list[str]
     guard_unpaid: list[str]
     constant_answers: dict[str, dict[str, Any]]
+    within_noise: dict[str, dict[str, Any]]
     candidates: list[Candidate]
     val_scores: list[list[float]]
     frontier: list[Candidate]
@@ -206,6 +208,7 @@ def _result(state: RunState, usage: Usage, *, run_dir: Path | None = None,
     return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
                      guard_scores=dict(state.guard_scores), guard_failed=list(state.guard_failed),
                      guard_unpaid=list(state.guard_unpaid), constant_answers=dict(state.constant_answers),
+                     within_noise=dict(state.within_noise),
                      candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
                      frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
                      metric_calls=state.metric_calls, usage=usage, state=state, run_dir=run_dir, summary=summary)

@@ -25,6 +25,7 @@ class RunFacts:
     first_rejections: Mapping[str, str]  # the first detail of each kind of rejected proposal
     guard_failures: list[Mapping[str, Any]] = field(default_factory=list)  # guard_failed and guard_unpaid events
     constant_answers: Sequence[Mapping[str, Any]] = ()  # flagged: candidate, val, line
+    within_noise: Sequence[tuple[str, PairedDifference]] = ()  # above the best on validation, by noise over the seed
     best_constant: list[str] = field(default_factory=list)  # ConstantAnswer lines of the best, on any split
     majority: dict[str, tuple[float, str, float]] = field(default_factory=dict)  # split -> (best, label, its rate)
     gains: Mapping[str, PairedDifference] = field(default_factory=dict)  # split -> best - seed, paired
@@ -89,7 +90,20 @@ def answer_lines(facts: RunFacts) -> list[str]:
     if below:
         lines.append(f"The best prompt scores no more than always answering the majority label on "
                      f"{_listed(below)}: a constant answer would do as well.")
-    return lines + noise_lines(facts.gains)
+    return lines + within_noise_lines(facts) + noise_lines(facts.gains)
+
+
+def within_noise_lines(facts: RunFacts) -> list[str]:
+    """Why candidates that scored above the best on validation are not the best: noise could explain their gain."""
+    if not facts.within_noise:
+        return []
+    candidate, gain = max(facts.within_noise, key=lambda found: found[1].mean)
+    who = _count(len(facts.within_noise), "candidate")
+    needed = gain.examples_needed()
+    more = f"; about {needed} validation examples would tell a gain of that size from noise" if needed else ""
+    return [f"{who} scored above the best's {facts.best_val:.3f} on validation, but by a gain over the seed that "
+            "noise could explain "
+            f"(the largest, {candidate}: {gain.line()}), so the best stays{more} (best_gain_level)."]
 
 
 def noise_lines(gains: Mapping[str, PairedDifference]) -> list[str]:
@@ -102,6 +116,10 @@ def noise_lines(gains: Mapping[str, PairedDifference]) -> list[str]:
             lines.append(f"The gain on {split}, {gain.line()}, could be noise: a difference of this size needs "
                          f"about {needed} examples to be told from it.")
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _listed(items: list[str]) -> str:
@@ -171,12 +189,13 @@ def _why(facts: RunFacts) -> list[str]:
                      f"help this task model; {reflector}, or give the search a larger budget.")
     subset = counts.get("subset_rejected", 0)
     if subset:
-        lines.append(f"{subset} proposals that beat their parent on the minibatch fell below the best on the "
+        lines.append(f"{_count(subset, 'proposal')} that beat their parent on the minibatch fell below the best on the "
                      f"validation subset and were not scored on the rest (optimizer.validation: subset).")
     accepted = counts.get("accepted", 0)
-    if accepted:
-        lines.append(f"{accepted} proposals beat their parent on a minibatch of {facts.minibatch_size} but none beat "
-                     f"the seed's {facts.seed_val:.3f} on validation: a larger minibatch_size judges them better.")
+    if accepted and not facts.within_noise:  # else some did beat the seed, by noise (answer_lines says so)
+        lines.append(f"{_count(accepted, 'proposal')} beat their parent on a minibatch of {facts.minibatch_size} but "
+                     f"none beat the seed's {facts.seed_val:.3f} on validation: a larger minibatch_size judges them "
+                     "better.")
     lines.append(f"The search stopped after {facts.iterations} iteration{'' if facts.iterations == 1 else 's'}: "
                  f"{facts.stop_reason}.")
     return lines

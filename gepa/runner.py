@@ -20,7 +20,7 @@ from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event, EventKind
 from gepa.core.executors import Rollouts
-from gepa.core.intervals import paired_difference
+from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.policies import Policies
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
@@ -435,6 +435,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
              for split, rollouts in best_splits.items() if len(seed_splits.get(split, ())) == len(rollouts)}
     flagged = [{"candidate": cid, "val": means[state.index_of(cid)], **found}
                for cid, found in state.constant_answers.items()]
+    noisy = [cid for cid in state.within_noise if means[state.index_of(cid)] > means[best_index]]
     summary = RunSummary(
         task=prepared.name, run_dir=str(run_dir.root),
         status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
@@ -450,11 +451,14 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
         baselines={split: b.to_dict() for split, rollouts in seed_splits.items() if (b := baseline(rollouts))},
         answers={"seed": _answers(seed_splits), "best": _answers(best_splits)},
         constant_answers=flagged,
+        within_noise=[{"candidate": cid, "val": means[state.index_of(cid)], "gain": state.within_noise[cid]}
+                      for cid in noisy],
         gains={split: gain.to_dict() for split, gain in gains.items()},
         diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
                                    first_rejections=first_rejections(events),
                                    guard_failures=guard_failures(events, state.guard_unpaid),
                                    constant_answers=flagged,
+                                   within_noise=[(cid, PairedDifference(**state.within_noise[cid])) for cid in noisy],
                                    best_constant=[found.line() for split, rollouts in best_splits.items()
                                                   if (found := constant_answer(rollouts, split))],
                                    majority={split: (float(np.mean([r.score for r in rollouts])), b.majority,

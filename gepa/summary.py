@@ -90,6 +90,8 @@ class RunSummary:
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> labels, majority, rates
     answers: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # seed/best -> split -> counts
     constant_answers: list[dict[str, Any]] = field(default_factory=list)  # candidates never the best for it
+    # candidates above the best on validation whose gain over the seed noise explains: candidate, val, gain
+    within_noise: list[dict[str, Any]] = field(default_factory=list)
     # best - seed per split, paired over its examples, with a bootstrap interval (gepa.core.intervals)
     gains: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gepa.core.config import OptimizerConfig
 from gepa.proposer.templates import NO_INSTRUCTIONS
 from gepa.proposer.worked_examples import INSTRUCTIONS_DEMOS
 
@@ -78,6 +79,15 @@ def repairable_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[
 WHOLE_TEXT_TEMPLATE = 'Rewrite the prompt part "$component".\n```\n$current_text\n```\n$examples\n$placeholder_rule\n'
 
 
+# The settings that turn the noise rule off, for tests of other mechanics on 10 validation examples (see write_task)
+NO_NOISE_RULE: dict[str, None] = {"best_gain_level": None}
+
+
+def scripted_config(**settings: Any) -> OptimizerConfig:
+    """The config the scripted world's Python runs use: one proposal per iteration, the noise rule off."""
+    return OptimizerConfig(**{"proposals_per_iteration": 1, **NO_NOISE_RULE, **settings})
+
+
 def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
     rows = []
     for i in range(offset, offset + n):
@@ -90,9 +100,11 @@ def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
 def write_task(folder: Path, *, model: str = "fake/tests.fakes:task_model",
                reflection_model: str = "fake/tests.fakes:reflector", budget: int = 60,
                extra: str = "", n_train: int = 10, n_val: int = 10, n_test: int = 5,
-               optimizer: str = "{proposals_per_iteration: 1}") -> Path:
+               optimizer: str = "{proposals_per_iteration: 1, best_gain_level: null}") -> Path:
     """A complete task folder (task.yaml + data) on the scripted world. Its reflector is deterministic, so
-    one proposal per iteration (more would repeat it)."""
+    one proposal per iteration (more would repeat it). Its 10 validation examples are too few for the noise rule
+    (0.2 -> 0.8 is 8 better, 2 worse: a sign test's p is 0.11), so the rule is off unless a test asks for it;
+    tests/test_noise_gate.py tests the rule itself."""
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", make_rows(n_train)), ("val", make_rows(n_val, 100)), ("test", make_rows(n_test, 200))):
@@ -200,3 +212,4 @@ def escaping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[st
     """``reflector``'s improvement with terminal escapes added, so the best prompt carries them."""
     new = reflector(messages, params).split("```\n")[1].removesuffix("\n```")
     return "```\n" + (new if ESCAPES in new else f"{new} {ESCAPES}") + "\n```"
+

@@ -19,7 +19,8 @@ def guarded_task(tmp_path: Path, *, tolerance: float = 0.02, budget: int = 200, 
     """The scripted world with a guard set of [c] examples only: the seed solves all of them, and any prompt
     with RULE_A in its system part (the path to the best validation score, 0.8) solves none."""
     task = fakes.write_task(tmp_path / "toy", budget=budget, extra=export,
-                            optimizer=f"{{proposals_per_iteration: 1, guard_tolerance: {tolerance}}}")
+                            optimizer=f"{{proposals_per_iteration: 1, guard_tolerance: {tolerance}, "
+                                      "best_gain_level: null}")
     rows = [{"text": f"[c] story {i} is {('positive', 'negative')[i % 2]}", "label": ("positive", "negative")[i % 2]}
             for i in range(6)]
     (tmp_path / "toy" / "data" / "guard.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

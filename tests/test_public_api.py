@@ -23,7 +23,7 @@ def test_optimize_with_fake_models() -> None:
                            task_model=gepa.lm.FakeModel(fakes.task_model),
                            reflection_model=gepa.lm.FakeModel(fakes.reflector),
                            evaluator=gepa.evaluators.Exact(expected="label"),
-                           config=gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1), use_cache=False)
+                           config=fakes.scripted_config(max_metric_calls=80), use_cache=False)
     assert result.best_score == 0.8 and fakes.RULE_B in result.best["user"]
     assert result.metric_calls <= 80 and result.best in result.frontier
     assert result.usage.calls > 0
@@ -49,7 +49,7 @@ def test_optimize_accepts_a_custom_system_and_evaluator() -> None:
     result = gepa.optimize({"user": "Review: {{text}}"}, fakes.make_rows(10), fakes.make_rows(10, 100),
                            task_model=Pipeline(), reflection_model=gepa.lm.FakeModel(respond),
                            evaluator=evaluate, use_cache=False,
-                           config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1))
+                           config=fakes.scripted_config(max_metric_calls=60))
     assert fakes.RULE_B in result.best["user"]
 
 
@@ -67,7 +67,7 @@ def scripted_metric_run(metric: Any, **kwargs: Any) -> gepa.RunResult:
     return gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
                          fakes.make_rows(10), fakes.make_rows(10, 100), task_model=gepa.lm.FakeModel(fakes.task_model),
                          reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=metric, use_cache=False,
-                         config=gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1), **kwargs)
+                         config=fakes.scripted_config(max_metric_calls=80), **kwargs)
 
 
 class Prediction:

@@ -45,7 +45,7 @@ def python_run(run_dir: Path, cache: Path) -> subprocess.Popen[str]:
 
 def optimize_into(run_dir: Path, **kwargs: object) -> gepa.RunResult:
     settings: dict = {"testset": fakes.make_rows(5, 200), "run_dir": run_dir, "name": "toy",
-                      "config": gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1)} | kwargs
+                      "config": fakes.scripted_config(max_metric_calls=60)} | kwargs
     return gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
                          fakes.make_rows(10), fakes.make_rows(10, 100),
                          task_model="fake/tests.fakes:task_model", reflection_model="fake/tests.fakes:reflector",

@@ -56,7 +56,7 @@ def test_a_reference_adapter_drives_the_search_and_its_feedback_reaches_the_refl
     result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
                            fakes.make_rows(10), fakes.make_rows(10, 100), task_model=bridge.system,
                            evaluator=bridge.evaluator, reflection_model="fake/tests.fakes:recording_reflector",
-                           config=gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1),
+                           config=fakes.scripted_config(max_metric_calls=80),
                            use_cache=False)
     assert result.val_scores[0] and sum(result.val_scores[0]) / 10 == pytest.approx(0.2)
     assert result.best_score == 0.8 and fakes.RULE_B in result.best["user"]

@@ -148,6 +148,10 @@ class OptimizerConfig:
     guard_tolerance: float = setting(
         GUARD_TOLERANCE, "How far below the seed prompt a candidate may score on a guard set and still become the "
                          "best.", section="optimizer", ge=0, le=1)
+    best_gain_level: float | None = setting(
+        0.95, "A candidate becomes the best only when its paired gain over the seed on validation has a bootstrap "
+              "interval at this level above 0: a gain noise explains keeps the seed. null: the highest validation "
+              "mean wins. Not applied under a select rule.", section="optimizer", gt=0, lt=1, added_later=True)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
     objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).",

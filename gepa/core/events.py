@@ -6,7 +6,9 @@
 same iteration (``outscored``); ``guard_failed`` names a candidate that would have become the best but fell too far
 below the seed on a guard set; ``guard_unpaid`` one that would have become the best but whose guard check no
 longer fit the metric-call budget (it is never the best); ``constant_answer`` one that would have become the best
-but gives one answer on (nearly) every example of the validation or a guard set (never the best either).
+but gives one answer on (nearly) every example of the validation or a guard set (never the best either);
+``within_noise`` one that would have become the best but whose paired validation gain over the seed has an
+interval reaching 0 (``best_gain_level``): noise could explain it, so the seed (or an earlier best) stays.
 
 Two kinds reach the callbacks only and are never written to the run log (one per model call would swell it):
 ``rollout_scored`` as each rollout finishes, so a progress bar moves inside a batch, and ``final_scoring``
@@ -22,7 +24,7 @@ from typing import Any, Literal
 EventKind = Literal[
     "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
     "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "guard_failed",
-    "guard_unpaid", "constant_answer", "budget", "run_finished", "rollout_scored", "final_scoring",
+    "guard_unpaid", "constant_answer", "within_noise", "budget", "run_finished", "rollout_scored", "final_scoring",
 ]
 UNRECORDED: frozenset[EventKind] = frozenset({"rollout_scored", "final_scoring"})
 

@@ -1,5 +1,6 @@
 """Who becomes the best: a scored pool member that ranks above the best, answers more than one thing on every
-split, and does not fall on a guard set (checked only when the budget can still pay for it).
+split, gains over the seed on validation by more than noise explains (``best_gain_level``), and does not fall on
+a guard set (checked only when the budget can still pay for it).
 
 A candidate refused here stays in the pool (it may still be a parent or a merge source); the run records why.
 """
@@ -13,6 +14,7 @@ from gepa.core.answers import ConstantAnswer, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.events import EventKind
+from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.state import RunState
 from gepa.core.types import Example, Rollout
 
@@ -47,6 +49,14 @@ class Promotion:
         previous = None if best is None else state.mean_scores()[best]
         if best is not None and self.rank(state, index) <= self.rank(state, best):
             return
+        if constant := self._constant_answer(state, candidate, {"validation": self.val}):
+            self._flag_constant(state, candidate, constant)
+            return
+        if (gain := self._within_noise(state, index)) is not None:
+            state.within_noise[candidate.id] = gain.to_dict()
+            state.bump("within_noise")
+            self._emit("within_noise", state, candidate=candidate.id, score=score, **gain.to_dict())
+            return
         if not self.guard_fits(state):
             # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
             budget = self.config.max_metric_calls or 0
@@ -54,9 +64,6 @@ class Promotion:
             state.bump("guard_unpaid")
             self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self.guard_calls,
                        remaining=budget - state.metric_calls)
-            return
-        if constant := self._constant_answer(state, candidate, {"validation": self.val}):
-            self._flag_constant(state, candidate, constant)
             return
         fell = self._guard(state, candidate)
         if fell:
@@ -86,6 +93,19 @@ class Promotion:
         if state.best_id in waiting:
             state.stale_iterations = 0  # a new best, though no iteration ran
         return True
+
+    def _within_noise(self, state: RunState, index: int) -> PairedDifference | None:
+        """The paired validation gain of pool member ``index`` over the seed when its interval does not lie above
+        0 (None when it does, for the seed, under a select rule, or with the rule off)."""
+        level = self.config.best_gain_level
+        if level is None or index == 0 or self.config.select is not None:
+            return None
+        mine, seed = state.rollouts.get(state.candidates[index].id, {}), state.rollouts[state.candidates[0].id]
+        if not all(e.id in mine and e.id in seed for e in self.val):
+            return None
+        gain = paired_difference([mine[e.id].score for e in self.val], [seed[e.id].score for e in self.val],
+                                 level=level, seed=self.config.seed)
+        return None if gain.low > 0 else gain
 
     def _constant_answer(self, state: RunState, candidate: Candidate,
                          splits: Mapping[str, Sequence[Example]]) -> ConstantAnswer | None:

@@ -28,7 +28,7 @@ Counter = Literal[
     "proposals", "proposals_asked", "reflection_calls", "repaired",  # what reflection cost and gave
     "proposal_reflection_error", "proposal_placeholders", "proposal_unchanged", "proposal_duplicate",
     "proposal_leakage",  # proposals turned away before any rollout, by reason
-    "constant_answer", "guard_failed", "guard_unpaid",  # would-be bests refused
+    "constant_answer", "within_noise", "guard_failed", "guard_unpaid",  # would-be bests refused
     "merges_accepted", "merges_rejected",
 ]
 
@@ -60,6 +60,7 @@ class RunState:
     guard_failed: list[str] = field(default_factory=list)  # ids that fell too far on a guard set: never the best
     guard_unpaid: list[str] = field(default_factory=list)  # would-be bests the budget could not check: never the best
     constant_answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> ConstantAnswer: never the best
+    within_noise: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its PairedDifference: not the best
     finished: bool = False
     stop_reason: str = ""
     _matrix: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
@@ -110,13 +111,13 @@ class RunState:
 
     def best_index(self) -> int:
         """The candidate the engine chose as best; in a state without that choice, the highest mean validation
-        score (the earliest on ties) that did not fail (or miss) a guard check nor answer one thing to everything.
-        The seed is never excluded."""
+        score (the earliest on ties) that did not fail (or miss) a guard check, answer one thing to everything nor
+        gain over the seed by no more than noise explains. The seed is never excluded."""
         if self.best_id is not None:
             return self.index_of(self.best_id)
         means = self.mean_scores()
-        failed = (set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers)) - {
-            self.candidates[0].id}
+        refused = set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers) | set(self.within_noise)
+        failed = refused - {self.candidates[0].id}
         allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
         return max(allowed, key=lambda i: (means[i], -i))
 
@@ -157,6 +158,7 @@ class RunState:
             "idle_iterations": self.idle_iterations, "counts": self.counts,
             "guard_scores": self.guard_scores, "guard_failed": self.guard_failed,
             "guard_unpaid": self.guard_unpaid, "constant_answers": self.constant_answers,
+            "within_noise": self.within_noise,
             "finished": self.finished, "stop_reason": self.stop_reason,
         }
         if rollouts:
@@ -192,6 +194,7 @@ class RunState:
                               for cid, per in data.get("guard_scores", {}).items()},
                 guard_failed=list(data.get("guard_failed", [])), guard_unpaid=list(data.get("guard_unpaid", [])),
                 constant_answers={str(k): dict(v) for k, v in data.get("constant_answers", {}).items()},
+                within_noise={str(k): dict(v) for k, v in data.get("within_noise", {}).items()},
                 finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
             )
             if version == 1:  # rollouts inline, by candidate

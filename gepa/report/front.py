@@ -19,6 +19,7 @@ def front_scores(summary: RunSummary | None) -> str:
         return ""
     guard_names = list(summary.seed.guard)
     constant = {found["candidate"] for found in summary.constant_answers}
+    noisy = {found["candidate"] for found in summary.within_noise}
     head = "".join(f"<th>guard {esc(n)}</th>" for n in guard_names)
     seed = summary.seed
     on_front = " (on the front)" if any(m.id == seed.id for m in summary.front) else ""
@@ -29,6 +30,7 @@ def front_scores(summary: RunSummary | None) -> str:
         if member.id == seed.id:  # the seed's row is already first
             continue
         note = ("answers one label to everything: never the best" if member.id in constant
+                else "gain over the seed within noise: not the best" if member.id in noisy
                 else "guard failed: never the best" if member.guard_failed
                 else "guard not checked (budget spent): never the best" if member.guard_unpaid
                 else "val rose while a guard set fell" if member.guard_warning else "")

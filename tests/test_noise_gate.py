@@ -1,0 +1,62 @@
+"""A gain noise explains is not a gain: a candidate better than the seed on 2 of 40 validation examples stays in
+the pool but is not the best, and the run says why in numbers; the same change on 20 of 40 is the best; with
+``best_gain_level: null`` the highest validation mean wins as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gepa.cli import main
+from tests import fakes
+
+
+def rows(kinds: str, count: int, offset: int) -> list[dict[str, str]]:
+    """``count`` scripted rows of the given kinds: the seed solves [c] and fails [b]; RULE_B in the user
+    template (what the reflector adds there) solves [b] too."""
+    return [r for r in fakes.make_rows(count * 5, offset) if r["text"][1] in kinds][:count]
+
+
+def run(tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_per_iteration: 1}") -> dict:
+    task = fakes.write_task(tmp_path / "toy", budget=200, optimizer=optimizer)
+    data = task.parent / "data"
+    for name, found in (("train", rows("b", 10, 0)), ("val", val), ("test", rows("bc", 10, 500))):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in found))
+    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"),
+                                       "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
+    summary["output"] = result.output
+    return summary
+
+
+def two_of_forty() -> list[dict[str, str]]:
+    return rows("b", 2, 1000) + rows("c", 38, 2000)
+
+
+def test_a_gain_on_two_of_forty_examples_keeps_the_seed_and_says_why(tmp_path: Path) -> None:
+    summary = run(tmp_path, two_of_forty())
+    assert summary["best"]["id"] == summary["seed"]["id"] and summary["best"]["val"] == 0.95
+    [refused] = summary["within_noise"]
+    assert refused["val"] == 1.0 and refused["gain"]["better"] == 2 and refused["gain"]["worse"] == 0
+    assert refused["gain"]["low"] <= 0 < refused["gain"]["mean"]
+    assert summary["counts"]["within_noise"] >= 1
+    line = next(line for line in summary["diagnosis"] if "noise could explain" in line)
+    assert refused["candidate"] in line and "2 better, 0 worse of 40" in line and "0.950" in line
+    assert "noise could explain" in " ".join(summary["output"].split())  # the CLI's end-of-run lines say it too
+    assert fakes.RULE_B not in (Path(summary["best_prompt_dir"]) / "user.txt").read_text()
+    report = Path(summary["report"]).read_text()
+    assert "gain over the seed within noise: not the best" in report  # its row on the front says why
+
+
+def test_the_same_change_on_twenty_of_forty_examples_is_the_best(tmp_path: Path) -> None:
+    summary = run(tmp_path, rows("b", 20, 1000) + rows("c", 20, 2000))
+    assert summary["best"]["val"] == 1.0 and summary["within_noise"] == []
+    assert fakes.RULE_B in summary["best"]["components"]["user"]
+
+
+def test_with_the_rule_off_the_highest_validation_mean_wins(tmp_path: Path) -> None:
+    summary = run(tmp_path, two_of_forty(), optimizer="{proposals_per_iteration: 1, best_gain_level: null}")
+    assert summary["best"]["val"] == 1.0 and summary["within_noise"] == []
