@@ -6,8 +6,8 @@ random state). A refactor of the loop that changes no behaviour prints the same 
 
 The settings cover the engine's paths: mutation and merge, several proposals, a validation subset, a guard set
 that fails a would-be best, a constant answer flagged, a gain noise explains refused (every setting but
-``no_noise_rule``: the scripted world's 10 validation examples are few), patience, a reflector that repeats itself or breaks
-placeholders (repairs), and a select rule.
+``no_noise_rule``: the scripted world's 10 validation examples are few), patience, a reflector that repeats
+itself or breaks placeholders (repairs), and a select rule.
 """
 
 from __future__ import annotations
