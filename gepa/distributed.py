@@ -54,7 +54,7 @@ class RayRollouts:
         self._sent: dict[tuple[int, int], tuple[Any, Any]] = {}
 
     def map(self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]],
-            done: Callable[[Rollout], None] | None = None) -> list[Rollout]:
+            done: Callable[[int, Rollout], None] | None = None) -> list[Rollout]:
         ray = self._ray
         system_ref, evaluator_ref = self._send(system, evaluator)
         results: list[Rollout | None] = [None] * len(pairs)
@@ -71,9 +71,10 @@ class RayRollouts:
                 for ref in finished:
                     result, usage = ray.get(ref)
                     absorb(usage)
-                    results[pending.pop(ref)] = result
+                    index = pending.pop(ref)
+                    results[index] = result
                     if done is not None:
-                        done(result)
+                        done(index, result)
         except BaseException:
             for ref in pending:  # a fatal error on one example stops the others
                 ray.cancel(ref)

@@ -23,9 +23,10 @@ class Estimate:
 def estimate(prepared: Prepared) -> Estimate:
     """Upper-bound calls from the budgets; cost from the first example's prompt size (``prompt_tokens``)."""
     config, splits, spec = prepared.config, prepared.splits, prepared.task_file().spec
-    task_calls = config.max_metric_calls or 0
+    samples = config.samples_per_example  # each metric call runs the task model this many times
+    task_calls = (config.max_metric_calls or 0) * samples
     reflection_calls = config.reflection_call_limit() or 0
-    test_calls = 2 * len(splits.test)
+    test_calls = 2 * len(splits.test) * samples
     shown = render_messages(prepared.seed, preview_fields(prepared.system, splits.train[0].fields),
                             prepared.input_fields)
     prompt_size = prompt_tokens(m["content"] for m in shown)

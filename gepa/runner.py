@@ -19,9 +19,10 @@ from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, resu
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event, EventKind
-from gepa.core.executors import Rollouts
+from gepa.core.executors import Done, Rollouts
 from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.policies import Policies
+from gepa.core.sampling import score_pairs
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.core.user_code import load_object
@@ -217,14 +218,15 @@ def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
 
 
 def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example],
-          done: Callable[[Rollout], None] | None = None) -> tuple[float, list[Rollout]]:
+          done: Done | None = None) -> tuple[float, list[Rollout]]:
     """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted); ``done``
     sees each rollout as it finishes."""
     if not examples:
         return float("nan"), []
     with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system,
                   rollout_executor(prepared.config), prepared.config.rollout_timeout) as executor:
-        results = executor.map(prepared.system, prepared.evaluator, [(candidate, e) for e in examples], done)
+        results = score_pairs(executor, prepared.system, prepared.evaluator, [(candidate, e) for e in examples],
+                              prepared.config.samples_per_example, done)
     return float(np.mean([r.score for r in results])), results
 
 
@@ -411,7 +413,7 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
 
     def test_score(candidate: Candidate) -> tuple[float, list[Rollout]]:
         return score(prepared, candidate, test,
-                     lambda r: notify("rollout_scored", example=r.example_id, score=r.score))
+                     lambda _, r: notify("rollout_scored", example=r.example_id, score=r.score))
 
     seed_test, seed_test_rollouts = test_score(state.candidates[0])
     best_test, best_test_rollouts = (seed_test, seed_test_rollouts) if best_index == 0 else test_score(best)

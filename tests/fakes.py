@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gepa.core.config import OptimizerConfig
+from gepa.lm.client import sample_seed
 from gepa.proposer.templates import NO_INSTRUCTIONS
 from gepa.proposer.worked_examples import INSTRUCTIONS_DEMOS
 
@@ -213,3 +214,10 @@ def escaping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[st
     new = reflector(messages, params).split("```\n")[1].removesuffix("\n```")
     return "```\n" + (new if ESCAPES in new else f"{new} {ESCAPES}") + "\n```"
 
+
+def coin_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    """``task_model`` sampled: a sampled call (temperature > 0) carries the seed of its sample index, and the
+    first sample of each request (index 0, under run seed 0) loses its answer, so the samples of one
+    (candidate, example) pair score differently."""
+    answer = task_model(messages, params)
+    return "unsure" if params.get("seed") == sample_seed(0, 0) else answer

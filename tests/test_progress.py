@@ -52,7 +52,8 @@ def test_each_rollout_is_reported_while_its_batch_still_runs(executor: type) -> 
     candidate = Candidate(components={"system": "x"})
     pairs = [(candidate, Example(id="slow", fields={})), (candidate, Example(id="fast", fields={}))]
 
-    def done(rollout: Any) -> None:
+    def done(index: int, rollout: Any) -> None:
+        assert pairs[index][1].id == rollout.example_id
         seen.append((rollout.example_id, system.released.is_set()))
         if rollout.example_id == "fast":
             system.released.set()

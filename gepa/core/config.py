@@ -145,6 +145,11 @@ class OptimizerConfig:
         300.0, "Seconds one rollout (the model call and the evaluator) may take; past it, the example scores 0 with "
                "a timeout as its feedback and the run goes on. null: no limit.", section="optimizer", gt=0,
         resumable=True)
+    samples_per_example: int = setting(
+        1, "Times each (candidate, example) pair is run and scored; its score is the mean. For a sampled task model "
+           "(temperature > 0) or a judge evaluator whose score varies; every sample is cached, so a rerun replays "
+           "them. A metric call is still one pair (its model calls are this many).", section="optimizer", gt=0,
+        added_later=True)
     guard_tolerance: float = setting(
         GUARD_TOLERANCE, "How far below the seed prompt a candidate may score on a guard set and still become the "
                          "best.", section="optimizer", ge=0, le=1)

@@ -29,6 +29,7 @@ from gepa.core.merge import MergePlan, plan_merge
 from gepa.core.objectives import finite, mean_objectives, objective_rows
 from gepa.core.policies import Policies, next_minibatch
 from gepa.core.promotion import Promotion
+from gepa.core.sampling import score_pairs
 from gepa.core.seed_check import seed_failure
 from gepa.core.state import RunState
 from gepa.core.stopping import STOP_REQUESTED, RunShape, stop_reason
@@ -308,11 +309,12 @@ class Optimizer:
         """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
         assert self._rollouts is not None
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
-        def scored(result: Rollout) -> None:
+        def scored(_: int, result: Rollout) -> None:
             self._emit("rollout_scored", state, example=result.example_id, score=result.score)
 
+        samples = self.config.samples_per_example
         results = [r for group in self._clock.groups(todo, self.config.concurrency)
-                   for r in self._rollouts.map(self.system, self.evaluator, group, scored)]
+                   for r in score_pairs(self._rollouts, self.system, self.evaluator, group, samples, scored)]
         if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
             results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
                        for r in results]

@@ -21,7 +21,7 @@ from gepa.core.types import AsyncSystem, Evaluator, Example, Rollout, System
 from gepa.errors import UserError
 
 Pairs = Sequence[tuple[Candidate, Example]]
-Done = Callable[[Rollout], None]
+Done = Callable[[int, Rollout], None]  # the pair's place in the batch, and its rollout
 
 
 class RolloutExecutor(Protocol):
@@ -43,11 +43,12 @@ class ThreadRollouts:
     def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]:
         futures = [self._pool.submit(rollout, system, evaluator, candidate, example, self._timeout)
                    for candidate, example in pairs]
+        places = {future: index for index, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
                 result = future.result()  # a fatal error raises here
                 if done is not None:
-                    done(result)
+                    done(places[future], result)
         except BaseException:
             for future in futures:  # a fatal error on one example stops the others
                 future.cancel()
@@ -79,14 +80,14 @@ class AsyncRollouts:
     async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs, done: Done | None) -> list[Rollout]:
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def one(candidate: Candidate, example: Example) -> Rollout:
+        async def one(index: int, candidate: Candidate, example: Example) -> Rollout:
             async with gate:
                 result = await arollout(system, evaluator, candidate, example, self._timeout)
             if done is not None:  # on the loop's one thread: one call at a time
-                done(result)
+                done(index, result)
             return result
 
-        tasks = [asyncio.ensure_future(one(candidate, example)) for candidate, example in pairs]
+        tasks = [asyncio.ensure_future(one(i, candidate, example)) for i, (candidate, example) in enumerate(pairs)]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
