@@ -45,7 +45,7 @@ from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
 from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
 from gepa.system import PipelineSystem, PromptSystem
-from gepa.task import Task, TaskSpec, load_task, read_utf8
+from gepa.task import MlflowTrackingSpec, Task, TaskSpec, load_task, read_utf8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +61,7 @@ class Overrides:
     reflection_template: str | None = None
     reflection_params: dict[str, Any] | None = None  # merged over the task file's
     guard: bool = True  # False: leave the task's guard sets out
+    track_mlflow: bool = False  # track in MLflow even if the task file does not ask (its settings, else defaults)
 
 
 @dataclass(kw_only=True)
@@ -337,14 +338,19 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
 
 
 def _tracker(prepared: Prepared, run_dir: RunDir) -> MlflowTracker | None:
-    """The MLflow tracker the task file asks for, given the run's parameters; None without ``tracking``."""
+    """The MLflow tracker the task file (or ``--track mlflow``) asks for, given the run's parameters; None
+    without either. ``--track mlflow`` alone logs to $MLFLOW_TRACKING_URI, else MLflow's default
+    (``sqlite:///mlflow.db`` in the current folder), experiment ``gepa``."""
     tracking = prepared.task.spec.tracking if prepared.task is not None else None
-    if tracking is None or tracking.mlflow is None:
+    mlflow = tracking.mlflow if tracking is not None else None
+    if mlflow is None and prepared.overrides.track_mlflow:
+        mlflow = MlflowTrackingSpec()
+    if mlflow is None:
         return None
     config = prepared.resolved_config()
     params = {"task": prepared.name, "task_model": prepared.task_model, "reflection_model": prepared.reflection_model,
               **{f"optimizer.{k}": v for k, v in config["optimizer"].items() if v is not None}}
-    return MlflowTracker(run_dir, uri=tracking.mlflow.uri, experiment=tracking.mlflow.experiment, params=params)
+    return MlflowTracker(run_dir, uri=mlflow.uri, experiment=mlflow.experiment, params=params)
 
 
 RESUMABLE_CHANGES = resumable_settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -220,6 +221,28 @@ def test_a_run_tracked_in_mlflow_holds_params_history_artifacts_and_the_exported
     mlflow.set_tracking_uri(uri)
     prompt = mlflow.genai.load_prompt("prompts:/toy/1")
     assert prompt.tags["gepa.mlflow_run_id"] == run_id
+
+
+def test_track_mlflow_tracks_a_run_whose_task_file_does_not_ask(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    task = write_task(tmp_path / "toy", budget=40)
+    cli("optimize", str(task), "--runs-dir", str(tmp_path / "plain"), "--quiet")
+    assert not (next((tmp_path / "plain").iterdir()) / "mlflow_run.json").exists()  # not asked: not tracked
+    # a process of its own, as a user runs it: MLflow keeps a tracking URI an earlier test set in this one
+    done = subprocess.run([sys.executable, "-m", "gepa", "optimize", str(task), "--runs-dir", str(tmp_path / "runs"),
+                           "--quiet", "--track", "mlflow"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    recorded = json.loads((next((tmp_path / "runs").iterdir()) / "mlflow_run.json").read_text())
+    assert recorded["experiment"] == "gepa"
+    run = MlflowClient(tracking_uri=uri).get_run(recorded["run_id"])  # in the store the environment names
+    assert run.info.status == "FINISHED" and run.data.params["optimizer.max_metric_calls"] == "40"
 
 
 def test_a_tracking_failure_is_one_warning_and_the_run_finishes(tmp_path: Path,

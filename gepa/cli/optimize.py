@@ -52,6 +52,9 @@ TASK = click.argument("task", default=".", callback=_find_task, type=click.Path(
 @click.option("--executor", type=click.Choice(["auto", "threads", "async", "ray"]),
               help="Where rollouts run (optimizer.executor): threads, async (API models), or ray (extra 'ray').")
 @click.option("--no-guard", is_flag=True, help="Leave the task's guard sets out (they are not scored or enforced).")
+@click.option("--track", type=click.Choice(["mlflow"]),
+              help="Track the run in MLflow (extra 'mlflow'): the task file's tracking settings, else "
+                   "$MLFLOW_TRACKING_URI or MLflow's default (sqlite:///mlflow.db here), experiment 'gepa'.")
 @runs_dir_option
 @click.option("--resume", "resume", type=click.Path(file_okay=False), help="Continue the run in this directory.")
 @click.option("--dry-run", is_flag=True, help="Validate, show the first example's messages and the call estimate; "
@@ -60,7 +63,8 @@ TASK = click.argument("task", default=".", callback=_find_task, type=click.Path(
 @json_option
 def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool, reflection_model: str | None,
              reflection_template: str | None, max_metric_calls: int | None, seed: int | None,
-             concurrency: int | None, executor: str | None, no_guard: bool, runs_dir: str, resume: str | None,
+             concurrency: int | None, executor: str | None, no_guard: bool, track: str | None, runs_dir: str,
+             resume: str | None,
              dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Optimise the prompt of TASK (a task YAML file, or a folder holding task.yaml; default: the current folder)
     and write a run directory.
@@ -73,7 +77,8 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
 
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
                                  seed=seed, concurrency=concurrency, executor=cast("ExecutorName | None", executor),
-                                 reflection_template=reflection_template, guard=not no_guard)
+                                 reflection_template=reflection_template, guard=not no_guard,
+                                 track_mlflow=track == "mlflow")
     resume_dir = RunDir.open(resume, runs_dir) if resume else None
     cache = None if dry_run else open_cache(cache_dir, no_cache)
     prepared = runner.prepare(task, overrides, cache=cache)
