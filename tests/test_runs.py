@@ -140,6 +140,9 @@ def test_the_task_can_ask_for_an_export_at_the_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "exported as toy v1" in result.output
+    summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
+    assert summary["export"] == {"name": "toy", "version": 1, "created": True, "alias": "production",
+                                 "promoted": True, "reason": "alias 'production' set"}
     from gepa.registry import load
 
     assert load("toy@production").meta["val_score"] == pytest.approx(0.8)
