@@ -13,6 +13,7 @@ from gepa.core.intervals import paired_difference
 from gepa.errors import RunStateError, UserError
 from gepa.registry import PromptRegistry, PromptVersion
 from gepa.runs import RunDir
+from gepa.summary import ExportRecord
 
 Scorer = Callable[[Candidate], list[float]]  # a candidate's score on each example of the task's test split
 GuardScorer = Callable[[Candidate], dict[str, float]]
@@ -25,6 +26,11 @@ class ExportResult:
     alias: str | None
     promoted: bool
     reason: str
+
+    def record(self) -> ExportRecord:
+        """What ``summary.json`` keeps of this export: the version by name and number, not its texts."""
+        return ExportRecord(name=self.version.name, version=self.version.version, created=self.created,
+                            alias=self.alias, promoted=self.promoted, reason=self.reason)
 
 
 def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate, dict[str, Any]]:

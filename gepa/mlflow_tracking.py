@@ -5,15 +5,15 @@ the run that produced it. A tracking failure is one warning and never stops a pa
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from gepa.core.events import Event
 from gepa.errors import UserError
+from gepa.jsonfiles import load_json, write_json
 from gepa.mlflow_support import import_mlflow, mlflow_problem
-from gepa.runs import TRACKING_FILE, RunDir, write_json
+from gepa.runs import TRACKING_FILE, RunDir
 from gepa.summary import RunSummary
 
 
@@ -30,7 +30,7 @@ class MlflowTracker:
             self.client = MlflowClient(tracking_uri=uri)
             previous = run_dir.root / TRACKING_FILE
             if previous.is_file():  # a resumed run goes on logging into its own MLflow run
-                self.run_id = json.loads(previous.read_text(encoding="utf-8"))["run_id"]
+                self.run_id = load_json(previous)["run_id"]
                 self.client.update_run(self.run_id, status="RUNNING")
                 return
             found = self.client.get_experiment_by_name(experiment)

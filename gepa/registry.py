@@ -18,7 +18,6 @@ renamed into place, so a killed export leaves no half version behind; a version 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ from filelock import FileLock
 
 from gepa.core.candidate import NAME, Candidate, content_hash, name_problem, render
 from gepa.errors import RegistryError
-from gepa.runs import atomic_write, write_json
+from gepa.jsonfiles import atomic_write, load_json, write_json
 from gepa.system import chat_turns
 
 VERSION_DIR = re.compile(r"^v(\d{4,})$")
@@ -119,7 +118,7 @@ class PromptRegistry:
         if not path.is_file():
             return {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = load_json(path)
         except ValueError as exc:
             raise RegistryError(f"{path}: not valid JSON ({exc}); fix or delete the file") from exc
         if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
@@ -148,7 +147,7 @@ class PromptRegistry:
         folder = self.root / checked(name) / f"v{number:04d}"
         meta_path = folder / "meta.json"
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = load_json(meta_path)
         except FileNotFoundError as exc:
             raise RegistryError(f"{meta_path}: missing; the version folder is incomplete") from exc
         except ValueError as exc:

@@ -43,7 +43,7 @@ from gepa.registry import PromptRegistry
 from gepa.report import write_report
 from gepa.runs import RunDir
 from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
-from gepa.summary import BestScores, CandidateScores, ExportRecord, FrontMember, RunSummary, UsageTotals
+from gepa.summary import BestScores, CandidateScores, FrontMember, RunSummary, UsageTotals
 from gepa.system import PipelineSystem, PromptSystem
 from gepa.task import MlflowTrackingSpec, Task, TaskSpec, load_task, read_utf8
 
@@ -328,9 +328,7 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
                             promote_if_better=export.promote_if_better, any_gain=export.promote_on_any_gain,
                             scorer=lambda candidate: test_scores(prepared, candidate),
                             guard_scorer=lambda candidate: guard_scores(prepared, candidate))
-        summary = replace(summary, export=ExportRecord(
-            name=export.name, version=result.version.version, created=result.created, alias=result.alias,
-            promoted=result.promoted, reason=result.reason))
+        summary = replace(summary, export=result.record())
         run_dir.write_summary(summary)
     if tracker is not None:
         tracker.finish(summary)

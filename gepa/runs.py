@@ -1,4 +1,4 @@
-"""Run directories: ``runs/<task>-<utc stamp>/`` holding everything a run knows, in readable JSON.
+"""Run directories: ``runs/<task>-<utc stamp>/`` holding everything a run knows, in readable JSON (``gepa.jsonfiles``).
 
     config.json    the resolved task (never an API key: keys stay in the environment)
     events.jsonl   append-only log of every engine event
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,41 +27,15 @@ from gepa.core.candidate import Candidate
 from gepa.core.state import RunState
 from gepa.core.types import Example
 from gepa.errors import RunStateError, StateFormatError
+from gepa.jsonfiles import atomic_write, json_line, load_json, write_json
 from gepa.lm.ledger import Journal, UsageLedger
 from gepa.summary import RunSummary
 
 
-def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``: a reader sees the old or
-    the new file, never half of one. ``durable`` also fsyncs (survives power loss, costs milliseconds).
-
-    The temporary file is opened with mode 0666 for the umask to narrow, as any new file is (``mkstemp`` makes
-    0600 whatever the umask, which left shared prompts and runs unreadable to teammates)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any, *, durable: bool = True, compact: bool = False) -> None:
-    """Indented JSON for files people read; ``compact`` for the big ones (C-speed encoding)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) if compact else json.dumps(
-        data, indent=2, ensure_ascii=False)
-    atomic_write(path, text + "\n", durable=durable)
-
-
 def read_json(path: Path) -> Any:
+    """A run file's JSON; missing or damaged, a RunStateError that says so."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return load_json(path)
     except FileNotFoundError as exc:
         raise RunStateError(f"{path}: missing; is this a gepa run directory?") from exc
     except ValueError as exc:
@@ -141,7 +114,7 @@ class RunDir:
 
     def append_event(self, event: Mapping[str, Any]) -> None:
         with open(self.root / "events.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"time": round(time.time(), 3), **event}, ensure_ascii=False) + "\n")
+            handle.write(json_line({"time": round(time.time(), 3), **event}))
 
     def save_state(self, state: RunState, usage: list[dict[str, Any]]) -> None:
         """A checkpoint that costs the new work only: new rollouts are appended to rollouts.jsonl, then the
@@ -152,7 +125,7 @@ class RunDir:
             with open(self.root / "rollouts.jsonl", "ab" if self._log_end else "wb") as handle:
                 handle.seek(self._log_end)
                 handle.truncate()
-                handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+                handle.write("".join(json_line(r) for r in records).encode())
                 self._log_end = handle.tell()
             self._logged = len(state.rollout_log)
         write_json(self.root / "state.json", state.to_dict(rollouts=False), durable=False, compact=True)
@@ -167,7 +140,7 @@ class RunDir:
         fresh = not path.is_file() or path.stat().st_size == 0
         with open(path, "a", encoding="utf-8") as handle:
             def journal(model: str, role: str, amounts: Mapping[str, Any]) -> None:
-                handle.write(json.dumps({"model": model, "role": role, **amounts}) + "\n")
+                handle.write(json_line({"model": model, "role": role, **amounts}))
                 handle.flush()
 
             if fresh:
@@ -192,8 +165,7 @@ class RunDir:
         def inputs(example: Example) -> dict[str, Any]:
             return {k: v for k, v in example.fields.items() if (k in names if names else k != "id")}
 
-        lines = (json.dumps({"id": e.id, "inputs": inputs(e)}, ensure_ascii=False, default=str) + "\n"
-                 for e in examples)
+        lines = (json_line({"id": e.id, "inputs": inputs(e)}, default=str) for e in examples)
         atomic_write(self.root / INPUTS_FILE, "".join(lines), durable=False)
 
     # -- reading ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from gepa.evaluators.build import part_names
 from gepa.evaluators.spec import EvaluatorKeys, EvaluatorSpec, spec_problem
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.local_model import EMBEDDED_MODEL
-from gepa.strict import NAME_PATTERN, Strict
+from gepa.strict import NAME_PATTERN, Strict, missing_key
 from gepa.task_yaml import read_yaml
 
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
@@ -477,7 +477,7 @@ def _explain(exc: ValidationError, path: Path, root: yaml.Node | None) -> TaskSp
         message = f"unknown key {loc[-1]!r}" + (f" in {'.'.join(map(str, loc[:-1]))}" if len(loc) > 1 else "")
         message += f"; valid keys: {valid}" if valid else ""
     elif error["type"] == "missing":
-        message = f"missing required key {field!r}"
+        message = missing_key(field)
     else:
         message = f"{field}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
     return TaskSpecError(message, path=str(path), line=line, field=field)

@@ -71,6 +71,16 @@ def test_a_missing_key_and_an_unknown_type_name_the_evaluator(tmp_path: Path) ->
                             "regex, json, numeric, python, judge")
 
 
+def test_a_missing_key_is_worded_alike_in_a_task_file_an_evaluator_entry_and_a_python_dict(tmp_path: Path) -> None:
+    task = with_evaluator(tmp_path, "evaluator: {type: exact}\n")
+    refused(task, tmp_path, f"{task}:{line_of(task, 'type: exact')}: evaluator (type 'exact'): missing required "
+                            "key 'expected'")
+    task.write_text(task.read_text().replace("evaluator: {type: exact}", EXACT.rstrip()).replace("name: toy\n", ""))
+    refused(task, tmp_path, f"{task}:1: missing required key 'name'")
+    with pytest.raises(EvaluatorError, match=r"^evaluator\.0: missing required key 'type'; valid types: exact,"):
+        build_evaluator([{"expected": "label"}], base_dir=tmp_path)
+
+
 def test_the_json_schema_refuses_a_key_of_another_type_too(tmp_path: Path) -> None:
     """An editor using `gepa schema` flags the misplaced key as the loader does."""
     schema = task_json_schema()

@@ -104,6 +104,48 @@ def test_runs_list_and_show(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "best prompt:" in shown.output and "val 0.600  mutation:user" in shown.output
 
 
+def test_runs_list_and_show_name_the_same_best_of_an_unfinished_run(tmp_path: Path) -> None:
+    """The best of a run that has not finished is the engine's choice (``RunState.best_index``), not the highest
+    validation mean: here a would-be best fell on the guard set, and ``runs list`` and ``runs show`` both give the
+    best's score, whether the stopped run wrote its summary or was killed before it could."""
+    from gepa import runner
+    from gepa.core.events import Event
+    from gepa.runs import RunDir
+    from tests.test_guard import guarded_task
+
+    fell: list[Event] = []
+
+    def watch(event: Event) -> None:
+        if event.kind == "guard_failed":
+            fell.append(event)
+
+    outcome = runner.run(runner.prepare(guarded_task(tmp_path), runner.Overrides(seed=1)),
+                         runs_root=tmp_path / "runs", callbacks=[watch], should_stop=lambda: bool(fell))
+    assert outcome.summary.status == "stopped (resumable)"
+    state = RunDir.open(outcome.run_dir.root).load_state()
+    best_val = state.mean_scores()[state.best_index()]
+    assert max(state.mean_scores()) > best_val  # the guard-failed candidate scores higher: the two ways differ
+
+    def listed() -> dict:
+        result = CliRunner().invoke(main, ["runs", "list", "--runs-dir", str(tmp_path / "runs"), "--json"])
+        assert result.exit_code == 0, result.output
+        [row] = json.loads(result.output)
+        return row
+
+    def starred() -> float:
+        result = CliRunner().invoke(main, ["runs", "show", str(outcome.run_dir.root)])
+        assert result.exit_code == 0, result.output
+        return float(next(line for line in result.output.splitlines() if line.startswith(" * ")).split()[3])
+
+    row = listed()
+    assert row["status"] == "stopped (resumable)"
+    assert row["best_val"] == pytest.approx(best_val) and starred() == pytest.approx(best_val, abs=5e-4)
+    (outcome.run_dir.root / "summary.json").unlink()  # as a run killed before its end leaves it
+    row = listed()
+    assert row["status"] == "unfinished"
+    assert row["best_val"] == pytest.approx(best_val) and starred() == pytest.approx(best_val, abs=5e-4)
+
+
 def test_no_secret_reaches_the_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOY_SECRET_KEY", "sk-do-not-write-me")
     task = write_task(tmp_path / "toy", budget=30, extra="api_key_env: TOY_SECRET_KEY\n")
@@ -140,6 +182,9 @@ def test_the_task_can_ask_for_an_export_at_the_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "exported as toy v1" in result.output
+    summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
+    assert summary["export"] == {"name": "toy", "version": 1, "created": True, "alias": "production",
+                                 "promoted": True, "reason": "alias 'production' set"}
     from gepa.registry import load
 
     assert load("toy@production").meta["val_score"] == pytest.approx(0.8)

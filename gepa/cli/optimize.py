@@ -15,6 +15,7 @@ import click
 
 from gepa.cli.app import cache_options, echo, echo_notes, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
+from gepa.jsonfiles import json_line, load_json
 from gepa.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -333,7 +334,7 @@ def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
             if path.suffix.lower() == ".jsonl":
-                out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+                out.writelines(json_line(row) for row in rows)
             else:
                 writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
                 writer.writeheader()
@@ -358,7 +359,7 @@ def candidate_from(prompt_ref: str | None, run_path: str | None) -> Any:
         path = Path(prompt_ref)
         if path.is_file():
             try:
-                return Candidate.from_dict(json.loads(path.read_text(encoding="utf-8")))
+                return Candidate.from_dict(load_json(path))
             except (ValueError, KeyError, TypeError) as exc:
                 raise UserError(f"{path}: not a candidate file (expected {{\"components\": {{...}}}}): {exc}") from exc
         from gepa.registry import PromptRegistry

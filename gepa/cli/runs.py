@@ -45,11 +45,12 @@ def _row(run_dir: Any) -> dict[str, Any]:
     if summary:
         return {"status": summary.status, "iterations": summary.iterations, "seed_val": summary.seed.val,
                 "best_val": summary.best.val, "best_test": summary.best.test}
-    if run_dir.has_state():
+    if run_dir.has_state():  # no summary yet: the state's best, the engine's choice (``runs show`` marks it too)
         state = run_dir.load_state()
+        means = state.mean_scores()
         return {"status": "unfinished", "iterations": state.iteration,
-                "seed_val": state.mean_scores()[0] if state.candidates else None,
-                "best_val": max(state.mean_scores(), default=None), "best_test": None}
+                "seed_val": means[0] if state.candidates else None,
+                "best_val": means[state.best_index()] if state.candidates else None, "best_test": None}
     return {"status": "empty", "iterations": 0, "seed_val": None, "best_val": None, "best_test": None}
 
 

@@ -22,7 +22,7 @@ from gepa.errors import EvaluatorError
 from gepa.evaluators.custom import LLMJudge, PythonEvaluator, load_function
 from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
 from gepa.lm.base import Completes
-from gepa.strict import NAME_PATTERN, Strict
+from gepa.strict import NAME_PATTERN, Strict, missing_key
 
 Normalizer = Literal["lower", "strip", "strip_punctuation", "collapse_whitespace"]
 JudgeFactory = Callable[[str | None], Completes]
@@ -201,13 +201,13 @@ def spec_problem(error: ErrorDetails, where: str, kind: str | None, key: str | N
     if error["type"] == "union_tag_invalid":
         return unknown_type(where, error.get("ctx", {}).get("tag"))
     if error["type"] == "union_tag_not_found":
-        return f"{where}: missing required key 'type'; valid types: {', '.join(EVALUATORS)}"
+        return f"{where}: {missing_key('type')}; valid types: {', '.join(EVALUATORS)}"
     if kind is None or key is None:
         return None
     if error["type"] == "extra_forbidden":
         return refused_key(where, kind, key)
     if error["type"] == "missing":
-        return f"{where} (type {kind!r}): missing required key {key!r}"
+        return f"{where} (type {kind!r}): {missing_key(key)}"
     return None
 
 

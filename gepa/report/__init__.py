@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gepa.jsonfiles import atomic_write
 from gepa.report.history import rejected_proposals
 from gepa.report.page import render
-from gepa.runs import RunDir, atomic_write
+from gepa.runs import RunDir
 from gepa.summary import RunSummary
 
 
