@@ -93,6 +93,7 @@ def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: 
                       "tokens": usage.input_tokens + usage.output_tokens, "wall_s": wall_s,
                       "candidates": summary.candidates, "best": summary.best.components,
                       "answers": summary.answers, "constant_answers": len(summary.constant_answers),
+                      "within_noise": len(summary.within_noise),
                       "diagnosis": summary.diagnosis}
     return {**rows["first"], "rerun_calls": rows["rerun"]["model_calls"], "rerun_wall_s": rows["rerun"]["wall_s"]}
 
