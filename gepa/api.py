@@ -19,6 +19,7 @@ from gepa.assembly import ModelLike, RunModels, reflective_proposer, rollout_exe
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
+from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback
 from gepa.core.pareto import frontier
 from gepa.core.policies import Policies
@@ -90,23 +91,34 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
             for i, row in enumerate(rows)]
 
 
+def _compared_fields(evaluator: Any) -> set[str]:
+    """The fields a built-in evaluator compares against (its ``expected`` field, a json evaluator's ``fields``);
+    none for a plain function, which reads what it likes."""
+    found = {getattr(evaluator, "expected", None), *(getattr(evaluator, "fields", None) or {}).values()}
+    return {name for name in found if isinstance(name, str)}
+
+
 def _input_fields(evaluator: Any, examples: Sequence[Example]) -> list[str]:
     """The fields a prompt without placeholders is shown: every field but the ``id`` and the ones the evaluator
-    compares against (its ``expected`` field, a json evaluator's ``fields``), as task files derive them."""
-    compared = {getattr(evaluator, "expected", None), *(getattr(evaluator, "fields", None) or {}).values()}
-    return sorted({name for e in examples for name in e.fields} - compared - {"id", None})
+    compares against, as task files derive them."""
+    return sorted({name for e in examples for name in e.fields} - _compared_fields(evaluator) - {"id"})
 
 
-def _check_placeholders(seed: Candidate, splits: Mapping[str, Sequence[Example]]) -> None:
-    """Every placeholder of the seed must be a field of every example, before any model call (as task files)."""
+def _check_fields(seed: Candidate, evaluator: Any, splits: Mapping[str, Sequence[Example]]) -> None:
+    """Every placeholder of the seed and every field the evaluator compares against must be a field of every
+    example, before any model call (as task files): else every rollout would fail on the same missing key."""
+    compared = sorted(_compared_fields(evaluator))
     for split, examples in splits.items():
         for example in examples:
+            fields = ", ".join(sorted(example.fields))
             for component, text in seed.components.items():
                 missing = [p for p in placeholders(text) if p not in example.fields]
                 if missing:
                     raise UserError(f"placeholder {{{{{missing[0]}}}}} in prompt component {component!r} has no "
-                                    f"matching field in {split} example {example.id} (fields: "
-                                    f"{', '.join(sorted(example.fields))})")
+                                    f"matching field in {split} example {example.id} (fields: {fields})")
+            if absent := [name for name in compared if name not in example.fields]:
+                raise UserError(f"evaluator {evaluator_name(evaluator)} expects the field {absent[0]!r}, which "
+                                f"{split} example {example.id} lacks (fields: {fields})")
 
 
 def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
@@ -153,7 +165,8 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
             ones ``config`` names: ``gepa.Policies.named(config, selector=MySelector())`` (any object with the
             method its Protocol in ``gepa.core.policies`` names). A resumed run uses what is passed again.
 
-    Raises ``UserError`` before any model call when a placeholder names no field of the data.
+    Raises ``UserError`` before any model call when a placeholder, or the field a built-in evaluator compares
+    against, names no field of the data.
     """
     if testset is not None and run_dir is None:
         raise UserError("testset is scored when a run directory is written: pass run_dir as well")
@@ -162,8 +175,8 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     train, val = _examples("train", trainset), _examples("val", valset)
     test = _examples("test", testset or [])
     guards = {key: _examples(f"guard:{key}", rows) for key, rows in (guardsets or {}).items()}
-    _check_placeholders(seed, {"train": train, "val": val, "test": test,
-                               **{f"guard set {n!r}": g for n, g in guards.items()}})
+    _check_fields(seed, evaluator, {"train": train, "val": val, "test": test,
+                                    **{f"guard set {n!r}": g for n, g in guards.items()}})
     input_fields = _input_fields(evaluator, [*train, *val])
     models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
     system = task_system(task_model, models, task_params or TASK_PARAMS, input_fields=input_fields)

@@ -112,6 +112,17 @@ def test_a_placeholder_typo_is_refused_before_any_call() -> None:
     assert task_model.history == []
 
 
+def test_an_evaluator_field_the_data_lacks_is_refused_before_any_call() -> None:
+    task_model = gepa.lm.FakeModel(fakes.task_model)
+    val = [*fakes.make_rows(3, 100), {"text": "[a] review 9 is positive"}]  # one row without its label
+    with pytest.raises(gepa.UserError, match=r"evaluator Exact expects the field 'label', which val example val/3 "
+                                             r"lacks \(fields: text\)"):
+        gepa.optimize({"user": "{{text}}"}, fakes.make_rows(4), val, task_model=task_model,
+                      reflection_model=gepa.lm.FakeModel(fakes.reflector),
+                      evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False)
+    assert task_model.history == []
+
+
 class SeedOnly:
     """A parent selector from Python: always the seed, and it counts its calls."""
 
