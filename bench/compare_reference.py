@@ -84,6 +84,9 @@ def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: 
         state = outcome.state
         seed_rollouts = runner.score(prepared, state.candidates[0], prepared.splits.test)[1]  # cached: free
         best_rollouts = runner.score(prepared, state.candidates[state.best_index()], prepared.splits.test)[1]
+        # what the run would have crowned without the noise rule (best_gain_level null): same search, other choice
+        unruled = state.highest_allowed(refuse_noise=False)
+        unruled_rollouts = runner.score(prepared, state.candidates[unruled], prepared.splits.test)[1]
         rows[name] = {"seed_test": summary.seed.test, "best_test": summary.best.test,
                       "seed_test_scores": [r.score for r in seed_rollouts],
                       "best_test_scores": [r.score for r in best_rollouts],
@@ -94,6 +97,8 @@ def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: 
                       "candidates": summary.candidates, "best": summary.best.components,
                       "answers": summary.answers, "constant_answers": len(summary.constant_answers),
                       "within_noise": len(summary.within_noise),
+                      "no_rule_best_val": state.mean_scores()[unruled],
+                      "no_rule_best_test_scores": [r.score for r in unruled_rollouts],
                       "diagnosis": summary.diagnosis}
     return {**rows["first"], "rerun_calls": rows["rerun"]["model_calls"], "rerun_wall_s": rows["rerun"]["wall_s"]}
 
@@ -204,8 +209,8 @@ def main() -> None:
                         row = run_ours(task, seed, args.budget, models, workdir / f"{system}-{name}-{seed}" / "cache",
                                        TEMPLATES[system])
                     rows.append({"task": name, "system": SYSTEMS[system], "seed": seed, **row})
-                    shown = {k: v for k, v in row.items() if k not in ("best", "seed_test_scores", "best_test_scores",
-                                                                       "diagnosis")}
+                    hidden = ("best", "seed_test_scores", "best_test_scores", "no_rule_best_test_scores", "diagnosis")
+                    shown = {k: v for k, v in row.items() if k not in hidden}
                     print(f"[{name} seed {seed}] {SYSTEMS[system]}: {json.dumps(shown)}", file=sys.stderr, flush=True)
                     write(args, rows)
     finally:
@@ -247,6 +252,15 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         (our_seeds, ours), (their_seeds, theirs) = (_best_scores(rows, name, s) for s in ("ours", "reference"))
         if ours and our_seeds == their_seeds:
             print(f"  {name:<17} {_interval(ours, theirs):<28} {_verdict(ours, theirs)}")
+    print("\nthe noise rule: gepa-evolve's best against what the highest validation mean would have crowned "
+          "(best_gain_level null; the same search), on test:")
+    for name in args.tasks:
+        group = [r for r in rows if r["task"] == name and "no_rule_best_test_scores" in r]
+        if group:
+            ruled = [x for r in group for x in r["best_test_scores"]]
+            unruled = [x for r in group for x in r["no_rule_best_test_scores"]]
+            refused = sum(r.get("within_noise", 0) for r in group)
+            print(f"  {name:<17} rule - no rule {_interval(ruled, unruled):<28} ({refused} candidates refused)")
     print("\nwhat each best prompt answers on test (per seed: the most frequent answers):")
     for row in rows:
         answers = row.get("answers", {}).get("best", {}).get("test", {})

@@ -115,8 +115,15 @@ class RunState:
         gain over the seed by no more than noise explains. The seed is never excluded."""
         if self.best_id is not None:
             return self.index_of(self.best_id)
+        return self.highest_allowed()
+
+    def highest_allowed(self, *, refuse_noise: bool = True) -> int:
+        """The highest mean validation score (the earliest on ties) among candidates not refused as the best;
+        ``refuse_noise=False`` lets in those refused only for a gain noise explains (what ``best_gain_level:
+        null`` would have crowned: the rule changes the choice, not the search)."""
         means = self.mean_scores()
-        refused = set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers) | set(self.within_noise)
+        refused = set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers)
+        refused |= set(self.within_noise) if refuse_noise else set()
         failed = refused - {self.candidates[0].id}
         allowed = [i for i in range(len(means)) if self.candidates[i].id not in failed]
         return max(allowed, key=lambda i: (means[i], -i))
