@@ -15,11 +15,12 @@ process (Ray shuts it down when the process exits), so scoring after the run reu
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gepa.core.candidate import Candidate
 from gepa.core.evaluation import rollout
+from gepa.core.executors import Done
 from gepa.core.types import Evaluator, Example, Rollout, System
 from gepa.errors import UserError, install_hint
 from gepa.lm.ledger import ShippedUsage, absorb, drain_shipped
@@ -54,7 +55,7 @@ class RayRollouts:
         self._sent: dict[tuple[int, int], tuple[Any, Any]] = {}
 
     def map(self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]],
-            done: Callable[[int, Rollout], None] | None = None) -> list[Rollout]:
+            done: Done | None = None) -> list[Rollout]:
         ray = self._ray
         system_ref, evaluator_ref = self._send(system, evaluator)
         results: list[Rollout | None] = [None] * len(pairs)

@@ -47,14 +47,19 @@ class PromptSystem:
 
     def run(self, candidate: Candidate, example: Example) -> SystemOutput:
         messages = render_messages(candidate, example.fields, self.input_fields)
-        return self._output(messages, self.client.complete(messages))
+        if example.sample is None:  # the only run of a pair: the client numbers identical requests itself
+            return self._output(messages, self.client.complete(messages))
+        # one of a pair's samples: its index fixes its seed and cache entry whatever order the samples run in
+        return self._output(messages, self.client.complete(messages, sample=example.sample))
 
     async def arun(self, candidate: Candidate, example: Example) -> SystemOutput:
         messages = render_messages(candidate, example.fields, self.input_fields)
         complete_async = getattr(self.client, "acomplete", None)
         if complete_async is None:  # a client without an async path: a worker thread
             return await asyncio.to_thread(self.run, candidate, example)
-        return self._output(messages, await complete_async(messages))
+        if example.sample is None:
+            return self._output(messages, await complete_async(messages))
+        return self._output(messages, await complete_async(messages, sample=example.sample))
 
     @staticmethod
     def _output(messages: list[dict[str, str]], reply: Any) -> SystemOutput:

@@ -8,6 +8,7 @@ Both return rollouts in the order asked, so a run does not depend on which call 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -75,16 +76,27 @@ class AsyncRollouts:
     def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]:
         if not isinstance(system, AsyncSystem):
             raise TypeError(f"executor 'async' needs a system with arun(); {type(system).__name__} has none")
-        return asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs, done), self._loop).result()
+        finished: queue.SimpleQueue[tuple[int, Rollout]] = queue.SimpleQueue()
+        batch = asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs, finished), self._loop)
+        while True:  # ``done`` runs here, on the caller's thread: a slow callback never holds up the loop
+            try:
+                index, result = finished.get(timeout=0.05)
+            except queue.Empty:
+                if batch.done() and finished.empty():
+                    break
+                continue
+            if done is not None:
+                done(index, result)
+        return batch.result()
 
-    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs, done: Done | None) -> list[Rollout]:
+    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs,
+                   finished: queue.SimpleQueue[tuple[int, Rollout]]) -> list[Rollout]:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(index: int, candidate: Candidate, example: Example) -> Rollout:
             async with gate:
                 result = await arollout(system, evaluator, candidate, example, self._timeout)
-            if done is not None:  # on the loop's one thread: one call at a time
-                done(index, result)
+            finished.put((index, result))
             return result
 
         tasks = [asyncio.ensure_future(one(i, candidate, example)) for i, (candidate, example) in enumerate(pairs)]

@@ -100,11 +100,10 @@ class Promotion:
         level = self.config.best_gain_level
         if level is None or index == 0 or self.config.select is not None:
             return None
-        mine, seed = state.rollouts.get(state.candidates[index].id, {}), state.rollouts[state.candidates[0].id]
-        if not all(e.id in mine and e.id in seed for e in self.val):
+        mine, seed = state.val_scores[index], state.val_scores[0]  # every validation example, in order
+        if not mine or len(mine) != len(seed):
             return None
-        gain = paired_difference([mine[e.id].score for e in self.val], [seed[e.id].score for e in self.val],
-                                 level=level, seed=self.config.seed)
+        gain = paired_difference(mine, seed, level=level, seed=self.config.seed)
         return None if gain.low > 0 else gain
 
     def _constant_answer(self, state: RunState, candidate: Candidate,

@@ -26,6 +26,7 @@ class Example(Mapping[str, Any]):
 
     id: str
     fields: Mapping[str, Any]
+    sample: int | None = None  # which of a pair's samples this run is (samples_per_example); None: the only one
 
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
