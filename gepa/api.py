@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,8 @@ from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
 from gepa.data import Splits
 from gepa.errors import UserError
+from gepa.evaluators import Contains, Exact, JsonOutput, Numeric
+from gepa.evaluators.custom import LLMJudge, Named, Weighted
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
@@ -52,7 +54,7 @@ class RunResult:
     guard_failed: list[str]
     guard_unpaid: list[str]
     constant_answers: dict[str, dict[str, Any]]
-    within_noise: dict[str, dict[str, Any]]
+    within_noise: dict[str, dict[str, Any]] = field(default_factory=dict)  # new in this release: optional
     candidates: list[Candidate]
     val_scores: list[list[float]]
     frontier: list[Candidate]
@@ -92,10 +94,18 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
 
 
 def _compared_fields(evaluator: Any) -> set[str]:
-    """The fields a built-in evaluator compares against (its ``expected`` field, a json evaluator's ``fields``);
-    none for a plain function, which reads what it likes."""
-    found = {getattr(evaluator, "expected", None), *(getattr(evaluator, "fields", None) or {}).values()}
-    return {name for name in found if isinstance(name, str)}
+    """The fields one of gepa's own evaluators compares against (its ``expected`` field, a json evaluator's
+    ``fields``, every part's of a weighted one); none for any other evaluator, which reads what it likes (a
+    user's class may well name an attribute ``expected`` for something else)."""
+    if isinstance(evaluator, Weighted):
+        return set().union(*(_compared_fields(part) for _, part, _ in evaluator.parts))
+    if isinstance(evaluator, Named):
+        return _compared_fields(evaluator.inner)
+    if isinstance(evaluator, JsonOutput):
+        return set(evaluator.fields.values())
+    if isinstance(evaluator, Exact | Contains | Numeric | LLMJudge):
+        return {evaluator.expected} if evaluator.expected else set()
+    return set()
 
 
 def _input_fields(evaluator: Any, examples: Sequence[Example]) -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
 from gepa.core.answers import answer_counts, baseline, constant_answer
 from gepa.core.candidate import Candidate
-from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, resumable_settings
+from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, legacy_values, resumable_settings
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
 from gepa.core.events import Callback, Event, EventKind
@@ -142,6 +142,10 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
                      concurrency=overrides.concurrency or config.concurrency,
                      executor=overrides.executor or config.executor)
+    if config.samples_per_example > 1 and spec.model_params.get("temperature") == 0:
+        warnings.append(f"optimizer.samples_per_example is {config.samples_per_example} but the task model answers "
+                        "greedily (model_params.temperature 0): its samples repeat one answer, so each pair costs "
+                        f"{config.samples_per_example} calls for nothing unless your evaluator's score varies")
     guard_size = sum(len(examples) for examples in splits.guard.values())
     if problem := config.seed_budget_problem(len(splits.val), guard_size):
         raise TaskSpecError(f"{problem} (budget.max_metric_calls, or --budget)", path=str(task.path),
@@ -297,6 +301,7 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
 def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: Sequence[Callback],
                 should_stop: Callable[[], bool], registry: PromptRegistry | None) -> Outcome:
     if resuming:
+        prepared = as_recorded(prepared, run_dir.config())
         state = _resumable_state(run_dir, prepared)
     else:
         state = None
@@ -377,6 +382,13 @@ def _same_settings(before: Any, now: Any) -> bool:
                    else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == defaults.get(k))
                    for k in now) and set(before) <= set(now)
     return bool(before == now)
+
+
+def as_recorded(prepared: Prepared, recorded: dict[str, Any]) -> Prepared:
+    """``prepared`` with every setting its recorded run predates at the value that run had (``legacy_values``):
+    a run started before the noise rule existed goes on choosing its best as it did."""
+    absent = {k: v for k, v in legacy_values().items() if k not in recorded.get("optimizer", {})}
+    return replace(prepared, config=replace(prepared.config, **absent)) if absent else prepared
 
 
 def _check_resumable(run_dir: RunDir, prepared: Prepared) -> tuple[RunState | None, dict[str, Any], dict[str, Any]]:

@@ -60,3 +60,25 @@ def test_the_same_change_on_twenty_of_forty_examples_is_the_best(tmp_path: Path)
 def test_with_the_rule_off_the_highest_validation_mean_wins(tmp_path: Path) -> None:
     summary = run(tmp_path, two_of_forty(), optimizer="{proposals_per_iteration: 1, best_gain_level: null}")
     assert summary["best"]["val"] == 1.0 and summary["within_noise"] == []
+
+
+def test_a_run_recorded_before_the_rule_resumes_without_it(tmp_path: Path) -> None:
+    """config.json of a run made before ``best_gain_level`` existed lacks it: that run crowned the highest mean,
+    and resumed (under today's default, 0.95) it goes on doing so rather than falling back to the seed."""
+    summary = run(tmp_path, two_of_forty(), optimizer="{proposals_per_iteration: 1, best_gain_level: null}")
+    run_dir = Path(summary["best_prompt_dir"]).parent
+    config = json.loads((run_dir / "config.json").read_text())
+    for section in (config["optimizer"], config["task"]["optimizer"]):
+        section.pop("best_gain_level")
+    (run_dir / "config.json").write_text(json.dumps(config))
+    state = json.loads((run_dir / "state.json").read_text())
+    state["within_noise"] = {}
+    (run_dir / "state.json").write_text(json.dumps(state))
+    task = tmp_path / "toy" / "task.yaml"
+    task.write_text(task.read_text().replace(", best_gain_level: null", ""))  # the file as that gepa knew it
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "400",
+                                       "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    resumed = json.loads((run_dir / "summary.json").read_text())
+    assert resumed["best"]["val"] == 1.0 and resumed["within_noise"] == []
+    assert json.loads((run_dir / "config.json").read_text())["optimizer"]["best_gain_level"] is None

@@ -123,6 +123,26 @@ def test_an_evaluator_field_the_data_lacks_is_refused_before_any_call() -> None:
     assert task_model.history == []
 
 
+def test_a_weighted_evaluator_part_is_checked_and_a_users_own_class_is_not() -> None:
+    rows = [{"text": "[a] review 9 is positive", "label": "positive"}]
+    weighted = gepa.evaluators.custom.Weighted(parts=[("match", gepa.evaluators.Exact(expected="gold"), 1.0)])
+    with pytest.raises(gepa.UserError, match=r"expects the field 'gold'"):
+        gepa.optimize({"user": "{{text}}"}, rows, rows, task_model=gepa.lm.FakeModel(fakes.task_model),
+                      reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=weighted, use_cache=False)
+
+    class OwnEvaluator:  # ``expected`` here is the user's own setting, not a field name
+        expected = "strict"
+
+        def __call__(self, example: gepa.Example, output: str) -> float:
+            return float(output.strip() == example["label"])
+
+    task_model = gepa.lm.FakeModel(fakes.task_model)
+    gepa.optimize({"user": "{{text}}"}, rows, rows, task_model=task_model,
+                  reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=OwnEvaluator(),
+                  config=fakes.scripted_config(max_metric_calls=4), use_cache=False)
+    assert task_model.history  # the run went ahead: 'strict' was never looked up as a field
+
+
 class SeedOnly:
     """A parent selector from Python: always the seed, and it counts its calls."""
 

@@ -46,3 +46,20 @@ def test_one_sample_per_pair_is_the_default(tmp_path: Path) -> None:
     final = next(e for e in events if e.kind == "final_scoring")
     assert len(model.history) == result.metric_calls + final.data["examples"]
     assert all(s in (0.0, 1.0) for s in result.val_scores[0])
+
+
+def test_samples_of_a_greedy_task_model_are_warned_about(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gepa.cli import main
+
+    greedy = fakes.write_task(tmp_path / "greedy", optimizer="{proposals_per_iteration: 1, samples_per_example: 3}")
+    result = CliRunner().invoke(main, ["optimize", str(greedy), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "samples_per_example is 3 but the task model answers greedily" in " ".join(result.output.split())
+
+    sampled = fakes.write_task(tmp_path / "sampled", optimizer="{proposals_per_iteration: 1, samples_per_example: 3}",
+                               extra="model_params: {temperature: 0.7}\n")
+    result = CliRunner().invoke(main, ["optimize", str(sampled), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "greedily" not in result.output

@@ -60,14 +60,20 @@ Acceptance = Literal["strict", "non_strict"]
 Section = Literal["budget", "optimizer"]
 
 
+_DEFAULT = object()
+
+
 def setting(default: Any, help: str, *, section: Section | None = None, resumable: bool = False,
-            added_later: bool = False, **bounds: float) -> Any:
+            added_later: bool = False, legacy: Any = _DEFAULT, **bounds: float) -> Any:
     """A config field: ``section`` places it in the task file (None: Python only); ``resumable``: a resumed run may
     change it (how long the run goes on, how many calls are in flight and where; every budget is); ``added_later``:
-    runs recorded before it existed hold its default; ``bounds`` are ``gt``, ``ge`` or ``le`` checks the task file
-    enforces."""
-    return field(default=default, metadata={"help": help, "section": section, "bounds": bounds,
-                                            "resumable": resumable or section == "budget", "added_later": added_later})
+    runs recorded before it existed held it at ``legacy`` (by default, its default: what they did without it);
+    ``bounds`` are ``gt``, ``ge`` or ``le`` checks the task file enforces."""
+    metadata = {"help": help, "section": section, "bounds": bounds, "resumable": resumable or section == "budget",
+                "added_later": added_later or legacy is not _DEFAULT}
+    if legacy is not _DEFAULT:
+        metadata["legacy"] = legacy
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,8 +153,8 @@ class OptimizerConfig:
         resumable=True)
     samples_per_example: int = setting(
         1, "Times each (candidate, example) pair is run and scored; its score is the mean. For a sampled task model "
-           "(temperature > 0) or a judge evaluator whose score varies; every sample is cached, so a rerun replays "
-           "them. A metric call is still one pair (its model calls are this many).", section="optimizer", gt=0,
+           "(temperature > 0) or an evaluator of your own whose score varies; every sample is cached, so a rerun "
+           "replays them. A metric call is still one pair (its model calls are this many).", section="optimizer", gt=0,
         added_later=True)
     guard_tolerance: float = setting(
         GUARD_TOLERANCE, "How far below the seed prompt a candidate may score on a guard set and still become the "
@@ -156,7 +162,7 @@ class OptimizerConfig:
     best_gain_level: float | None = setting(
         0.95, "A candidate becomes the best only when its paired gain over the seed on validation has a bootstrap "
               "interval at this level above 0: a gain noise explains keeps the seed. null: the highest validation "
-              "mean wins. Not applied under a select rule.", section="optimizer", gt=0, lt=1, added_later=True)
+              "mean wins. Not applied under a select rule.", section="optimizer", gt=0, lt=1, legacy=None)
     seed: int = setting(0, "Drives every random choice; the same seed and cached answers give the same run.")
     optimize: tuple[str, ...] | None = setting(None, "Components the optimizer may change (default: all).")
     objectives: tuple[Objective, ...] = setting((), "Objectives kept apart on the Pareto front (default: score).",
@@ -224,6 +230,12 @@ def resumable_settings() -> set[str]:
 def added_settings() -> set[str]:
     """Settings added after runs were first recorded: a run recorded without one held it at its default."""
     return {f.name for f in fields(OptimizerConfig) if f.metadata.get("added_later")}
+
+
+def legacy_values() -> dict[str, Any]:
+    """Settings added later whose runs recorded before them behaved otherwise than the default does now: the
+    value such a run goes on with when resumed (the noise rule did not exist, so it stays off)."""
+    return {f.name: f.metadata["legacy"] for f in fields(OptimizerConfig) if "legacy" in f.metadata}
 
 
 def section_fields(section: Section) -> list[Any]:

@@ -120,7 +120,8 @@ class RunState:
     def highest_allowed(self, *, refuse_noise: bool = True) -> int:
         """The highest mean validation score (the earliest on ties) among candidates not refused as the best;
         ``refuse_noise=False`` lets in those refused only for a gain noise explains (what ``best_gain_level:
-        null`` would have crowned: the rule changes the choice, not the search)."""
+        null`` would have crowned; with the pareto selector, no patience and full validation, which never read
+        the best, the rule changes that choice and nothing else in the search)."""
         means = self.mean_scores()
         refused = set(self.guard_failed) | set(self.guard_unpaid) | set(self.constant_answers)
         refused |= set(self.within_noise) if refuse_noise else set()
