@@ -29,7 +29,7 @@ from gepa.core.types import Example  # noqa: E402
 from gepa.evaluators import Exact  # noqa: E402
 from gepa.lm import FakeModel, ModelClient  # noqa: E402
 from gepa.proposer import ReflectiveProposer  # noqa: E402
-from gepa.runs import RunDir  # noqa: E402
+from gepa.run.rundir import RunDir  # noqa: E402
 from gepa.system import PromptSystem  # noqa: E402
 
 

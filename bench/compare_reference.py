@@ -43,12 +43,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from reflector_model import CACHE, reflector_path  # noqa: E402
 
-from gepa import runner  # noqa: E402
 from gepa.core.answers import answer_counts  # noqa: E402
 from gepa.core.intervals import paired_difference  # noqa: E402
 from gepa.core.types import Rollout  # noqa: E402
 from gepa.lm.cache import ResponseCache  # noqa: E402
 from gepa.lm.local_model import resolve_local_path  # noqa: E402
+from gepa.run import runner  # noqa: E402
 
 REF_VENV = CACHE / "ref-venv"
 # Both systems sample the reflector alike, with room for the reference's longer instructions (the example tasks

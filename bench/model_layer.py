@@ -31,10 +31,10 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gepa import runner
 from gepa.lm import FakeModel, ModelClient, ResponseCache
 from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.openai_model import OpenAIModel
+from gepa.run import runner
 
 
 def cache_hit_us(tmp: Path, calls: int = 3000) -> float:

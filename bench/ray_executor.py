@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gepa import runner  # noqa: E402
+from gepa.run import runner  # noqa: E402
 
 CUE = "Answer with yes or no."
 

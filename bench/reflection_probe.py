@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from compare_reference import REFLECTION_PARAMS, TIERS  # noqa: E402
 from reflector_model import CACHE, reflector_path  # noqa: E402
 
-from gepa import runner  # noqa: E402
 from gepa.core.admission import placeholder_problem  # noqa: E402
 from gepa.core.answers import constant_answer  # noqa: E402
 from gepa.core.candidate import Candidate  # noqa: E402
 from gepa.lm.cache import ResponseCache  # noqa: E402
+from gepa.run import runner  # noqa: E402
 
 
 def probe(task: Path, policy: str, models: dict[str, str | None], probes: int, cache: Path) -> dict[str, Any]:

@@ -9,7 +9,6 @@ The public surface is ``__all__``; everything else is an implementation detail.
 from gepa import evaluators, registry
 from gepa.adapters import ReferenceAdapter
 from gepa.api import RunResult, optimize, run_task
-from gepa.assembly import ModelLike
 from gepa.core.candidate import Candidate, render
 from gepa.core.config import Objective, OptimizerConfig, Selection
 from gepa.core.events import Callback, Event
@@ -25,8 +24,9 @@ from gepa.errors import (
     UserError,
 )
 from gepa.lm.ledger import Usage
-from gepa.summary import RunSummary
-from gepa.task import load_task
+from gepa.run.assembly import ModelLike
+from gepa.run.summary import RunSummary
+from gepa.taskfile.spec import load_task
 
 __all__ = [
     "Callback",

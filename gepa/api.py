@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gepa.assembly import ModelLike, RunModels, reflective_proposer, rollout_executor, task_system
 from gepa.core.candidate import Candidate, placeholders
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
@@ -25,7 +24,6 @@ from gepa.core.pareto import frontier
 from gepa.core.policies import Policies
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
-from gepa.data import Splits
 from gepa.errors import UserError
 from gepa.evaluators import Contains, Exact, JsonOutput, Numeric
 from gepa.evaluators.custom import LLMJudge, Named, Weighted
@@ -33,10 +31,12 @@ from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
 from gepa.registry import PromptRegistry, PromptVersion
-from gepa.summary import RunSummary
+from gepa.run.assembly import ModelLike, RunModels, reflective_proposer, rollout_executor, task_system
+from gepa.run.summary import RunSummary
+from gepa.taskfile.data import Splits
 
 if TYPE_CHECKING:  # the run machinery is imported when a run directory is asked for, not at `import gepa`
-    from gepa.runner import Prepared
+    from gepa.run.runner import Prepared
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,8 +68,8 @@ class RunResult:
         """Register the best prompt as the next version of ``name`` in the prompt registry (``prompts/`` or
         ``$GEPA_PROMPTS_DIR``), as ``gepa export RUN --name NAME`` does; refused for a candidate that answers one
         label to everything. Needs a run written with ``run_dir``."""
-        from gepa.export import export_run
-        from gepa.runs import RunDir
+        from gepa.run.export import export_run
+        from gepa.run.rundir import RunDir
 
         if self.run_dir is None:
             raise UserError("export needs a run directory: call gepa.optimize(..., run_dir='runs/NAME')")
@@ -80,8 +80,8 @@ class RunResult:
 def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: str | Path = "runs",
              cache_dir: str | Path | None = None) -> RunSummary:
     """What ``gepa optimize TASK [--resume RUN]`` does, from Python: returns the run's summary."""
-    from gepa import runner
-    from gepa.runs import RunDir
+    from gepa.run import runner
+    from gepa.run.rundir import RunDir
 
     resume_dir = RunDir.open(resume) if resume is not None else None
     prepared = runner.prepare(task, cache=ResponseCache(cache_dir))
@@ -193,7 +193,7 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS,
                                    input_fields=input_fields)
     if run_dir is not None:
-        from gepa.runner import Prepared
+        from gepa.run.runner import Prepared
 
         splits = Splits(train=train, val=val, test=test, guard=guards,
                         sources={split: "python" for split in ("train", "val", "test")})
@@ -210,8 +210,8 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
 
 def _written_run(prepared: Prepared, root: Path, callbacks: Sequence[Callback]) -> RunResult:
     """The run of ``prepared`` in ``root``, resumed when ``root`` already holds one."""
-    from gepa import runner
-    from gepa.runs import RunDir
+    from gepa.run import runner
+    from gepa.run.rundir import RunDir
 
     resume = RunDir.open(root) if (root / "config.json").is_file() else None
     outcome = runner.run(prepared, runs_root=root.parent, resume=resume, callbacks=callbacks, directory=root)

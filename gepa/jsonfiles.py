@@ -1,6 +1,6 @@
 """JSON files as gepa writes and reads them: UTF-8, non-ASCII text kept as it is, replaced atomically.
 
-The run directories (``gepa.runs``), the prompt registry (``gepa.registry``), the report and the MLflow tracking
+The run directories (``gepa.run.rundir``), the prompt registry (``gepa.registry``), the report and the MLflow tracking
 all write through here, so a file of one looks like a file of another and no reader sees half of one:
 
     write_json(path, data)                 indented, for files people read and diff

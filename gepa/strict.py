@@ -1,5 +1,5 @@
-"""The pydantic base of every task-file model, shared by ``gepa.task`` and the evaluators' specs below it, and the
-wording of a missing key both report."""
+"""The pydantic base of every task-file model, shared by ``gepa.taskfile.spec`` and the evaluators' specs below
+it, and the wording of a missing key both report."""
 
 from __future__ import annotations
 

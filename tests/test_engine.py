@@ -276,7 +276,7 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
     rejected = [e for e in events if e.kind == "candidate_rejected" and e.data["reason"] == "validation subset"]
     assert rejected and subset.counts["subset_rejected"] == len(rejected)
     assert rejected[0].data["child_subset"] < rejected[0].data["best_subset"]
-    from gepa.report import rejected_proposals  # the report lists it (and does not trip over its fields)
+    from gepa.run.report import rejected_proposals  # the report lists it (and does not trip over its fields)
     assert "below the best on a validation subset of 20" in rejected_proposals([e.to_dict() for e in events])
     assert subset.mean_scores()[subset.best_index()] == full.mean_scores()[full.best_index()]
     assert subset.metric_calls < full.metric_calls

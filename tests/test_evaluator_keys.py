@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from gepa.cli import main
 from gepa.errors import EvaluatorError
 from gepa.evaluators import build_evaluator
-from gepa.task import task_json_schema
+from gepa.taskfile.spec import task_json_schema
 from tests.fakes import write_task
 from tests.refusals import refused
 

@@ -18,13 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # the component files, before the version is complete, the worst instant for a crash.
 KILLED_EXPORT = """
 import os, signal, sys
-import gepa.registry
-real = gepa.registry.write_json
+import gepa.registry.store
+real = gepa.registry.store.write_json
 def dying(path, data, **kw):
     if path.name == "meta.json":
         os.kill(os.getpid(), signal.SIGKILL)
     return real(path, data, **kw)
-gepa.registry.write_json = dying
+gepa.registry.store.write_json = dying
 from gepa.cli import main
 main(["export", sys.argv[1], "--name", "toy", "--prompts-dir", sys.argv[2]])
 """

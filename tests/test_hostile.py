@@ -77,7 +77,7 @@ def test_bad_data_is_a_named_error_at_validate(tmp_path: Path, name: str, data: 
 
 
 def test_bom_quoted_newlines_and_line_separators_survive(tmp_path: Path) -> None:
-    from gepa.data import read_rows
+    from gepa.taskfile.data import read_rows
 
     csv_file = tmp_path / "rows.csv"
     csv_file.write_bytes('\ufefftext,label\n"two\nlines",x\n'.encode())
@@ -95,7 +95,7 @@ def test_an_invalid_evaluator_schema_is_caught_at_validate(tmp_path: Path) -> No
 
 
 def test_events_with_line_separators_are_read_back(tmp_path: Path) -> None:
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     run_dir = RunDir.create(tmp_path, "t")
     run_dir.append_event({"kind": "budget", "note": "a\u2028b"})
@@ -126,7 +126,7 @@ def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) 
                                              "evaluator:\n  type: python\n  function: score.py:score"))
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
     assert code == 0, out
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     state = RunDir.open(next((tmp_path / "runs").iterdir())).load_state()
     bad = state.rollouts[state.candidates[0].id]["val/1"]
@@ -241,7 +241,7 @@ def test_resume_refuses_a_changed_model_and_continues_with_a_larger_budget(tmp_p
 
 # -- 4: one process at a time in a run directory -------------------------------------------------------
 def test_a_second_process_in_the_same_run_is_refused(tmp_path: Path) -> None:
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     run_dir = finished_run(tmp_path)
     task = tmp_path / "toy" / "task.yaml"
@@ -345,7 +345,7 @@ def test_one_broken_run_does_not_hide_the_others(tmp_path: Path) -> None:
 def test_rollouts_live_in_an_append_only_log_that_survives_a_torn_write(tmp_path: Path) -> None:
     import json
 
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     run_dir = finished_run(tmp_path, budget=40)
     state_file = json.loads((run_dir / "state.json").read_text())

@@ -53,7 +53,7 @@ def test_a_run_reports_each_splits_gain_with_its_interval(tmp_path: Path) -> Non
 
 
 def test_a_gain_noise_can_explain_says_how_many_examples_would_tell() -> None:
-    from gepa.diagnosis import noise_lines
+    from gepa.run.diagnosis import noise_lines
 
     small = paired_difference([1.0, 1.0] + [0.0] * 20, [0.0, 0.0, 1.0] + [0.0] * 19)  # 2 better, 1 worse of 22
     assert small.low <= 0 < small.mean

@@ -102,7 +102,7 @@ def test_a_python_evaluator_can_return_named_scores(tmp_path: Path) -> None:
                                              "evaluator:\n  type: python\n  function: score.py:score"))
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     run_dir = next((tmp_path / "runs").iterdir())
     seed = RunDir.open(run_dir).load_state().objective_means(0)
@@ -152,7 +152,7 @@ def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
 
 
 def test_a_rejection_by_the_select_rule_says_so_in_the_report() -> None:
-    from gepa.report import rejected_proposals
+    from gepa.run.report import rejected_proposals
 
     event = {"kind": "candidate_rejected", "iteration": 1, "reason": "not better", "parent_minibatch": 2.0,
              "child_minibatch": 3.0, "select_rank": [[0.0, -0.5], [1.0, 0.5]], "components": {}}

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 import gepa
-from gepa.console import Progress
 from gepa.core.candidate import Candidate
 from gepa.core.events import Event
 from gepa.core.executors import AsyncRollouts, ThreadRollouts
 from gepa.core.types import EvalResult, Example, SystemOutput
 from gepa.lm.ledger import UsageLedger
+from gepa.run.progress import Progress
 from tests import fakes
 
 

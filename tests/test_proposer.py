@@ -242,7 +242,7 @@ def test_the_request_says_when_the_assistant_gave_one_answer_to_several_inputs()
 ])
 def test_the_reflection_policy_follows_the_reflector_unless_the_task_file_names_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reflector: str, template: str, policy: str) -> None:
-    from gepa import runner
+    from gepa.run import runner
     from tests.fakes import write_task
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")

@@ -45,7 +45,7 @@ def optimizer(given: Any, ledger: UsageLedger, **config: Any) -> Optimizer:
 
 
 def test_ray_and_threads_give_the_same_run_and_the_workers_calls_are_accounted() -> None:
-    from gepa.distributed import RayRollouts
+    from gepa.run.ray_executor import RayRollouts
 
     threads_ledger, ray_ledger = UsageLedger(), UsageLedger()
     threads = optimizer(None, threads_ledger, executor="threads").run(SEED)
@@ -62,7 +62,7 @@ class BadKeySystem:
 
 
 def test_a_fatal_error_in_a_worker_stops_the_run() -> None:
-    from gepa.distributed import RayRollouts
+    from gepa.run.ray_executor import RayRollouts
 
     run = Optimizer(system=BadKeySystem(), evaluator=Exact(expected="label"),
                     proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
@@ -79,7 +79,7 @@ def test_executor_ray_without_an_executor_is_a_named_error() -> None:
 
 
 def test_a_task_file_runs_on_ray_and_writes_the_same_state_as_threads(tmp_path: Path) -> None:
-    from gepa import runner
+    from gepa.run import runner
 
     states, scores = [], []
     for executor in ("threads", "ray"):

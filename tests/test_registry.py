@@ -167,8 +167,8 @@ def test_export_to_mlflow_and_load_back(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("better", "promoted"), [(2, False), (30, True)])
 def test_promotion_needs_a_gain_noise_cannot_explain(tmp_path: Path, better: int, promoted: bool) -> None:
     """A new version better on 2 of 40 test examples (worse on none) stays out; one better on 30 of 40 goes in."""
-    from gepa.export import export_run
-    from gepa.runs import RunDir
+    from gepa.run.export import export_run
+    from gepa.run.rundir import RunDir
 
     run = run_once(tmp_path, 80)
     registry = PromptRegistry(tmp_path / "prompts")

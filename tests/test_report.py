@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from gepa.cli import main
-from gepa.report import rejected_proposals, write_report
-from gepa.report.charts import Axis
-from gepa.report.markup import feedback_block, score_colour
-from gepa.runs import RunDir
+from gepa.run.report import rejected_proposals, write_report
+from gepa.run.report.charts import Axis
+from gepa.run.report.markup import feedback_block, score_colour
+from gepa.run.rundir import RunDir
 from tests import fakes
 from tests.fakes import write_task
 

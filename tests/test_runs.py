@@ -26,7 +26,7 @@ def gepa_process(*args: str, cache: Path) -> subprocess.Popen[str]:
 
 
 def comparable(run_dir: Path) -> dict:
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     state = RunDir.open(run_dir).load_state()
     return {k: v for k, v in state.to_dict(rollouts=False).items() if k != "rollouts_logged"} | {
@@ -108,9 +108,9 @@ def test_runs_list_and_show_name_the_same_best_of_an_unfinished_run(tmp_path: Pa
     """The best of a run that has not finished is the engine's choice (``RunState.best_index``), not the highest
     validation mean: here a would-be best fell on the guard set, and ``runs list`` and ``runs show`` both give the
     best's score, whether the stopped run wrote its summary or was killed before it could."""
-    from gepa import runner
     from gepa.core.events import Event
-    from gepa.runs import RunDir
+    from gepa.run import runner
+    from gepa.run.rundir import RunDir
     from tests.test_guard import guarded_task
 
     fell: list[Event] = []

@@ -42,7 +42,7 @@ def test_an_evaluator_that_hangs_on_one_example_costs_that_example_only(tmp_path
     code, out, seconds = optimize(task, tmp_path / "runs")
     assert code == 0, out
     assert seconds < 60
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     state = RunDir.open(next((tmp_path / "runs").iterdir())).load_state()
     hung = state.rollouts[state.candidates[0].id]["val/1"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from gepa.cli import main
-from gepa.runs import RunDir
+from gepa.run.rundir import RunDir
 from tests.fakes import write_task
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from gepa.cli import main
-from gepa.task import load_task
+from gepa.taskfile.spec import load_task
 from tests.fakes import write_task
 from tests.refusals import refused
 

@@ -16,7 +16,7 @@ import click
 from gepa.cli.app import cache_options, echo, echo_notes, fmt, json_option, model_option, open_cache, runs_dir_option
 from gepa.errors import UserError
 from gepa.jsonfiles import json_line, load_json
-from gepa.summary import RunSummary
+from gepa.run.summary import RunSummary
 
 if TYPE_CHECKING:
     from gepa.core.config import ExecutorName
@@ -72,9 +72,9 @@ def optimize(task: str, model: str | None, cache_dir: str | None, no_cache: bool
 
     Ctrl-C stops after the current iteration and keeps the run resumable (--resume); a second Ctrl-C aborts.
     """
-    from gepa import runner
-    from gepa.console import Progress
-    from gepa.runs import RunDir
+    from gepa.run import runner
+    from gepa.run.progress import Progress
+    from gepa.run.rundir import RunDir
 
     overrides = runner.Overrides(model=model, reflection_model=reflection_model, max_metric_calls=max_metric_calls,
                                  seed=seed, concurrency=concurrency, executor=cast("ExecutorName | None", executor),
@@ -142,7 +142,7 @@ def _dry_run_plan(prepared: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     from gepa.core.candidate import render
-    from gepa.estimate import estimate
+    from gepa.run.estimate import estimate
     from gepa.system import PipelineSystem, preview_fields, render_messages
 
     splits = prepared.splits
@@ -251,7 +251,7 @@ def _signed(value: float | None) -> str:
                                                    "of a cent) to prove the keys and addresses work.")
 def validate(task: str, check_models: bool) -> None:
     """Check TASK: the YAML, its data, placeholders, evaluator and models; no model call unless --check-models."""
-    from gepa import runner
+    from gepa.run import runner
 
     prepared = runner.prepare(task)
     echo_warnings(prepared.warnings)
@@ -285,7 +285,7 @@ def eval_command(task: str, model: str | None, cache_dir: str | None, no_cache: 
                  against_ref: str | None, as_json: bool) -> None:
     """Score a prompt on a split of TASK (the seed prompt unless --prompt or --run); with --against, compare it
     with another prompt example by example."""
-    from gepa import runner
+    from gepa.run import runner
 
     prepared = runner.prepare(task, runner.Overrides(model=model), cache=open_cache(cache_dir, no_cache))
     candidate = candidate_from(prompt_ref, run_path)
@@ -351,8 +351,8 @@ def candidate_from(prompt_ref: str | None, run_path: str | None) -> Any:
     if prompt_ref and run_path:
         raise UserError("give --prompt or --run, not both")
     if run_path:
-        from gepa.export import best_of
-        from gepa.runs import RunDir
+        from gepa.run.export import best_of
+        from gepa.run.rundir import RunDir
 
         return best_of(RunDir.open(run_path))[0]
     if prompt_ref:
@@ -373,10 +373,10 @@ def candidate_from(prompt_ref: str | None, run_path: str | None) -> Any:
 def schema(markdown: bool) -> None:
     """Print the task file's JSON Schema (for editors: `# yaml-language-server: $schema=<file>`)."""
     if markdown:
-        from gepa.task_reference import task_reference_markdown
+        from gepa.taskfile.reference import task_reference_markdown
 
         echo(task_reference_markdown(), nl=False)
         return
-    from gepa.task import task_json_schema
+    from gepa.taskfile.spec import task_json_schema
 
     echo(json.dumps(task_json_schema(), indent=2))

@@ -36,13 +36,13 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
            prompts_dir: str,
            cache_dir: str | None, target: str, candidate_id: str | None, mlflow_uri: str | None) -> None:
     """Register RUN's best prompt (or --candidate) as a new version of NAME in the prompt registry (or MLflow's)."""
-    from gepa.export import best_of, export_run
     from gepa.registry import PromptRegistry
-    from gepa.runs import RunDir
+    from gepa.run.export import best_of, export_run
+    from gepa.run.rundir import RunDir
 
     run_dir = RunDir.open(run)
     if target == "mlflow":
-        from gepa.mlflow_export import register_in_mlflow
+        from gepa.registry.mlflow import register_in_mlflow
 
         if promote_if_better:
             raise UserError("--promote-if-better works with gepa's registry only; use --alias with --to mlflow")
@@ -57,20 +57,20 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
 
     def task() -> Any:
         """The run's task, prepared once and only if a score is needed."""
-        from gepa import runner
         from gepa.lm.cache import ResponseCache
+        from gepa.run import runner
 
         if not prepared:
             prepared.append(runner.prepare(run_dir.config()["task_path"], cache=ResponseCache(cache_dir)))
         return prepared[0]
 
     def scorer(candidate: Candidate) -> list[float]:
-        from gepa import runner
+        from gepa.run import runner
 
         return runner.test_scores(task(), candidate)
 
     def guard_scorer(candidate: Candidate) -> dict[str, float]:
-        from gepa import runner
+        from gepa.run import runner
 
         return runner.guard_scores(task(), candidate)
 

@@ -21,7 +21,7 @@ def runs() -> None:
 @json_option
 def runs_list(runs_dir: str, as_json: bool) -> None:
     """One line per run: status, iterations, seed and best validation score, best test score."""
-    from gepa.runs import list_runs
+    from gepa.run.rundir import list_runs
 
     rows: list[dict[str, Any]] = []
     for run_dir in list_runs(Path(runs_dir)):
@@ -58,7 +58,7 @@ def _row(run_dir: Any) -> dict[str, Any]:
 @click.argument("run", type=click.Path(file_okay=False))
 def runs_show(run: str) -> None:
     """Scores, best prompt and cost of RUN (finished or not)."""
-    from gepa.runs import RunDir
+    from gepa.run.rundir import RunDir
 
     run_dir = RunDir.open(run)
     state = run_dir.load_state()
@@ -81,8 +81,8 @@ def runs_show(run: str) -> None:
 @click.argument("run", type=click.Path(file_okay=False))
 def runs_report(run: str) -> None:
     """Write RUN's report.html (finished or not) and print its path."""
-    from gepa.report import write_report
-    from gepa.runs import RunDir
+    from gepa.run.report import write_report
+    from gepa.run.rundir import RunDir
 
     run_dir = RunDir.open(run)
     echo(write_report(run_dir))

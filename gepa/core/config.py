@@ -1,7 +1,7 @@
 """The one configuration object of the optimizer (budgets, strategies, sizes), and the one definition of
 each setting: its default, its bounds, its help text and where it goes in a task file.
 
-The task file's ``budget:`` and ``optimizer:`` sections are generated from these fields (``gepa.task``), so a
+The task file's ``budget:`` and ``optimizer:`` sections are generated from these fields (``gepa.taskfile.spec``), so a
 setting is declared once and the task file, the JSON Schema and the Python API cannot disagree.
 """
 

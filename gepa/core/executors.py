@@ -136,7 +136,7 @@ class Rollouts:
         self.name = "given" if given is not None else "async" if use_async else "threads"
         if given is None and name == "ray":
             raise UserError("executor 'ray' is built by gepa.optimize and task files; an Optimizer made by hand "
-                            "takes executor=gepa.distributed.RayRollouts(...)")
+                            "takes executor=gepa.run.ray_executor.RayRollouts(...)")
         self._executor: RolloutExecutor = (given if given is not None else AsyncRollouts(concurrency, timeout)
                                            if use_async else ThreadRollouts(concurrency, timeout))
 

@@ -4,10 +4,10 @@ to the data: every placeholder and every expected field must exist in the exampl
 from __future__ import annotations
 
 from gepa.core.candidate import Candidate, placeholders, unclosed_placeholders
-from gepa.data import Splits
 from gepa.errors import RegistryError, TaskSpecError
 from gepa.registry import PromptRegistry
-from gepa.task import ComponentSource, Task, read_utf8
+from gepa.taskfile.data import Splits
+from gepa.taskfile.spec import ComponentSource, Task, read_utf8
 
 
 def expected_fields(task: Task) -> set[str]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from gepa.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
 from gepa.core.answers import answer_counts, baseline, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, legacy_values, resumable_settings
@@ -26,26 +25,27 @@ from gepa.core.sampling import score_pairs
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.core.user_code import load_object
-from gepa.data import Splits, load_splits
-from gepa.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
 from gepa.evaluators.build import build_evaluator
 from gepa.evaluators.spec import as_recorded_today
-from gepa.export import export_run
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
 from gepa.lm.open import open_backend
 from gepa.lm.ratelimit import RateLimiter
-from gepa.mlflow_tracking import MlflowTracker
 from gepa.proposer.templates import PACKAGED_TEMPLATES, POLICIES, packaged_template
 from gepa.registry import PromptRegistry
-from gepa.report import write_report
-from gepa.runs import RunDir
-from gepa.seed_prompt import check_fields, expected_fields, resolve_seed
-from gepa.summary import BestScores, CandidateScores, FrontMember, RunSummary, UsageTotals
+from gepa.run.assembly import RunModels, pick_reflection_model, reflective_proposer, rollout_executor
+from gepa.run.diagnosis import RunFacts, explain, first_rejections, guard_failures, rejected_minibatches
+from gepa.run.export import export_run
+from gepa.run.report import write_report
+from gepa.run.rundir import RunDir
+from gepa.run.summary import BestScores, CandidateScores, FrontMember, RunSummary, UsageTotals
+from gepa.run.tracking import MlflowTracker
 from gepa.system import PipelineSystem, PromptSystem
-from gepa.task import MlflowTrackingSpec, Task, TaskSpec, load_task, read_utf8
+from gepa.taskfile.data import Splits, load_splits
+from gepa.taskfile.seed import check_fields, expected_fields, resolve_seed
+from gepa.taskfile.spec import MlflowTrackingSpec, Task, TaskSpec, load_task, read_utf8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,7 +265,7 @@ def check_start(prepared: Prepared, resume: RunDir | None = None) -> None:
 def _check_executor(config: OptimizerConfig) -> None:
     """Ray, when the settings ask for it, so its absence is found before a run directory is made."""
     if config.executor == "ray":
-        from gepa.distributed import import_ray
+        from gepa.run.ray_executor import import_ray
 
         import_ray()
 

@@ -6,7 +6,7 @@ expected answer and both prompts' outputs and scores; the charts; the front; the
 and the rejected proposals grouped by why. Inline SVG and CSS, and a few lines of script that only filter the
 examples: no network, opens from disk, complete without script.
 
-    from gepa.report import write_report
+    from gepa.run.report import write_report
     write_report(RunDir.open("runs/polarity-20250101-120000"))
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from gepa.jsonfiles import atomic_write
-from gepa.report.history import rejected_proposals
-from gepa.report.page import render
-from gepa.runs import RunDir
-from gepa.summary import RunSummary
+from gepa.run.report.history import rejected_proposals
+from gepa.run.report.page import render
+from gepa.run.rundir import RunDir
+from gepa.run.summary import RunSummary
 
 
 def write_report(run_dir: RunDir, summary: RunSummary | None = None) -> Path:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gepa.core.state import RunState
-from gepa.report.markup import chip, esc, feedback_block, line_diff, text_block
+from gepa.run.report.markup import chip, esc, feedback_block, line_diff, text_block
 
 GROUPS = {  # what each kind of rejection means, for a reader who does not know the engine's words
     "unchanged": "the reflector gave back the text it was shown",

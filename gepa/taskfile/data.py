@@ -17,7 +17,7 @@ from typing import Any
 
 from gepa.core.types import Example
 from gepa.errors import TaskSpecError
-from gepa.task import Task, read_utf8
+from gepa.taskfile.spec import Task, read_utf8
 
 TOO_DEEP = "this row is nested too deeply to read (JSON nests up to about 1000 levels here)"
 

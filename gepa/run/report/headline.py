@@ -9,8 +9,8 @@ from typing import Any
 
 from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.state import RunState
-from gepa.report.markup import chip, esc, score_cell, word_diff
-from gepa.summary import RunSummary
+from gepa.run.report.markup import chip, esc, score_cell, word_diff
+from gepa.run.summary import RunSummary
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,7 +43,7 @@ from gepa.evaluators.spec import EvaluatorKeys, EvaluatorSpec, spec_problem
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.local_model import EMBEDDED_MODEL
 from gepa.strict import NAME_PATTERN, Strict, missing_key
-from gepa.task_yaml import read_yaml
+from gepa.taskfile.yaml_input import read_yaml
 
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 MAX_WEIGHT = 1e6  # larger weights overflow the weighted sum to inf, which ranks every prompt alike

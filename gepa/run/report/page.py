@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gepa.core.state import RunState
-from gepa.report.charts import score_chart, tradeoff_chart
-from gepa.report.examples import example_rows, examples_table
-from gepa.report.front import answers_section, front_scores, pareto_table
-from gepa.report.headline import best_prompt, headline
-from gepa.report.history import accepted_changes, lineage_tree, rejected_proposals
-from gepa.report.markup import esc, section
-from gepa.summary import RunSummary
+from gepa.run.report.charts import score_chart, tradeoff_chart
+from gepa.run.report.examples import example_rows, examples_table
+from gepa.run.report.front import answers_section, front_scores, pareto_table
+from gepa.run.report.headline import best_prompt, headline
+from gepa.run.report.history import accepted_changes, lineage_tree, rejected_proposals
+from gepa.run.report.markup import esc, section
+from gepa.run.summary import RunSummary
 
 STYLE = """*{box-sizing:border-box}body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:1200px;
 padding:0 1rem;color:#222}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gepa.lm.base import prompt_tokens
 from gepa.lm.pricing import model_prices, token_prices
-from gepa.runner import Prepared, task_prices
+from gepa.run.runner import Prepared, task_prices
 from gepa.system import preview_fields, render_messages
 
 

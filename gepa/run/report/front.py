@@ -8,8 +8,8 @@ import numpy as np
 from gepa.core.answers import confusion, normalized
 from gepa.core.pareto import best_mask, frontier_weights
 from gepa.core.state import RunState
-from gepa.report.markup import esc, score_cell, score_text
-from gepa.summary import RunSummary
+from gepa.run.report.markup import esc, score_cell, score_text
+from gepa.run.summary import RunSummary
 
 
 def front_scores(summary: RunSummary | None) -> str:

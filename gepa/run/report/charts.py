@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 
 from gepa.core.state import RunState
-from gepa.report.markup import esc
-from gepa.summary import RunSummary
+from gepa.run.report.markup import esc
+from gepa.run.summary import RunSummary
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 16, 48  # room for tick labels and the axis names

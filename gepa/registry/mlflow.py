@@ -12,7 +12,7 @@ from typing import Any
 
 from gepa.core.candidate import content_hash
 from gepa.errors import UserError
-from gepa.mlflow_support import import_mlflow, mlflow_problem
+from gepa.registry.mlflow_support import import_mlflow, mlflow_problem
 from gepa.system import chat_turns
 
 

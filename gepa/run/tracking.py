@@ -12,9 +12,9 @@ from typing import Any
 from gepa.core.events import Event
 from gepa.errors import UserError
 from gepa.jsonfiles import load_json, write_json
-from gepa.mlflow_support import import_mlflow, mlflow_problem
-from gepa.runs import TRACKING_FILE, RunDir
-from gepa.summary import RunSummary
+from gepa.registry.mlflow_support import import_mlflow, mlflow_problem
+from gepa.run.rundir import TRACKING_FILE, RunDir
+from gepa.run.summary import RunSummary
 
 
 class MlflowTracker:

@@ -1,7 +1,7 @@
 """The task-file reference (``docs/task-file.md``) as Markdown, generated from the task file's JSON Schema.
 
 Written by ``gepa schema --markdown``; a test compares the checked-in file with what this prints, so the reference
-cannot drift from the schema (every key, type, default and description comes from ``gepa.task``).
+cannot drift from the schema (every key, type, default and description comes from ``gepa.taskfile.spec``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gepa.task import task_json_schema
+from gepa.taskfile.spec import task_json_schema
 
 HEADER = """# Task file reference
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from gepa.core.state import RunState
 from gepa.core.text import clip
 from gepa.core.types import Rollout
-from gepa.report.markup import esc, feedback_block, score_cell, text_block
+from gepa.run.report.markup import esc, feedback_block, score_cell, text_block
 
 CELL_CHARS = 2000  # a cell shows this much of a text (a rollout keeps up to 20,000 characters)
 Change = Literal["better", "worse", "same"]

@@ -93,7 +93,7 @@ def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:
     uses its own (threads or async)."""
     if config.executor != "ray":
         return None
-    from gepa.distributed import RayRollouts  # Ray is an extra, imported only when asked for
+    from gepa.run.ray_executor import RayRollouts  # Ray is an extra, imported only when asked for
 
     return RayRollouts(config.concurrency, address=config.ray_address, cpus=config.ray_cpus_per_rollout,
                        gpus=config.ray_gpus_per_rollout, timeout=config.rollout_timeout)

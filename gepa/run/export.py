@@ -12,8 +12,8 @@ from gepa.core.config import GUARD_TOLERANCE
 from gepa.core.intervals import paired_difference
 from gepa.errors import RunStateError, UserError
 from gepa.registry import PromptRegistry, PromptVersion
-from gepa.runs import RunDir
-from gepa.summary import ExportRecord
+from gepa.run.rundir import RunDir
+from gepa.run.summary import ExportRecord
 
 Scorer = Callable[[Candidate], list[float]]  # a candidate's score on each example of the task's test split
 GuardScorer = Callable[[Candidate], dict[str, float]]

@@ -29,7 +29,7 @@ from gepa.core.types import Example
 from gepa.errors import RunStateError, StateFormatError
 from gepa.jsonfiles import atomic_write, json_line, load_json, write_json
 from gepa.lm.ledger import Journal, UsageLedger
-from gepa.summary import RunSummary
+from gepa.run.summary import RunSummary
 
 
 def read_json(path: Path) -> Any:
@@ -42,7 +42,7 @@ def read_json(path: Path) -> Any:
         raise RunStateError(f"{path}: corrupt or truncated JSON ({exc}); the run cannot be resumed from it") from exc
 
 
-TRACKING_FILE = "mlflow_run.json"  # the MLflow run that tracks this run (gepa.mlflow_tracking)
+TRACKING_FILE = "mlflow_run.json"  # the MLflow run that tracks this run (gepa.run.tracking)
 INPUTS_FILE = "val_inputs.jsonl"
 
 
