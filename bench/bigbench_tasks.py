@@ -41,8 +41,22 @@ TASKS = {
 def sdist() -> Path:
     if not SDIST.is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
-                        "-d", str(CACHE), "bigbench==1.0.0"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-q",
+                "-d",
+                str(CACHE),
+                "bigbench==1.0.0",
+            ],
+            check=True,
+        )
     return SDIST
 
 
@@ -70,12 +84,18 @@ def rows(name: str) -> list[dict[str, str]]:
             question = f"{prefix}\n\n{question}"
         if shape == "statement":
             listed = "\n".join(f"- {option.rstrip('.')}" for option in options)
-            out.append({"id": number, "text": f"{question}\nWhich of these is true?\n{listed}",
-                        "label": answer.rstrip(".")})
+            out.append(
+                {"id": number, "text": f"{question}\nWhich of these is true?\n{listed}", "label": answer.rstrip(".")}
+            )
         elif shape == "letter":
             listed = "\n".join(f"({LETTERS[i]}) {option}" for i, option in enumerate(options))
-            out.append({"id": number, "text": f"{question}\nOptions:\n{listed}",
-                        "label": LETTERS[options.index(answer)].lower()})
+            out.append(
+                {
+                    "id": number,
+                    "text": f"{question}\nOptions:\n{listed}",
+                    "label": LETTERS[options.index(answer)].lower(),
+                }
+            )
         else:  # text
             listed = ", ".join(option.rstrip(".") for option in options)
             out.append({"id": number, "text": f"{question}...\nOptions: {listed}", "label": answer.rstrip(".")})

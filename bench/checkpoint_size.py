@@ -52,22 +52,41 @@ def main(iterations: int = 100) -> None:
         before = {p.name: p.stat().st_size for p in run_dir.root.iterdir() if p.is_file()}
         run_dir.save_state(state, [])
         after = {p.name: p.stat().st_size for p in run_dir.root.iterdir() if p.is_file()}
-        now = (after.get("state.json", 0) + after.get("usage.json", 0)
-               + after.get("rollouts.jsonl", 0) - before.get("rollouts.jsonl", 0))
+        now = (
+            after.get("state.json", 0)
+            + after.get("usage.json", 0)
+            + after.get("rollouts.jsonl", 0)
+            - before.get("rollouts.jsonl", 0)
+        )
         old_format = len(json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))) + 1
         written[state.iteration] = (now, old_format)
 
-    config = OptimizerConfig(max_metric_calls=None, max_iterations=iterations, max_idle_iterations=1000, seed=0,
-                             minibatch_size=3, proposals_per_iteration=1, skip_perfect=False, merge=False)
-    optimizer = Optimizer(system=PromptSystem(ModelClient(FakeModel(answer), role="task")),
-                          evaluator=Exact(expected="label"),
-                          proposer=ReflectiveProposer(ModelClient(FakeModel(reflect), role="reflection")),
-                          trainset=examples, valset=val, config=config, checkpoint=checkpoint)
+    config = OptimizerConfig(
+        max_metric_calls=None,
+        max_iterations=iterations,
+        max_idle_iterations=1000,
+        seed=0,
+        minibatch_size=3,
+        proposals_per_iteration=1,
+        skip_perfect=False,
+        merge=False,
+    )
+    optimizer = Optimizer(
+        system=PromptSystem(ModelClient(FakeModel(answer), role="task")),
+        evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(FakeModel(reflect), role="reflection")),
+        trainset=examples,
+        valset=val,
+        config=config,
+        checkpoint=checkpoint,
+    )
     optimizer.run(Candidate(components={"system": "Label it.", "user": "{{text}}"}))
     for iteration in (10, iterations):
         now, old = written[iteration]
-        print(f"iteration {iteration}: {now:,} bytes written by the checkpoint; {old:,} as one state.json "
-              f"with every rollout ({old / now:.0f}x)")
+        print(
+            f"iteration {iteration}: {now:,} bytes written by the checkpoint; {old:,} as one state.json "
+            f"with every rollout ({old / now:.0f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -61,19 +61,24 @@ def reference_python() -> Path:
     if not python.is_file():
         subprocess.run([sys.executable, "-m", "venv", str(REF_VENV)], check=True)
         env = {**os.environ, "CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "gepa==0.1.4", "llama-cpp-python>=0.3.7"],
-                       check=True, env=env)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "gepa==0.1.4", "llama-cpp-python>=0.3.7"], check=True, env=env
+        )
     return python
 
 
-def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: Path,
-             template: str) -> dict[str, Any]:
+def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: Path, template: str) -> dict[str, Any]:
     rows = {}
     for name in ("first", "rerun"):
-        overrides = runner.Overrides(seed=seed, max_metric_calls=budget, model=models["task"],
-                                     reflection_model=models["reflector"], reflection_template=template,
-                                     reflection_params=REFLECTION_PARAMS,
-                                     guard=False)  # the reference has no guard sets: same budget for the same work
+        overrides = runner.Overrides(
+            seed=seed,
+            max_metric_calls=budget,
+            model=models["task"],
+            reflection_model=models["reflector"],
+            reflection_template=template,
+            reflection_params=REFLECTION_PARAMS,
+            guard=False,
+        )  # the reference has no guard sets: same budget for the same work
         prepared = runner.prepare(task, overrides, cache=ResponseCache(cache))
         started = time.perf_counter()
         outcome = runner.run(prepared, runs_root=cache.parent / "runs")
@@ -87,34 +92,47 @@ def run_ours(task: Path, seed: int, budget: int, models: dict[str, str], cache: 
         # what the run would have crowned without the noise rule (best_gain_level null): same search, other choice
         unruled = state.highest_allowed(refuse_noise=False)
         unruled_rollouts = runner.score(prepared, state.candidates[unruled], prepared.splits.test)[1]
-        rows[name] = {"seed_test": summary.seed.test, "best_test": summary.best.test,
-                      "seed_test_scores": [r.score for r in seed_rollouts],
-                      "best_test_scores": [r.score for r in best_rollouts],
-                      "best_val": summary.best.val, "model_calls": usage.model_calls,
-                      "reflection_calls": counts.get("reflection_calls", 0),
-                      "wasted_share": wasted / counts["proposals_asked"] if counts.get("proposals_asked") else 0.0,
-                      "tokens": usage.input_tokens + usage.output_tokens, "wall_s": wall_s,
-                      "candidates": summary.candidates, "best": summary.best.components,
-                      "answers": summary.answers, "constant_answers": len(summary.constant_answers),
-                      "within_noise": len(summary.within_noise),
-                      "no_rule_best_val": state.mean_scores()[unruled],
-                      "no_rule_best_test_scores": [r.score for r in unruled_rollouts],
-                      "diagnosis": summary.diagnosis}
+        rows[name] = {
+            "seed_test": summary.seed.test,
+            "best_test": summary.best.test,
+            "seed_test_scores": [r.score for r in seed_rollouts],
+            "best_test_scores": [r.score for r in best_rollouts],
+            "best_val": summary.best.val,
+            "model_calls": usage.model_calls,
+            "reflection_calls": counts.get("reflection_calls", 0),
+            "wasted_share": wasted / counts["proposals_asked"] if counts.get("proposals_asked") else 0.0,
+            "tokens": usage.input_tokens + usage.output_tokens,
+            "wall_s": wall_s,
+            "candidates": summary.candidates,
+            "best": summary.best.components,
+            "answers": summary.answers,
+            "constant_answers": len(summary.constant_answers),
+            "within_noise": len(summary.within_noise),
+            "no_rule_best_val": state.mean_scores()[unruled],
+            "no_rule_best_test_scores": [r.score for r in unruled_rollouts],
+            "diagnosis": summary.diagnosis,
+        }
     return {**rows["first"], "rerun_calls": rows["rerun"]["model_calls"], "rerun_wall_s": rows["rerun"]["wall_s"]}
 
 
-def run_reference(task: Path, seed: int, budget: int, models: dict[str, str], workdir: Path,
-                  rerun: bool) -> dict[str, Any]:
+def run_reference(
+    task: Path, seed: int, budget: int, models: dict[str, str], workdir: Path, rerun: bool
+) -> dict[str, Any]:
     prepared = runner.prepare(task, runner.Overrides(seed=seed))
     spec = prepared.task.spec
     evaluator = spec.evaluator_dicts()[0]
     if len(spec.evaluator_dicts()) != 1 or evaluator["type"] != "exact":
         raise SystemExit(f"{task}: the reference runner supports one exact evaluator only")
     payload = {
-        "seed_candidate": dict(prepared.seed.components), "seed": seed, "budget": budget,
-        "train": [dict(e.fields) for e in prepared.splits.train], "val": [dict(e.fields) for e in prepared.splits.val],
-        "test": [dict(e.fields) for e in prepared.splits.test], "minibatch_size": prepared.config.minibatch_size,
-        "model_params": spec.model_params, "reflection_params": {**spec.reflection_params, **REFLECTION_PARAMS},
+        "seed_candidate": dict(prepared.seed.components),
+        "seed": seed,
+        "budget": budget,
+        "train": [dict(e.fields) for e in prepared.splits.train],
+        "val": [dict(e.fields) for e in prepared.splits.val],
+        "test": [dict(e.fields) for e in prepared.splits.test],
+        "minibatch_size": prepared.config.minibatch_size,
+        "model_params": spec.model_params,
+        "reflection_params": {**spec.reflection_params, **REFLECTION_PARAMS},
         "evaluator": evaluator,
         "task_model_path": str(resolve_local_path(models["task"] or spec.model)),
         "reflection_model_path": str(resolve_local_path(models["reflector"])),
@@ -123,25 +141,35 @@ def run_reference(task: Path, seed: int, budget: int, models: dict[str, str], wo
     spec_file.write_text(json.dumps(payload))
     results = []
     for _ in range(2 if rerun else 1):
-        out = subprocess.run([str(reference_python()), str(ROOT / "bench" / "reference_runner.py"), str(spec_file)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [str(reference_python()), str(ROOT / "bench" / "reference_runner.py"), str(spec_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first = results[0]
     first["reflection_calls"], first["wasted_share"] = first["calls"]["reflection"], None
     first["rerun_calls"] = results[1]["model_calls"] if rerun else None
     first["rerun_wall_s"] = results[1]["wall_s"] if rerun else None
-    labels = {"test": [e.fields[evaluator["expected"]] for e in prepared.splits.test],
-              "validation": [e.fields[evaluator["expected"]] for e in prepared.splits.val]}
+    labels = {
+        "test": [e.fields[evaluator["expected"]] for e in prepared.splits.test],
+        "validation": [e.fields[evaluator["expected"]] for e in prepared.splits.val],
+    }
     outputs = first.pop("outputs")
-    first["answers"] = {who: {split: _answers(texts, labels[split]) for split, texts in by_split.items()}
-                        for who, by_split in outputs.items()}
+    first["answers"] = {
+        who: {split: _answers(texts, labels[split]) for split, texts in by_split.items()}
+        for who, by_split in outputs.items()
+    }
     return first
 
 
 def _answers(outputs: list[str], labels: list[Any]) -> dict[str, int]:
     """The five most frequent answers, read as gepa-evolve reads its own (``gepa.core.answers``)."""
-    rollouts = [Rollout(example_id=str(i), output=text, score=0.0, feedback="", expected=str(label))
-                for i, (text, label) in enumerate(zip(outputs, labels, strict=True))]
+    rollouts = [
+        Rollout(example_id=str(i), output=text, score=0.0, feedback="", expected=str(label))
+        for i, (text, label) in enumerate(zip(outputs, labels, strict=True))
+    ]
     return dict(list(answer_counts(rollouts).items())[:5])
 
 
@@ -155,13 +183,23 @@ def spread(values: list[float]) -> str:
 
 
 TIERS = {
-    "smollm2": {"tasks": ["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton", "anachronisms"],
-                "budget": 150, "task_model": None},  # None: the task file's model, SmolLM2
-    "capable": {"tasks": ["disambiguation", "penguins", "logical_deduction", "tracking_three"], "budget": 400,
-                "task_model": "qwen"},
+    "smollm2": {
+        "tasks": ["polarity", "intent", "sentiment", "counting", "navigate", "hyperbaton", "anachronisms"],
+        "budget": 150,
+        "task_model": None,
+    },  # None: the task file's model, SmolLM2
+    "capable": {
+        "tasks": ["disambiguation", "penguins", "logical_deduction", "tracking_three"],
+        "budget": 400,
+        "task_model": "qwen",
+    },
 }
-SYSTEMS = {"ours": "gepa-evolve", "ours-general": "gepa-evolve general", "ours-scaffolded": "gepa-evolve scaffolded",
-           "reference": "reference gepa 0.1.4"}
+SYSTEMS = {
+    "ours": "gepa-evolve",
+    "ours-general": "gepa-evolve general",
+    "ours-scaffolded": "gepa-evolve scaffolded",
+    "reference": "reference gepa 0.1.4",
+}
 TEMPLATES = {"ours": "default", "ours-general": "general", "ours-scaffolded": "scaffolded"}
 
 
@@ -176,9 +214,12 @@ def main() -> None:
     parser.add_argument("--reference-rerun", action="store_true", help="run the reference twice (it has no cache)")
     parser.add_argument("--workdir", type=Path, help="keep run directories and caches here (default: a temporary one)")
     parser.add_argument("--out", type=Path, help="default: bench/results/compare_reference_<tier>.json")
-    parser.add_argument("--smoke", action="store_true",
-                        help="gepa-evolve once on polarity with bench/ray_executor.py's scripted models: nothing "
-                             "downloaded, results not kept (the test suite runs it)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="gepa-evolve once on polarity with bench/ray_executor.py's scripted models: nothing "
+        "downloaded, results not kept (the test suite runs it)",
+    )
     args = parser.parse_args()
     tier = TIERS[args.tier]
     if args.smoke:
@@ -191,8 +232,10 @@ def main() -> None:
         models = {"task": "fake/bench.ray_executor:answer", "reflector": "fake/bench.ray_executor:reflect"}
     else:
         qwen = f"local/{reflector_path()}"
-        models = {"task": qwen if tier["task_model"] == "qwen" else None,
-                  "reflector": qwen if args.reflector == "qwen" else "local/smollm2"}
+        models = {
+            "task": qwen if tier["task_model"] == "qwen" else None,
+            "reflector": qwen if args.reflector == "qwen" else "local/smollm2",
+        }
     if "reference" in args.systems:
         reference_python()
     rows: list[dict[str, Any]] = []
@@ -206,8 +249,14 @@ def main() -> None:
                     if system == "reference":
                         row = run_reference(task, seed, args.budget, models, workdir, rerun=args.reference_rerun)
                     else:
-                        row = run_ours(task, seed, args.budget, models, workdir / f"{system}-{name}-{seed}" / "cache",
-                                       TEMPLATES[system])
+                        row = run_ours(
+                            task,
+                            seed,
+                            args.budget,
+                            models,
+                            workdir / f"{system}-{name}-{seed}" / "cache",
+                            TEMPLATES[system],
+                        )
                     rows.append({"task": name, "system": SYSTEMS[system], "seed": seed, **row})
                     hidden = ("best", "seed_test_scores", "best_test_scores", "no_rule_best_test_scores", "diagnosis")
                     shown = {k: v for k, v in row.items() if k not in hidden}
@@ -222,15 +271,21 @@ def main() -> None:
 
 def write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"tier": args.tier, "budget": args.budget, "seeds": args.seeds,
-                                    "reflector": args.reflector, "rows": rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {"tier": args.tier, "budget": args.budget, "seeds": args.seeds, "reflector": args.reflector, "rows": rows},
+            indent=2,
+        )
+    )
 
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     task_model = "Qwen2.5-Coder-1.5B" if args.tier == "capable" else "SmolLM2-135M"
     print(f"budget {args.budget} metric calls; seeds {args.seeds}; task model {task_model}; reflector {args.reflector}")
-    print(f"{'task':<17} {'system':<22} {'seed test':>13} {'best test':>13} {'best - seed (95% interval)':>28} "
-          f"{'calls':>6} {'reflect':>7} {'wall s':>7} {'wasted':>6}")
+    print(
+        f"{'task':<17} {'system':<22} {'seed test':>13} {'best test':>13} {'best - seed (95% interval)':>28} "
+        f"{'calls':>6} {'reflect':>7} {'wall s':>7} {'wasted':>6}"
+    )
     systems = list(dict.fromkeys(r["system"] for r in rows))
     for name in args.tasks:
         for system in systems:
@@ -238,22 +293,29 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             if not group:
                 continue
             wasted = [r["wasted_share"] for r in group if r["wasted_share"] is not None]
-            gain = _interval([x for r in group for x in r["best_test_scores"]],
-                             [x for r in group for x in r["seed_test_scores"]])
-            print(f"{name:<17} {system:<22} {spread([r['seed_test'] for r in group]):>13} "
-                  f"{spread([r['best_test'] for r in group]):>13} {gain:>28} "
-                  f"{statistics.mean(r['model_calls'] for r in group):>6.0f} "
-                  f"{statistics.mean(r['reflection_calls'] for r in group):>7.1f} "
-                  f"{statistics.mean(r['wall_s'] for r in group):>7.0f} "
-                  f"{(f'{statistics.mean(wasted):.0%}' if wasted else '-'):>6}")
-    print("\ngepa-evolve - reference on test, paired over seeds x test examples (a win or a loss only when the "
-          "interval excludes 0):")
+            gain = _interval(
+                [x for r in group for x in r["best_test_scores"]], [x for r in group for x in r["seed_test_scores"]]
+            )
+            print(
+                f"{name:<17} {system:<22} {spread([r['seed_test'] for r in group]):>13} "
+                f"{spread([r['best_test'] for r in group]):>13} {gain:>28} "
+                f"{statistics.mean(r['model_calls'] for r in group):>6.0f} "
+                f"{statistics.mean(r['reflection_calls'] for r in group):>7.1f} "
+                f"{statistics.mean(r['wall_s'] for r in group):>7.0f} "
+                f"{(f'{statistics.mean(wasted):.0%}' if wasted else '-'):>6}"
+            )
+    print(
+        "\ngepa-evolve - reference on test, paired over seeds x test examples (a win or a loss only when the "
+        "interval excludes 0):"
+    )
     for name in args.tasks:
         (our_seeds, ours), (their_seeds, theirs) = (_best_scores(rows, name, s) for s in ("ours", "reference"))
         if ours and our_seeds == their_seeds:
             print(f"  {name:<17} {_interval(ours, theirs):<28} {_verdict(ours, theirs)}")
-    print("\nthe noise rule: gepa-evolve's best against what the highest validation mean would have crowned "
-          "(best_gain_level null; the same search), on test:")
+    print(
+        "\nthe noise rule: gepa-evolve's best against what the highest validation mean would have crowned "
+        "(best_gain_level null; the same search), on test:"
+    )
     for name in args.tasks:
         group = [r for r in rows if r["task"] == name and "no_rule_best_test_scores" in r]
         if group:

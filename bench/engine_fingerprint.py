@@ -32,8 +32,7 @@ SETTINGS: dict[str, dict[str, str]] = {
     "no_noise_rule": {},  # tests.fakes.write_task's own settings: best_gain_level null
     "three_proposals": {"optimizer": "{proposals_per_iteration: 3, minibatch_size: 4}"},
     "subset": {"optimizer": "{proposals_per_iteration: 1, validation: subset, validation_subset: 4}"},
-    "no_merge_all_components": {"optimizer": "{proposals_per_iteration: 1, merge: false, "
-                                             "component_selection: all}"},
+    "no_merge_all_components": {"optimizer": "{proposals_per_iteration: 1, merge: false, component_selection: all}"},
     "patience": {"optimizer": "{proposals_per_iteration: 1, acceptance: non_strict}", "patience": "2"},
     "parrot": {"reflection_model": "fake/tests.fakes:parrot_reflector"},
     "repairs": {"reflection_model": "fake/tests.fakes:repairable_reflector"},
@@ -52,40 +51,63 @@ def write(folder: Path, setting: dict[str, str]) -> Path:
     if "reflection_model" in setting:
         kwargs["reflection_model"] = setting["reflection_model"]
     if setting.get("skewed"):
-        kwargs.update(model="fake/tests.fakes:skewed_task_model", reflection_model="fake/tests.fakes:marker_reflector",
-                      optimizer="{proposals_per_iteration: 1, minibatch_size: 10}", extra="optimize: [system]\n")
+        kwargs.update(
+            model="fake/tests.fakes:skewed_task_model",
+            reflection_model="fake/tests.fakes:marker_reflector",
+            optimizer="{proposals_per_iteration: 1, minibatch_size: 10}",
+            extra="optimize: [system]\n",
+        )
     task = fakes.write_task(folder, **kwargs)  # type: ignore[arg-type]
     data = folder / "data"
     if setting.get("skewed"):
-        for name, rows in (("train", fakes.skewed_rows(10)), ("val", fakes.skewed_rows(10, 100)),
-                           ("test", fakes.skewed_rows(10, 200))):
+        for name, rows in (
+            ("train", fakes.skewed_rows(10)),
+            ("val", fakes.skewed_rows(10, 100)),
+            ("test", fakes.skewed_rows(10, 200)),
+        ):
             (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if setting.get("patience"):
-        task.write_text(task.read_text().replace("  max_metric_calls: 200", "  max_metric_calls: 200\n"
-                                                 f"  patience: {setting['patience']}"))
+        task.write_text(
+            task.read_text().replace(
+                "  max_metric_calls: 200", f"  max_metric_calls: 200\n  patience: {setting['patience']}"
+            )
+        )
     if setting.get("guard"):
         rows = [r for r in fakes.make_rows(25, 300) if r["text"].startswith("[c]")]
         (data / "guard.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        task.write_text(task.read_text().replace("  test: data/test.jsonl",
-                                                 "  test: data/test.jsonl\n  guard: {ood: data/guard.jsonl}"))
+        task.write_text(
+            task.read_text().replace(
+                "  test: data/test.jsonl", "  test: data/test.jsonl\n  guard: {ood: data/guard.jsonl}"
+            )
+        )
     return task
 
 
 def fingerprint(name: str, setting: dict[str, str], root: Path) -> str:
     task = write(root / name / "toy", setting)
     runs = root / name / "runs"
-    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(runs), "--cache-dir",
-                                       str(root / name / "cache"), "-q"])
+    result = CliRunner().invoke(
+        main, ["optimize", str(task), "--runs-dir", str(runs), "--cache-dir", str(root / name / "cache"), "-q"]
+    )
     if result.exit_code != 0:
         return f"failed ({result.exit_code}): {result.output.strip().splitlines()[-1:]}"
     state = next(runs.iterdir()) / "state.json"
     summary = json.loads((state.parent / "summary.json").read_text())
     digest = hashlib.sha256(state.read_bytes()).hexdigest()[:16]
     counts = summary["counts"]
-    seen = ", ".join(f"{key} {counts[key]}" for key in ("merges_accepted", "merges_rejected", "guard_failed",
-                                                         "constant_answer", "within_noise", "repaired",
-                                                         "subset_rejected")
-                     if counts.get(key))
+    seen = ", ".join(
+        f"{key} {counts[key]}"
+        for key in (
+            "merges_accepted",
+            "merges_rejected",
+            "guard_failed",
+            "constant_answer",
+            "within_noise",
+            "repaired",
+            "subset_rejected",
+        )
+        if counts.get(key)
+    )
     return f"{digest}  best {summary['best']['val']:.3f}  calls {summary['metric_calls']}  {seen}"
 
 

@@ -54,8 +54,11 @@ def cached_rerun(tmp: Path, smoke: bool = False) -> tuple[dict, dict]:
     """The quick-start task run twice on one cache; ``smoke`` runs it on bench/ray_executor.py's scripted models
     instead of the embedded SmolLM2."""
     task = Path(__file__).resolve().parent.parent / "tasks" / "polarity" / "task.yaml"
-    models = runner.Overrides(model="fake/bench.ray_executor:answer",
-                              reflection_model="fake/bench.ray_executor:reflect") if smoke else runner.Overrides()
+    models = (
+        runner.Overrides(model="fake/bench.ray_executor:answer", reflection_model="fake/bench.ray_executor:reflect")
+        if smoke
+        else runner.Overrides()
+    )
     splits = runner.prepare(task, models).splits
     seed_calls = len(splits.val) + sum(map(len, splits.guard.values()))
     rows = []
@@ -64,20 +67,33 @@ def cached_rerun(tmp: Path, smoke: bool = False) -> tuple[dict, dict]:
         prepared = runner.prepare(task, overrides, cache=ResponseCache(tmp / "rerun-cache"))
         started = time.perf_counter()
         outcome = runner.run(prepared, runs_root=tmp / f"runs-{name}")
-        rows.append({"wall_s": time.perf_counter() - started, "model_calls": outcome.summary.usage.model_calls,
-                     "cache_hits": outcome.summary.usage.cache_hits, "best_val": outcome.summary.best.val})
+        rows.append(
+            {
+                "wall_s": time.perf_counter() - started,
+                "model_calls": outcome.summary.usage.model_calls,
+                "cache_hits": outcome.summary.usage.cache_hits,
+                "best_val": outcome.summary.best.val,
+            }
+        )
     return rows[0], rows[1]
 
 
-def concurrency_speedups(backend_cls: type, latency: float = 0.2,
-                         levels: tuple[int, ...] = (1, 4, 16)) -> dict[int, float]:
+def concurrency_speedups(
+    backend_cls: type, latency: float = 0.2, levels: tuple[int, ...] = (1, 4, 16)
+) -> dict[int, float]:
     from pytest_httpserver import HTTPServer
     from werkzeug import Response
 
-    body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                                    "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+    body = json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        }
+    )
 
     def slow(request):  # type: ignore[no-untyped-def]
         time.sleep(latency)
@@ -94,18 +110,28 @@ def concurrency_speedups(backend_cls: type, latency: float = 0.2,
             calls = 8 * n
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=n) as pool:
-                list(pool.map(lambda i, n=n: client.complete([{"role": "user", "content": f"{n}-{i}"}],
-                                                             {"temperature": 0}), range(calls)))
+                list(
+                    pool.map(
+                        lambda i, n=n: client.complete([{"role": "user", "content": f"{n}-{i}"}], {"temperature": 0}),
+                        range(calls),
+                    )
+                )
             rate = calls / (time.perf_counter() - started)
             base_rate = base_rate or rate
             results[n] = rate / base_rate
     return results
 
 
-COMPLETION_BODY = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                              "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                                           "finish_reason": "stop"}],
-                              "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+COMPLETION_BODY = json.dumps(
+    {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }
+)
 
 
 def serve_slow_completions(latency: float, ports: Any) -> None:
@@ -132,8 +158,9 @@ def serve_slow_completions(latency: float, ports: Any) -> None:
     asyncio.run(serve())
 
 
-def async_speedups(backend_cls: type, latency: float = 0.2, levels: tuple[int, ...] = (1, 16, 64, 256),
-                   rounds: int = 4) -> dict[int, float]:
+def async_speedups(
+    backend_cls: type, latency: float = 0.2, levels: tuple[int, ...] = (1, 16, 64, 256), rounds: int = 4
+) -> dict[int, float]:
     """Rollouts per second through the async executor at each ceiling, over the rate at N=1."""
     import multiprocessing
 
@@ -156,11 +183,15 @@ def async_speedups(backend_cls: type, latency: float = 0.2, levels: tuple[int, .
         for n in levels:
             executor = AsyncRollouts(n)
             try:
-                warm = [(seed, Example(id=f"w{i}", fields={"text": "warm", "i": f"{n}-{i}", "label": "ok"}))
-                        for i in range(n)]
+                warm = [
+                    (seed, Example(id=f"w{i}", fields={"text": "warm", "i": f"{n}-{i}", "label": "ok"}))
+                    for i in range(n)
+                ]
                 executor.map(system, Exact(expected="label"), warm)  # opens the connections
-                pairs = [(seed, Example(id=str(i), fields={"text": f"{n}", "i": i, "label": "ok"}))
-                         for i in range(rounds * max(n, 2))]
+                pairs = [
+                    (seed, Example(id=str(i), fields={"text": f"{n}", "i": i, "label": "ok"}))
+                    for i in range(rounds * max(n, 2))
+                ]
                 started = time.perf_counter()
                 executor.map(system, Exact(expected="label"), pairs)
                 rate = len(pairs) / (time.perf_counter() - started)
@@ -191,11 +222,15 @@ if __name__ == "__main__":
         tmp = Path(folder)
         print(f"cache hit: {cache_hit_us(tmp, calls=100 if smoke else 3000):.0f} us per call")
         first, rerun = cached_rerun(tmp, smoke)
-        print(f"optimisation, first run: {first['model_calls']} model calls, {first['wall_s']:.2f} s "
-              f"(best val {first['best_val']:.2f})")
-        print(f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), "
-              f"{rerun['cache_hits']} cache hits, "
-              f"{rerun['wall_s']:.2f} s = {rerun['wall_s'] / first['wall_s']:.1%} of the first run (goal <= 5 %)")
+        print(
+            f"optimisation, first run: {first['model_calls']} model calls, {first['wall_s']:.2f} s "
+            f"(best val {first['best_val']:.2f})"
+        )
+        print(
+            f"optimisation, cached rerun: {rerun['model_calls']} model calls (goal 0), "
+            f"{rerun['cache_hits']} cache hits, "
+            f"{rerun['wall_s']:.2f} s = {rerun['wall_s'] / first['wall_s']:.1%} of the first run (goal <= 5 %)"
+        )
         threads: dict[str, Any] = {"latency": 0.02, "levels": (1, 4)} if smoke else {}
         for label, backend_cls in (("litellm", LiteLLMModel), ("openai SDK", OpenAIModel)):
             for n, speedup in concurrency_speedups(backend_cls, **threads).items():

@@ -46,9 +46,13 @@ def run(executor: str, tmp: Path, budget: int = 150) -> tuple[list[Any], list[li
     """One run of the polarity task file on ``executor``: state.json's candidates, the validation scores, the
     wall time and the model calls counted."""
     task = ROOT / "tasks" / "polarity" / "task.yaml"
-    overrides = runner.Overrides(model="fake/bench.ray_executor:answer",
-                                 reflection_model="fake/bench.ray_executor:reflect", max_metric_calls=budget,
-                                 executor=executor, guard=False)  # type: ignore[arg-type]
+    overrides = runner.Overrides(
+        model="fake/bench.ray_executor:answer",
+        reflection_model="fake/bench.ray_executor:reflect",
+        max_metric_calls=budget,
+        executor=executor,
+        guard=False,
+    )  # type: ignore[arg-type]
     prepared = runner.prepare(task, overrides, cache=None)
     started = time.perf_counter()
     outcome = runner.run(prepared, runs_root=tmp / executor)
@@ -67,7 +71,11 @@ if __name__ == "__main__":
         on_ray = run("ray", Path(folder), budget)
     best = max(sum(row) / len(row) for row in on_ray[1])
     print(f"threads: {len(threads[0])} candidates, {threads[3]} model calls, {threads[2]:.1f} s")
-    print(f"ray (local, 2 CPUs): {len(on_ray[0])} candidates, {on_ray[3]} model calls, {on_ray[2]:.1f} s "
-          f"(best val {best:.3f})")
-    print(f"state.json candidates identical: {threads[0] == on_ray[0]}; "
-          f"validation scores identical: {threads[1] == on_ray[1]}")
+    print(
+        f"ray (local, 2 CPUs): {len(on_ray[0])} candidates, {on_ray[3]} model calls, {on_ray[2]:.1f} s "
+        f"(best val {best:.3f})"
+    )
+    print(
+        f"state.json candidates identical: {threads[0] == on_ray[0]}; "
+        f"validation scores identical: {threads[1] == on_ray[1]}"
+    )

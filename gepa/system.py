@@ -25,8 +25,9 @@ def chat_turns(components: Mapping[str, str]) -> list[dict[str, str]]:
     return turns
 
 
-def render_messages(candidate: Candidate, fields: Mapping[str, Any],
-                    input_fields: Sequence[str] = ()) -> list[dict[str, str]]:
+def render_messages(
+    candidate: Candidate, fields: Mapping[str, Any], input_fields: Sequence[str] = ()
+) -> list[dict[str, str]]:
     """Chat messages for one example; with no user-side component, the input fields are listed."""
     rendered = {name: render(text, fields) for name, text in candidate.components.items()}
     if set(rendered) <= {"system"}:
@@ -63,8 +64,11 @@ class PromptSystem:
 
     @staticmethod
     def _output(messages: list[dict[str, str]], reply: Any) -> SystemOutput:
-        usage = {"tokens": float(reply.input_tokens + reply.output_tokens), "cost_usd": float(reply.cost_usd or 0.0),
-                 "latency_s": float(reply.latency_s)}
+        usage = {
+            "tokens": float(reply.input_tokens + reply.output_tokens),
+            "cost_usd": float(reply.cost_usd or 0.0),
+            "latency_s": float(reply.latency_s),
+        }
         return SystemOutput(text=reply.text.strip(), trace={"messages": messages}, usage=usage)
 
 

@@ -98,10 +98,18 @@ def make_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
     return rows
 
 
-def write_task(folder: Path, *, model: str = "fake/tests.fakes:task_model",
-               reflection_model: str = "fake/tests.fakes:reflector", budget: int = 60,
-               extra: str = "", n_train: int = 10, n_val: int = 10, n_test: int = 5,
-               optimizer: str = "{proposals_per_iteration: 1, best_gain_level: null}") -> Path:
+def write_task(
+    folder: Path,
+    *,
+    model: str = "fake/tests.fakes:task_model",
+    reflection_model: str = "fake/tests.fakes:reflector",
+    budget: int = 60,
+    extra: str = "",
+    n_train: int = 10,
+    n_val: int = 10,
+    n_test: int = 5,
+    optimizer: str = "{proposals_per_iteration: 1, best_gain_level: null}",
+) -> Path:
     """A complete task folder (task.yaml + data) on the scripted world. Its reflector is deterministic, so
     one proposal per iteration (more would repeat it). Its 10 validation examples are too few for the noise rule
     (0.2 -> 0.8 is 8 better, 2 worse: a sign test's p is 0.11), so the rule is off unless a test asks for it;
@@ -158,8 +166,13 @@ MARKERS = ("ALWAYS", "LEAN", "SEPARATE")
 
 
 def skewed_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
-    return [{"text": f"review {i} is {'positive' if i % 10 < 7 else 'negative'}",
-             "label": "positive" if i % 10 < 7 else "negative"} for i in range(offset, offset + n)]
+    return [
+        {
+            "text": f"review {i} is {'positive' if i % 10 < 7 else 'negative'}",
+            "label": "positive" if i % 10 < 7 else "negative",
+        }
+        for i in range(offset, offset + n)
+    ]
 
 
 def skewed_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:

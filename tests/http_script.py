@@ -14,9 +14,14 @@ from gepa.lm import ModelClient, UsageLedger
 
 
 def completion(text: str) -> Response:
-    body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "scripted",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}
+    body = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
+    }
     return Response(json.dumps(body), status=200, content_type="application/json")
 
 
@@ -48,10 +53,16 @@ class Script:
                 self.in_flight -= 1
 
 
-def client_for(server: HTTPServer, script: Script, backend_cls: type, *, timeout: float = 10.0,
-               attempts: int = 4) -> ModelClient:
+def client_for(
+    server: HTTPServer, script: Script, backend_cls: type, *, timeout: float = 10.0, attempts: int = 4
+) -> ModelClient:
     server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(script)
-    backend = backend_cls("openai/scripted", api_base=server.url_for("/v1"), timeout=timeout,
-                           prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0})
-    return ModelClient(backend, role="task", ledger=UsageLedger(), max_attempts=attempts,
-                       backoff_initial=0.01, backoff_max=0.05)
+    backend = backend_cls(
+        "openai/scripted",
+        api_base=server.url_for("/v1"),
+        timeout=timeout,
+        prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+    )
+    return ModelClient(
+        backend, role="task", ledger=UsageLedger(), max_attempts=attempts, backoff_initial=0.01, backoff_max=0.05
+    )

@@ -116,14 +116,18 @@ def test_the_async_executor_gives_the_same_run_as_threads(server: HTTPServer, ba
         backend = backend_cls("openai/scripted", api_base=server.url_for("/v1"), prices={})
         system = PromptSystem(ModelClient(backend, role="task"))
         optimizer = Optimizer(
-            system=system, evaluator=Exact(expected="label"),
+            system=system,
+            evaluator=Exact(expected="label"),
             proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
             trainset=[Example(id=f"t{i}", fields=r) for i, r in enumerate(fakes.make_rows(8))],
             valset=[Example(id=f"v{i}", fields=r) for i, r in enumerate(fakes.make_rows(10, 100))],
-            config=OptimizerConfig(max_metric_calls=60, seed=0, proposals_per_iteration=1, executor=executor,
-                                   concurrency=8))
-        states.append(optimizer.run(Candidate(components={"system": "You classify reviews.",
-                                                          "user": "Review: {{text}}"})))
+            config=OptimizerConfig(
+                max_metric_calls=60, seed=0, proposals_per_iteration=1, executor=executor, concurrency=8
+            ),
+        )
+        states.append(
+            optimizer.run(Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"}))
+        )
     threads, async_ = states
     assert [c.id for c in threads.candidates] == [c.id for c in async_.candidates]
     assert threads.val_scores == async_.val_scores and max(threads.mean_scores()) > 0.7
@@ -134,8 +138,10 @@ def test_auto_picks_async_for_http_backends_and_threads_for_in_process_models() 
     from gepa.lm.litellm_model import LiteLLMModel
     from gepa.lm.openai_model import OpenAIModel
 
-    for backend in (LiteLLMModel("openai/m", api_base="http://127.0.0.1:9/v1"),
-                    OpenAIModel("openai/m", api_base="http://127.0.0.1:9/v1")):
+    for backend in (
+        LiteLLMModel("openai/m", api_base="http://127.0.0.1:9/v1"),
+        OpenAIModel("openai/m", api_base="http://127.0.0.1:9/v1"),
+    ):
         with Rollouts("auto", 4, PromptSystem(ModelClient(backend, role="task"))) as executor:
             assert isinstance(executor, AsyncRollouts)
     in_process = Rollouts("auto", 4, PromptSystem(ModelClient(FakeModel(), role="task")))
@@ -175,8 +181,9 @@ def test_an_async_rate_limit_spaces_calls(server: HTTPServer, backend_cls: type,
     client.limiter = RateLimiter(requests=3, period_seconds=1)
 
     async def six() -> list[Any]:
-        return await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}], GREEDY)
-                                      for i in range(6)))
+        return await asyncio.gather(
+            *(client.acomplete([{"role": "user", "content": f"q{i}"}], GREEDY) for i in range(6))
+        )
 
     started = time.monotonic()
     run_async(six())

@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKES = {
     "engine_overhead.py": ["ms per iteration", "selection step", "validation subset"],
     "checkpoint_size.py": ["iteration 10:", "iteration 12:"],
-    "model_layer.py": ["cache hit:", "cached rerun: 0 model calls", "concurrency via openai SDK, N=4",
-                       "async via litellm, N=4"],
+    "model_layer.py": [
+        "cache hit:",
+        "cached rerun: 0 model calls",
+        "concurrency via openai SDK, N=4",
+        "async via litellm, N=4",
+    ],
     "ray_executor.py": ["state.json candidates identical: True; validation scores identical: True"],
     "compare_reference.py": ["polarity          gepa-evolve", "results written to"],
 }
@@ -27,10 +31,19 @@ SMOKES = {
 def test_a_benchmark_runs_in_its_smoke_mode(script: str, tmp_path: Path) -> None:
     if script == "ray_executor.py":
         pytest.importorskip("ray")
-    env = {**os.environ, "GEPA_CACHE_DIR": str(tmp_path / "cache"),
-           "GEPA_ALLOW_MODEL_CALLS": "1"}  # the smoke modes call scripted models and servers on 127.0.0.1 only
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    env = {
+        **os.environ,
+        "GEPA_CACHE_DIR": str(tmp_path / "cache"),
+        "GEPA_ALLOW_MODEL_CALLS": "1",
+    }  # the smoke modes call scripted models and servers on 127.0.0.1 only
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for line in SMOKES[script]:
         assert line in done.stdout, done.stdout
@@ -38,8 +51,11 @@ def test_a_benchmark_runs_in_its_smoke_mode(script: str, tmp_path: Path) -> None
 
 def test_every_benchmark_the_docs_list_as_a_command_has_a_smoke_test() -> None:
     """The commands are the shell blocks of docs/benchmarks.md (and of the README, should it list one again)."""
-    blocks = [block for doc in ("README.md", "docs/benchmarks.md")
-              for block in re.findall(r"```bash\n(.*?)```", (ROOT / doc).read_text(), re.DOTALL)]
+    blocks = [
+        block
+        for doc in ("README.md", "docs/benchmarks.md")
+        for block in re.findall(r"```bash\n(.*?)```", (ROOT / doc).read_text(), re.DOTALL)
+    ]
     named = {p.name for p in (ROOT / "bench").glob("*.py") if any(f"bench/{p.name}" in b for b in blocks)}
     assert named, "docs/benchmarks.md lists no benchmark command"
     assert named - {"reference_runner.py"} <= set(SMOKES)  # that one runs inside the reference's own venv

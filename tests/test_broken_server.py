@@ -18,28 +18,50 @@ from tests.fakes import write_task
 pytestmark = pytest.mark.usefixtures("allow_local_http")
 
 REPLIES = {
-    "html page": (lambda: Response("<html><body>Login required</body></html>", status=200,
-                                   content_type="text/html"), "<html><body>Login required"),
-    "no choices": (lambda: Response(json.dumps({"id": "x", "object": "chat.completion", "choices": []}),
-                                    status=200, content_type="application/json"), "IndexError"),
-    "broken json": (lambda: Response('{"id": "x", "choices": [', status=200, content_type="application/json"),
-                    "Expecting value"),
-    "400": (lambda: Response(json.dumps({"error": {"message": "temperature must be a number", "type": "invalid"}}),
-                             status=400, content_type="application/json"), "temperature must be a number"),
+    "html page": (
+        lambda: Response("<html><body>Login required</body></html>", status=200, content_type="text/html"),
+        "<html><body>Login required",
+    ),
+    "no choices": (
+        lambda: Response(
+            json.dumps({"id": "x", "object": "chat.completion", "choices": []}),
+            status=200,
+            content_type="application/json",
+        ),
+        "IndexError",
+    ),
+    "broken json": (
+        lambda: Response('{"id": "x", "choices": [', status=200, content_type="application/json"),
+        "Expecting value",
+    ),
+    "400": (
+        lambda: Response(
+            json.dumps({"error": {"message": "temperature must be a number", "type": "invalid"}}),
+            status=400,
+            content_type="application/json",
+        ),
+        "temperature must be a number",
+    ),
 }
 
 
 @pytest.mark.parametrize("model", ["openai/scripted", "hosted_vllm/scripted"], ids=["openai-sdk", "litellm"])
 @pytest.mark.parametrize("reply", list(REPLIES))
 def test_a_seed_whose_every_rollout_fails_stops_the_run_naming_the_error(
-        tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, model: str, reply: str) -> None:
+    tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, model: str, reply: str
+) -> None:
     respond, expected = REPLIES[reply]
     server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(lambda request: respond())
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     log = tmp_path / "reflection.jsonl"
     monkeypatch.setenv("GEPA_TEST_REFLECTION_LOG", str(log))
-    task = write_task(tmp_path / "toy", model=model, reflection_model="fake/tests.fakes:recording_reflector",
-                      budget=40, extra=f"api_base: {server.url_for('/v1')}\n")
+    task = write_task(
+        tmp_path / "toy",
+        model=model,
+        reflection_model="fake/tests.fakes:recording_reflector",
+        budget=40,
+        extra=f"api_base: {server.url_for('/v1')}\n",
+    )
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--no-cache"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and "stronger reflector" not in result.output

@@ -27,8 +27,12 @@ print(json.dumps({"text": reply.text, "cached": reply.cached, "backend_calls": l
 
 
 def call_in_new_process(cache_dir: Path, params: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", CALL_IN_A_NEW_PROCESS, str(cache_dir), json.dumps(MESSAGES),
-                          json.dumps(params)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CALL_IN_A_NEW_PROCESS, str(cache_dir), json.dumps(MESSAGES), json.dumps(params)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -39,17 +43,24 @@ def test_an_identical_call_is_a_hit_across_process_restarts(tmp_path: Path) -> N
     assert second == {"text": "Paris", "cached": True, "backend_calls": 0}
 
 
-@pytest.mark.parametrize("change", [
-    {"model": "fake/other"},
-    {"params": {"temperature": 0, "max_tokens": 9}},
-    {"params": {"temperature": 0, "max_tokens": 8, "top_p": 0.5}},
-    {"messages": [{"role": "system", "content": "Be brief!"}, MESSAGES[1]]},
-    {"sample": 1},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"model": "fake/other"},
+        {"params": {"temperature": 0, "max_tokens": 9}},
+        {"params": {"temperature": 0, "max_tokens": 8, "top_p": 0.5}},
+        {"messages": [{"role": "system", "content": "Be brief!"}, MESSAGES[1]]},
+        {"sample": 1},
+    ],
+)
 def test_changing_anything_in_the_request_is_a_miss(change: dict) -> None:
     base = cache_key("fake/model", MESSAGES, GREEDY, 0)
-    changed = cache_key(change.get("model", "fake/model"), change.get("messages", MESSAGES),
-                        change.get("params", GREEDY), change.get("sample", 0))
+    changed = cache_key(
+        change.get("model", "fake/model"),
+        change.get("messages", MESSAGES),
+        change.get("params", GREEDY),
+        change.get("sample", 0),
+    )
     assert changed != base
 
 
@@ -116,8 +127,9 @@ for i in range(300):
 
 
 def test_two_processes_writing_at_once_corrupt_nothing(tmp_path: Path) -> None:
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "c"), name])
-               for name in ("left", "right")]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "c"), name]) for name in ("left", "right")
+    ]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     cache = ResponseCache(tmp_path / "c")
     assert cache.stats()["entries"] == 900

@@ -40,23 +40,27 @@ def test_a_run_that_improves_nothing_says_why_in_numbers(tmp_path: Path) -> None
     summary = json.loads(next((tmp_path / "runs").iterdir()).joinpath("summary.json").read_text())
     asked = summary["counts"]["proposals_asked"]
     assert asked > 0 and summary["counts"]["proposal_unchanged"] == asked
-    why = (f"{asked} of {asked} proposals unchanged: the reflection model repeats itself; "
-           "try a stronger --reflection-model")
+    why = (
+        f"{asked} of {asked} proposals unchanged: the reflection model repeats itself; "
+        "try a stronger --reflection-model"
+    )
     assert why in out and why in summary["diagnosis"][1]
     assert f"Reflection: {summary['counts']['reflection_calls']} calls made {asked} proposals; 0 were evaluated" in out
     page = Path(summary["report"]).read_text()
     assert "repeats itself" in page and "unchanged: the reflector returned the same text" in page
 
 
-def test_a_remote_task_model_is_not_reflected_on_by_the_embedded_model(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remote_task_model_is_not_reflected_on_by_the_embedded_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     task = write_task(tmp_path / "toy", reflection_model="local/smollm2")
     code, out = invoke("optimize", str(task), "--dry-run", "--model", "openai/gpt-4o-mini")
     assert code == 0, out
     assert "task model openai/gpt-4o-mini; reflection model openai/gpt-4o-mini" in out
-    code, out = invoke("optimize", str(task), "--dry-run", "--model", "openai/gpt-4o-mini",
-                       "--reflection-model", "openai/gpt-4.1")
+    code, out = invoke(
+        "optimize", str(task), "--dry-run", "--model", "openai/gpt-4o-mini", "--reflection-model", "openai/gpt-4.1"
+    )
     assert "reflection model openai/gpt-4.1" in out
 
 
@@ -94,23 +98,42 @@ evaluator: {type: exact, expected: label}
 """
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("name: toy\nprompt: a: b\n", "task.yaml:2:10: malformed YAML: mapping values are not allowed here"),
-    (BASE + "budgett: {max_metric_calls: 3}\n", "task.yaml:9: unknown key 'budgett'; valid keys:"),
-    (BASE + "budget: {max_calls: 3}\n", "unknown key 'max_calls' in budget; valid keys: max_cost_usd, max_iterations"),
-    (BASE.replace("type: exact", "type: exakt"), "valid types: exact, contains, regex, json, numeric, python, judge"),
-    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}",
-                  "data: {train: data/nope.jsonl, val: data/val.jsonl}"),
-     "nope.jsonl: data file not found"),
-    (BASE.replace("Review: {{text}}", "Review: {{review}}"),
-     "placeholder {{review}} in prompt component 'user' has no matching field in the data (fields: label, text)"),
-    (BASE.replace("expected: label", "expected: answer"), "evaluator expects the field 'answer'"),
-    (BASE.replace("model: fake/tests.fakes:task_model", "model: openai/gpt-4.1-mini"),
-     "needs an API key: set the environment variable OPENAI_API_KEY"),
-    (BASE.replace("name: toy", "name: toy\noptimize: [sytem]"), "optimize names ['sytem']"),
-    (BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}", "data: {train: data/train.jsonl}"),
-     "give 'train' and 'val' paths"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: toy\nprompt: a: b\n", "task.yaml:2:10: malformed YAML: mapping values are not allowed here"),
+        (BASE + "budgett: {max_metric_calls: 3}\n", "task.yaml:9: unknown key 'budgett'; valid keys:"),
+        (
+            BASE + "budget: {max_calls: 3}\n",
+            "unknown key 'max_calls' in budget; valid keys: max_cost_usd, max_iterations",
+        ),
+        (
+            BASE.replace("type: exact", "type: exakt"),
+            "valid types: exact, contains, regex, json, numeric, python, judge",
+        ),
+        (
+            BASE.replace(
+                "data: {train: data/train.jsonl, val: data/val.jsonl}",
+                "data: {train: data/nope.jsonl, val: data/val.jsonl}",
+            ),
+            "nope.jsonl: data file not found",
+        ),
+        (
+            BASE.replace("Review: {{text}}", "Review: {{review}}"),
+            "placeholder {{review}} in prompt component 'user' has no matching field in the data (fields: label, text)",
+        ),
+        (BASE.replace("expected: label", "expected: answer"), "evaluator expects the field 'answer'"),
+        (
+            BASE.replace("model: fake/tests.fakes:task_model", "model: openai/gpt-4.1-mini"),
+            "needs an API key: set the environment variable OPENAI_API_KEY",
+        ),
+        (BASE.replace("name: toy", "name: toy\noptimize: [sytem]"), "optimize names ['sytem']"),
+        (
+            BASE.replace("data: {train: data/train.jsonl, val: data/val.jsonl}", "data: {train: data/train.jsonl}"),
+            "give 'train' and 'val' paths",
+        ),
+    ],
+)
 def test_user_mistakes_are_one_line_exit_2_and_write_nothing(tmp_path: Path, text: str, expected: str) -> None:
     task = _task_with(tmp_path, text)
     runs = tmp_path / "runs"
@@ -149,11 +172,15 @@ def listed_commands(help_text: str) -> dict[str, str]:
     return {row.group(1): row.group(2) for row in rows if row}
 
 
-@pytest.mark.parametrize(("group", "commands"), [
-    ((), {"optimize", "eval", "validate", "schema", "runs", "export", "prompts", "cache"}),
-    (("runs",), {"list", "show", "report"}),
-    (("prompts",), {"list", "show", "diff", "promote"}),
-    (("cache",), {"stats", "clear"})])
+@pytest.mark.parametrize(
+    ("group", "commands"),
+    [
+        ((), {"optimize", "eval", "validate", "schema", "runs", "export", "prompts", "cache"}),
+        (("runs",), {"list", "show", "report"}),
+        (("prompts",), {"list", "show", "diff", "promote"}),
+        (("cache",), {"stats", "clear"}),
+    ],
+)
 def test_help_lists_and_explains_every_command(group: tuple[str, ...], commands: set[str]) -> None:
     """Read from the Commands section, a name with its help line, so a removed command fails here (the word
     appearing elsewhere in the help, as "runs" does in "runs offline", cannot pass for it)."""
@@ -192,8 +219,11 @@ def test_a_component_can_come_from_a_file(tmp_path: Path) -> None:
 
 
 def test_dry_run_estimates_cost_from_prices(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "toy", budget=100,
-                      extra="prices: {fake/tests.fakes:task_model: {input_per_mtok: 1000000, output_per_mtok: 0}}\n")
+    task = write_task(
+        tmp_path / "toy",
+        budget=100,
+        extra="prices: {fake/tests.fakes:task_model: {input_per_mtok: 1000000, output_per_mtok: 0}}\n",
+    )
     code, out = invoke("optimize", str(task), "--dry-run")
     assert code == 0
     cost = float(out.split("at most about $")[1].split()[0])
@@ -226,8 +256,7 @@ def test_runs_list_and_prompts_list_speak_json(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / row["run"]
     invoke("export", str(run_dir), "--name", "toy", "--alias", "production", "--prompts-dir", str(tmp_path / "p"))
     code, out = invoke("prompts", "--prompts-dir", str(tmp_path / "p"), "list", "--json")
-    assert code == 0 and json.loads(out) == [{"name": "toy", "versions": 1,
-                                              "aliases": {"latest": 1, "production": 1}}]
+    assert code == 0 and json.loads(out) == [{"name": "toy", "versions": 1, "aliases": {"latest": 1, "production": 1}}]
 
 
 def test_schema_describes_every_field_and_accepts_the_example_tasks() -> None:

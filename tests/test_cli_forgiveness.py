@@ -21,8 +21,9 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_a_run_is_found_by_the_name_runs_list_prints_and_by_latest(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_is_found_by_the_name_runs_list_prints_and_by_latest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = tmp_path / "runs"
     monkeypatch.setenv("GEPA_RUNS_DIR", str(runs))
     task = write_task(tmp_path / "toy", budget=30)
@@ -54,8 +55,9 @@ def test_versions_are_taken_as_printed(tmp_path: Path) -> None:
     assert code == 2 and "write it as v2 or 2" in out
 
 
-def test_optimize_finds_task_yaml_in_a_folder_or_the_current_one(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_optimize_finds_task_yaml_in_a_folder_or_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_task(tmp_path / "toy", budget=30)
     code, out = invoke("validate", str(tmp_path / "toy"))
     assert code == 0 and "task.yaml: valid" in out
@@ -115,8 +117,9 @@ def test_a_missing_extra_names_the_install_that_works(tmp_path: Path, monkeypatc
     monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed
     task = write_task(tmp_path / "toy", budget=30)
     for extra in ([], ["--dry-run"]):
-        result = CliRunner().invoke(main, ["optimize", str(task), "--executor", "ray", "--runs-dir",
-                                           str(tmp_path / "runs"), "-q", *extra])
+        result = CliRunner().invoke(
+            main, ["optimize", str(task), "--executor", "ray", "--runs-dir", str(tmp_path / "runs"), "-q", *extra]
+        )
         assert result.exit_code == 2, result.output
         assert "ray needs Ray; install the ray extra from a clone of gepa: pip install -e '.[ray]'" in result.stderr
         assert "gepa-evolve[" not in result.output
@@ -138,8 +141,13 @@ def test_a_pipe_closed_early_ends_the_command_quietly_with_exit_0(tmp_path: Path
     PromptRegistry(prompts).publish("toy", {"system": "\n".join(f"line {i}" for i in range(lines))}, {})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _ in range(5):
-        shown = subprocess.Popen([sys.executable, "-m", "gepa", "prompts", "--prompts-dir", str(prompts), "show",
-                                  "toy"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        shown = subprocess.Popen(
+            [sys.executable, "-m", "gepa", "prompts", "--prompts-dir", str(prompts), "show", "toy"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert shown.stdout is not None and shown.stderr is not None
         assert shown.stdout.readline() == b"toy v1\n"
         shown.stdout.close()
@@ -158,15 +166,15 @@ def _finished_run(tmp_path: Path) -> Path:
 
 
 def _export(run_dir: Path, uri: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--to", "mlflow",
-                                       "--mlflow-uri", uri])
+    result = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--to", "mlflow", "--mlflow-uri", uri])
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     return result.exit_code, errors[0] if len(errors) == 1 else result.output
 
 
-def test_mlflow_refusing_a_uri_is_one_line_naming_a_uri_that_works(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlflow_refusing_a_uri_is_one_line_naming_a_uri_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("mlflow")
     import socket
 
@@ -187,22 +195,26 @@ def test_mlflow_refusing_a_uri_is_one_line_naming_a_uri_that_works(tmp_path: Pat
 
 
 def test_a_tracking_uri_mlflow_refuses_is_one_warning_naming_the_task_file_key(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
     task = write_task(tmp_path / "toy", budget=30, extra=f"tracking: {{mlflow: {{uri: 'file://{tmp_path}/mlruns'}}}}\n")
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "-q"])
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if "MLflow" in line]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: MLflow tracking stopped (MLflow cannot use the "
-                                                         "file store"), result.stderr
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "warning: MLflow tracking stopped (MLflow cannot use the file store"
+    ), result.stderr
     assert "give tracking.mlflow.uri a database instead" in warnings[0]
 
 
-def test_export_to_mlflow_without_mlflow_names_the_install_that_works(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_to_mlflow_without_mlflow_names_the_install_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_dir = _finished_run(tmp_path)
     monkeypatch.setitem(sys.modules, "mlflow", None)  # MLflow not installed
     code, line = _export(run_dir, "sqlite:///mlflow.db")
-    assert code == 2 and line == ("Error: --to mlflow needs MLflow; install the mlflow extra from a clone of gepa: "
-                                  "pip install -e '.[mlflow]'"), line
+    assert code == 2 and line == (
+        "Error: --to mlflow needs MLflow; install the mlflow extra from a clone of gepa: pip install -e '.[mlflow]'"
+    ), line

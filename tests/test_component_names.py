@@ -28,8 +28,9 @@ def files_under(root: Path) -> set[Path]:
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_a_task_file_with_a_path_like_component_name_is_refused_at_validate(tmp_path: Path, name: str) -> None:
     task = write_task(tmp_path / "toy")
-    text = task.read_text().replace('  user: "Review: {{text}}"\n',
-                                    f'  user: "Review: {{{{text}}}}"\n  {json.dumps(name)}: "x"\n')
+    text = task.read_text().replace(
+        '  user: "Review: {{text}}"\n', f'  user: "Review: {{{{text}}}}"\n  {json.dumps(name)}: "x"\n'
+    )
     task.write_text(text)
     before = files_under(tmp_path)
     for command in (["validate", str(task)], ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")]):
@@ -44,10 +45,16 @@ def test_a_task_file_with_a_path_like_component_name_is_refused_at_validate(tmp_
 def test_the_python_api_refuses_a_path_like_component_name_before_any_call(tmp_path: Path, name: str) -> None:
     task_model = FakeModel(lambda messages, params: "positive")
     with pytest.raises(UserError, match="invalid component name"):
-        gepa.optimize({"system": "Classify.", name: "{{text}}"}, make_rows(4), make_rows(4, 100),
-                      task_model=task_model, reflection_model=FakeModel(),
-                      evaluator=gepa.evaluators.Exact(expected="label"),
-                      config=gepa.OptimizerConfig(max_metric_calls=20), cache_dir=tmp_path / "cache")
+        gepa.optimize(
+            {"system": "Classify.", name: "{{text}}"},
+            make_rows(4),
+            make_rows(4, 100),
+            task_model=task_model,
+            reflection_model=FakeModel(),
+            evaluator=gepa.evaluators.Exact(expected="label"),
+            config=gepa.OptimizerConfig(max_metric_calls=20),
+            cache_dir=tmp_path / "cache",
+        )
     assert task_model.history == []
 
 
@@ -62,13 +69,17 @@ def tampered_registry(root: Path, components: list[str], *, keep_hash: bool) -> 
     meta_path.write_text(json.dumps(meta))
 
 
-@pytest.mark.parametrize(("components", "keep_hash", "message"), [
-    (["system", "../../secret"], False, "has no 'content_hash'"),
-    (["system", "../../secret"], True, "invalid component name '../../secret'"),
-    (["system", "/etc/hostname"], True, "invalid component name '/etc/hostname'"),
-])
-def test_a_tampered_registry_entry_reads_nothing_outside_prompts(tmp_path: Path, components: list[str],
-                                                                 keep_hash: bool, message: str) -> None:
+@pytest.mark.parametrize(
+    ("components", "keep_hash", "message"),
+    [
+        (["system", "../../secret"], False, "has no 'content_hash'"),
+        (["system", "../../secret"], True, "invalid component name '../../secret'"),
+        (["system", "/etc/hostname"], True, "invalid component name '/etc/hostname'"),
+    ],
+)
+def test_a_tampered_registry_entry_reads_nothing_outside_prompts(
+    tmp_path: Path, components: list[str], keep_hash: bool, message: str
+) -> None:
     root = tmp_path / "prompts"
     tampered_registry(root, components, keep_hash=keep_hash)
     with pytest.raises(RegistryError, match=message):
@@ -78,10 +89,21 @@ def test_a_tampered_registry_entry_reads_nothing_outside_prompts(tmp_path: Path,
     assert "the secret" not in shown.output
 
     task = write_task(tmp_path / "toy", model="fake/tests.fakes:task_model")
-    task.write_text(task.read_text().replace('prompt:\n  system: "You classify reviews."\n  user: "Review: {{text}}"\n',
-                                             "prompt: {registry: p@production}\n"))
-    run = CliRunner().invoke(main, ["optimize", str(task),  # GEPA_PROMPTS_DIR is tmp_path/prompts
-                                    "--runs-dir", str(tmp_path / "runs")])
+    task.write_text(
+        task.read_text().replace(
+            'prompt:\n  system: "You classify reviews."\n  user: "Review: {{text}}"\n',
+            "prompt: {registry: p@production}\n",
+        )
+    )
+    run = CliRunner().invoke(
+        main,
+        [
+            "optimize",
+            str(task),  # GEPA_PROMPTS_DIR is tmp_path/prompts
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert run.exit_code == 2 and message.split("'")[0] in run.output, run.output
     assert not (tmp_path / "runs").exists()  # refused before any call, so the secret reached no model
 

@@ -52,8 +52,13 @@ def test_a_damaged_line_in_the_middle_drops_that_rollout_only_and_resume_repairs
     log = run / "rollouts.jsonl"
     lines = log.read_bytes().splitlines(keepends=True)
     lost = json.loads(lines[3])
-    lines[3] = b'{"candidate": "' + lost["candidate"].encode() + b'", "example_id": "' + \
-        lost["example_id"].encode() + b'", "output": \x00garbage\n'
+    lines[3] = (
+        b'{"candidate": "'
+        + lost["candidate"].encode()
+        + b'", "example_id": "'
+        + lost["example_id"].encode()
+        + b'", "output": \x00garbage\n'
+    )
     log.write_bytes(b"".join(lines))
     code, out = invoke("runs", "show", str(run))
     assert code == 0, out

@@ -33,14 +33,24 @@ def examples(split: str, n: int, offset: int) -> list[Example]:
 ONE = {"proposals_per_iteration": 1, **fakes.NO_NOISE_RULE}
 
 
-def build(config: OptimizerConfig, *, task: Any = fakes.task_model, reflect: Any = fakes.reflector,
-          events: list[Event] | None = None, template: str | None = None) -> tuple[Optimizer, FakeModel, FakeModel]:
+def build(
+    config: OptimizerConfig,
+    *,
+    task: Any = fakes.task_model,
+    reflect: Any = fakes.reflector,
+    events: list[Event] | None = None,
+    template: str | None = None,
+) -> tuple[Optimizer, FakeModel, FakeModel]:
     task_model, reflector = FakeModel(task), FakeModel(reflect)
     optimizer = Optimizer(
-        system=PromptSystem(ModelClient(task_model, role="task")), evaluator=Exact(expected="label"),
+        system=PromptSystem(ModelClient(task_model, role="task")),
+        evaluator=Exact(expected="label"),
         proposer=ReflectiveProposer(ModelClient(reflector, role="reflection"), template=template),
-        trainset=examples("train", 8, 0), valset=examples("val", 10, 100), config=config,
-        callbacks=[events.append] if events is not None else [])
+        trainset=examples("train", 8, 0),
+        valset=examples("val", 10, 100),
+        config=config,
+        callbacks=[events.append] if events is not None else [],
+    )
     return optimizer, task_model, reflector
 
 
@@ -107,10 +117,12 @@ def test_known_pairs_are_never_paid_twice() -> None:
 
 def test_placeholder_breaking_proposals_are_rejected_before_any_rollout() -> None:
     events: list[Event] = []
-    optimizer, task_model, reflector = build(OptimizerConfig(max_iterations=6, max_metric_calls=None, seed=0,
-                                                             optimize=("user",)),
-                                             reflect=fakes.placeholder_dropping_reflector, events=events,
-                                             template=fakes.WHOLE_TEXT_TEMPLATE)
+    optimizer, task_model, reflector = build(
+        OptimizerConfig(max_iterations=6, max_metric_calls=None, seed=0, optimize=("user",)),
+        reflect=fakes.placeholder_dropping_reflector,
+        events=events,
+        template=fakes.WHOLE_TEXT_TEMPLATE,
+    )
     state = optimizer.run(SEED)
     rejected = [e for e in events if e.kind == "proposal_rejected"]
     assert rejected and all(e.data["reason"] == "placeholders" for e in rejected)
@@ -148,10 +160,12 @@ def test_a_systemic_failure_stops_the_run() -> None:
 
 def test_a_placeholder_break_is_repaired_by_one_request_and_then_evaluated() -> None:
     events: list[Event] = []
-    optimizer, _, reflector = build(OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0,
-                                                    optimize=("user",), skip_perfect=False, **ONE),
-                                    reflect=fakes.repairable_reflector, events=events,
-                                    template=fakes.WHOLE_TEXT_TEMPLATE)
+    optimizer, _, reflector = build(
+        OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0, optimize=("user",), skip_perfect=False, **ONE),
+        reflect=fakes.repairable_reflector,
+        events=events,
+        template=fakes.WHOLE_TEXT_TEMPLATE,
+    )
     state = optimizer.run(SEED)
     assert state.counts["repaired"] == state.counts["proposals"] == 1 and "proposal_placeholders" not in state.counts
     assert [e.data["problem"] for e in events if e.kind == "proposal_repaired"] == ["dropped {{text}}"]
@@ -169,8 +183,9 @@ def test_a_repeated_text_gets_a_repair_request_then_is_asked_again_with_other_ex
             return "```\n(none yet)\n```"  # the current instructions, repeated (and repeated again when told so)
         return fakes.reflector(messages, params)
 
-    config = OptimizerConfig(max_iterations=1, max_metric_calls=None, seed=0, optimize=("user",), skip_perfect=False,
-                             **ONE)
+    config = OptimizerConfig(
+        max_iterations=1, max_metric_calls=None, seed=0, optimize=("user",), skip_perfect=False, **ONE
+    )
     optimizer, _, _ = build(config, reflect=third_time_lucky)
     state = optimizer.run(SEED)
     assert state.counts["proposal_unchanged"] == 1 and state.counts["proposals"] == 1
@@ -248,22 +263,36 @@ def test_an_idle_run_names_what_kept_it_idle() -> None:
 
 
 def rows_of(kinds: str, offset: int) -> list[Example]:
-    return [Example(id=f"{offset + i}", fields={"text": f"[{kind}] review {offset + i} is positive",
-                                                "label": "positive"}) for i, kind in enumerate(kinds)]
+    return [
+        Example(id=f"{offset + i}", fields={"text": f"[{kind}] review {offset + i} is positive", "label": "positive"})
+        for i, kind in enumerate(kinds)
+    ]
 
 
 def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_full_validation_set() -> None:
     """Training rows of kinds a and b, validation rows of kinds b and c: the system rule fixes a but breaks c, so
     that child beats its parent on a minibatch and loses on validation; the user rule fixes b everywhere."""
+
     def run(validation: str) -> tuple[Any, list[Event]]:
         events: list[Event] = []
         optimizer = Optimizer(
             system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
             evaluator=Exact(expected="label"),
             proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
-            trainset=rows_of("ab" * 6, 0), valset=rows_of("bccc" * 50, 1000), callbacks=[events.append],
-            config=OptimizerConfig(max_metric_calls=2000, max_iterations=6, seed=1, merge=False, skip_perfect=False,
-                                   validation=validation, validation_subset=20, **ONE))  # type: ignore[arg-type]
+            trainset=rows_of("ab" * 6, 0),
+            valset=rows_of("bccc" * 50, 1000),
+            callbacks=[events.append],
+            config=OptimizerConfig(
+                max_metric_calls=2000,
+                max_iterations=6,
+                seed=1,
+                merge=False,
+                skip_perfect=False,
+                validation=validation,
+                validation_subset=20,
+                **ONE,
+            ),
+        )  # type: ignore[arg-type]
         return optimizer.run(SEED), events
 
     full, _ = run("full")
@@ -277,6 +306,7 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
     assert rejected and subset.counts["subset_rejected"] == len(rejected)
     assert rejected[0].data["child_subset"] < rejected[0].data["best_subset"]
     from gepa.run.report import rejected_proposals  # the report lists it (and does not trip over its fields)
+
     assert "below the best on a validation subset of 20" in rejected_proposals([e.to_dict() for e in events])
     assert subset.mean_scores()[subset.best_index()] == full.mean_scores()[full.best_index()]
     assert subset.metric_calls < full.metric_calls
@@ -293,8 +323,9 @@ def _rival_rules(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any
 @pytest.mark.parametrize("seed", [0, 1, 2, 5])
 def test_patience_counts_every_iteration_without_a_new_best_a_rejected_merge_included(seed: int) -> None:
     events: list[Event] = []
-    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=400, seed=seed, patience=3, **ONE), task=_rival_rules,
-                            events=events)
+    optimizer, _, _ = build(
+        OptimizerConfig(max_metric_calls=400, seed=seed, patience=3, **ONE), task=_rival_rules, events=events
+    )
     state = optimizer.run(SEED)
     last_best = max(e.iteration for e in events if e.kind == "new_best")
     assert state.stop_reason == "no improvement in 3 iterations"

@@ -20,16 +20,20 @@ def candidate_file(tmp_path: Path, user: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("user", "problem"), [
-    ("Review: {{body}}", "placeholder {{body}} in prompt component 'user' has no matching field in the data"),
-    ("Review: {{text", "unclosed placeholder {{text in prompt component 'user'"),
-])
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [
+        ("Review: {{body}}", "placeholder {{body}} in prompt component 'user' has no matching field in the data"),
+        ("Review: {{text", "unclosed placeholder {{text in prompt component 'user'"),
+    ],
+)
 def test_a_candidate_file_no_field_fills_is_refused_naming_it(tmp_path: Path, user: str, problem: str) -> None:
     task = write_task(tmp_path / "toy")
     candidate = candidate_file(tmp_path, user)
     results = tmp_path / "results.jsonl"
-    result = CliRunner().invoke(main, ["eval", str(task), "--prompt", str(candidate), "--min-score", "0.5",
-                                       "-o", str(results)])
+    result = CliRunner().invoke(
+        main, ["eval", str(task), "--prompt", str(candidate), "--min-score", "0.5", "-o", str(results)]
+    )
     assert result.exit_code == 2, result.output
     assert f"Error: {candidate}: {problem}" in result.output and "Traceback" not in result.output
     assert "score" not in result.output and not results.exists()  # nothing was scored
@@ -45,7 +49,8 @@ def test_a_registry_prompt_no_field_fills_is_refused_naming_it(tmp_path: Path) -
 
 def test_a_candidate_file_that_fits_is_scored(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy")
-    result = CliRunner().invoke(main, ["eval", str(task), "--prompt", str(candidate_file(tmp_path, "Review: {{text}}")),
-                                       "--split", "val"])
+    result = CliRunner().invoke(
+        main, ["eval", str(task), "--prompt", str(candidate_file(tmp_path, "Review: {{text}}")), "--split", "val"]
+    )
     assert result.exit_code == 0, result.output
     assert "val score 0.400 on 10 examples" in result.output

@@ -15,15 +15,21 @@ from tests.fakes import write_task
 def python_evaluator_task(tmp_path: Path, body: str) -> Path:
     task = write_task(tmp_path / "toy", budget=40)
     (tmp_path / "toy" / "score.py").write_text("import sys\n\ndef score(fields, output):\n" + body)
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     return task
 
 
 def test_an_evaluator_calling_sys_exit_is_a_named_error_and_the_state_is_kept(tmp_path: Path) -> None:
     # Scores the seed's outputs, then exits on the first output of an improved prompt (a right [b] answer).
-    task = python_evaluator_task(tmp_path, "    if '[b]' in fields['text'] and output == fields['label']:\n"
-                                           "        sys.exit(3)\n    return float(output == fields['label'])\n")
+    task = python_evaluator_task(
+        tmp_path,
+        "    if '[b]' in fields['text'] and output == fields['label']:\n"
+        "        sys.exit(3)\n    return float(output == fields['label'])\n",
+    )
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2, result.output
     assert "evaluator python:gepa_user_score.score called sys.exit(3) on example train/" in result.output

@@ -15,20 +15,24 @@ EXAMPLE = Example(id="val/0", fields={"question": "How many legs has a spider?",
 
 
 def build(spec: dict, tmp_path: Path = Path("."), judge: FakeModel | None = None):  # type: ignore[no-untyped-def]
-    return build_evaluator(spec, base_dir=tmp_path,
-                           judge_client=(lambda model: ModelClient(judge, role="judge")) if judge else None)
+    return build_evaluator(
+        spec, base_dir=tmp_path, judge_client=(lambda model: ModelClient(judge, role="judge")) if judge else None
+    )
 
 
 def test_exact_with_normalisers() -> None:
     strict = build({"type": "exact", "expected": "label"})
     loose = build({"type": "exact", "expected": "label", "normalize": ["lower", "strip", "strip_punctuation"]})
     assert strict(EXAMPLE, "positive").score == 0.0
-    assert strict(EXAMPLE, "positive").feedback == ("Right answer, wrong spelling. Expected exactly 'Positive' but "
-                                                    "the output was 'positive': write the answer exactly as expected.")
+    assert strict(EXAMPLE, "positive").feedback == (
+        "Right answer, wrong spelling. Expected exactly 'Positive' but "
+        "the output was 'positive': write the answer exactly as expected."
+    )
     assert loose(EXAMPLE, " positive. ").score == 1.0
     assert loose(EXAMPLE, "Negative.").feedback == "Wrong answer. Expected 'Positive' but the output was 'Negative.'."
     assert loose(EXAMPLE, "I would say it is positive").feedback.endswith(
-        "The whole output must be the answer and nothing else.")
+        "The whole output must be the answer and nothing else."
+    )
 
 
 def test_contains_regex_and_numeric() -> None:
@@ -48,8 +52,11 @@ def test_a_bad_regex_is_a_configuration_error() -> None:
 
 
 def test_json_schema_and_fields_give_partial_credit() -> None:
-    spec = {"type": "json", "schema": {"type": "object", "properties": {"legs": {"type": "integer"}},
-                                       "required": ["legs"]}, "fields": {"legs": "answer"}}
+    spec = {
+        "type": "json",
+        "schema": {"type": "object", "properties": {"legs": {"type": "integer"}}, "required": ["legs"]},
+        "fields": {"legs": "answer"},
+    }
     evaluate = build(spec)
     assert evaluate(EXAMPLE, '```json\n{"legs": 8}\n```').score == 1.0
     half = evaluate(EXAMPLE, '{"legs": "eight"}')
@@ -60,7 +67,8 @@ def test_json_schema_and_fields_give_partial_credit() -> None:
 def test_python_function_from_a_file(tmp_path: Path) -> None:
     (tmp_path / "check.py").write_text(
         "def score(fields, output):\n    ok = output.strip() == fields['answer']\n"
-        "    return (1.0 if ok else 0.25, 'fine' if ok else 'say only the number')\n")
+        "    return (1.0 if ok else 0.25, 'fine' if ok else 'say only the number')\n"
+    )
     evaluate = build({"type": "python", "function": "check.py:score"}, tmp_path)
     assert evaluate(EXAMPLE, "8").score == 1.0
     result = evaluate(EXAMPLE, "eight")
@@ -72,8 +80,13 @@ def test_python_function_from_a_file(tmp_path: Path) -> None:
     from gepa.core.candidate import Candidate
     from gepa.core.evaluation import score_output
     from gepa.core.types import EvalResult, SystemOutput
-    as_int = score_output(lambda example, output: EvalResult(score=0.0, expected=8),  # type: ignore[arg-type]
-                          Candidate(components={"user": "{{question}}"}), EXAMPLE, SystemOutput(text="7"))
+
+    as_int = score_output(
+        lambda example, output: EvalResult(score=0.0, expected=8),  # type: ignore[arg-type]
+        Candidate(components={"user": "{{question}}"}),
+        EXAMPLE,
+        SystemOutput(text="7"),
+    )
     assert as_int.expected == "8" and as_int.error is None  # a user's int reaches the reflector as text
 
 
@@ -87,8 +100,9 @@ def test_judge_scores_through_the_model_layer() -> None:
 
 
 def test_weighted_list() -> None:
-    evaluate = build([{"type": "contains", "expected": "answer", "weight": 3},
-                      {"type": "regex", "pattern": "^[0-9]+$", "weight": 1}])
+    evaluate = build(
+        [{"type": "contains", "expected": "answer", "weight": 3}, {"type": "regex", "pattern": "^[0-9]+$", "weight": 1}]
+    )
     assert evaluate(EXAMPLE, "8 legs").score == pytest.approx(0.75)
 
 

@@ -37,8 +37,11 @@ def ifeval() -> object:
 
 
 def test_ifeval_checkers_pass_and_fail_with_per_instruction_feedback(ifeval) -> None:  # type: ignore[no-untyped-def]
-    fields = {"prompt": "Write about cats.", "instruction_id_list": ["punctuation:no_comma", "detectable_format:title",
-              "length_constraints:number_words"], "kwargs": [{}, {}, {"relation": "at least", "num_words": 5}]}
+    fields = {
+        "prompt": "Write about cats.",
+        "instruction_id_list": ["punctuation:no_comma", "detectable_format:title", "length_constraints:number_words"],
+        "kwargs": [{}, {}, {"relation": "at least", "num_words": 5}],
+    }
     good = "<<Cats>>\nCats sleep a lot and purr when happy."
     bad = "Cats, dogs."
     assert ifeval.score(fields, good)[0] == 1.0

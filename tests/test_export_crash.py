@@ -53,6 +53,7 @@ def test_an_export_killed_midway_leaves_no_version_and_the_next_one_succeeds(tmp
     assert code == 0 and "Traceback" not in out, out
     assert sorted(p.name for p in (prompts / "toy").iterdir()) == [".lock", "aliases.json", "v0001"]
 
+
 def test_a_half_written_version_from_an_older_gepa_does_not_block_the_name(tmp_path: Path) -> None:
     run, prompts = finished_run(tmp_path), tmp_path / "prompts"
     leftover = prompts / "toy" / "v0001"

@@ -25,8 +25,11 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 
 
 def modes(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in root.rglob("*")
-            if p.is_file() and p.name != ".lock"}
+    return {
+        str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode)
+        for p in root.rglob("*")
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], indirect=True)
@@ -35,10 +38,17 @@ def test_run_and_registry_files_follow_the_umask(tmp_path: Path, umask: int) -> 
     runs, prompts = tmp_path / "runs", tmp_path / "prompts"
     assert CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(runs), "-q"]).exit_code == 0
     run_dir = next(runs.iterdir())
-    result = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--alias", "production",
-                                       "--prompts-dir", str(prompts)])
+    result = CliRunner().invoke(
+        main, ["export", str(run_dir), "--name", "toy", "--alias", "production", "--prompts-dir", str(prompts)]
+    )
     assert result.exit_code == 0, result.output
     found = {**modes(run_dir), **{f"prompts/{k}": v for k, v in modes(prompts).items()}}
-    assert {"config.json", "state.json", "summary.json", "report.html", "prompts/toy/v0001/meta.json",
-            "prompts/toy/aliases.json"} <= set(found)
+    assert {
+        "config.json",
+        "state.json",
+        "summary.json",
+        "report.html",
+        "prompts/toy/v0001/meta.json",
+        "prompts/toy/aliases.json",
+    } <= set(found)
     assert set(found.values()) == {0o666 & ~umask}, found

@@ -18,14 +18,20 @@ from tests import fakes
 def guarded_task(tmp_path: Path, *, tolerance: float = 0.02, budget: int = 200, export: str = "") -> Path:
     """The scripted world with a guard set of [c] examples only: the seed solves all of them, and any prompt
     with RULE_A in its system part (the path to the best validation score, 0.8) solves none."""
-    task = fakes.write_task(tmp_path / "toy", budget=budget, extra=export,
-                            optimizer=f"{{proposals_per_iteration: 1, guard_tolerance: {tolerance}, "
-                                      "best_gain_level: null}")
-    rows = [{"text": f"[c] story {i} is {('positive', 'negative')[i % 2]}", "label": ("positive", "negative")[i % 2]}
-            for i in range(6)]
+    task = fakes.write_task(
+        tmp_path / "toy",
+        budget=budget,
+        extra=export,
+        optimizer=f"{{proposals_per_iteration: 1, guard_tolerance: {tolerance}, best_gain_level: null}}",
+    )
+    rows = [
+        {"text": f"[c] story {i} is {('positive', 'negative')[i % 2]}", "label": ("positive", "negative")[i % 2]}
+        for i in range(6)
+    ]
     (tmp_path / "toy" / "data" / "guard.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    task.write_text(task.read_text().replace("  test: data/test.jsonl", "  test: data/test.jsonl\n"
-                                                                         "  guard: {ood: data/guard.jsonl}"))
+    task.write_text(
+        task.read_text().replace("  test: data/test.jsonl", "  test: data/test.jsonl\n  guard: {ood: data/guard.jsonl}")
+    )
     return task
 
 
@@ -64,15 +70,19 @@ def test_promote_if_better_refuses_a_guard_regression(tmp_path: Path) -> None:
     # A later run starts from a seed that already holds RULE_A: measured against its own seed it passes its guard,
     # but against production it falls on the guard set, though it wins on test.
     task = tmp_path / "toy" / "task.yaml"
-    task.write_text(task.read_text().replace('system: "You classify reviews."',
-                                             f'system: "You classify reviews. {fakes.RULE_A}"'))
+    task.write_text(
+        task.read_text().replace('system: "You classify reviews."', f'system: "You classify reviews. {fakes.RULE_A}"')
+    )
     _, second = optimize(task, tmp_path, runs="second")
     assert second["best"]["guard"] == {"ood": 0.0} and second["best"]["test"] > first["best"]["test"]
-    result = CliRunner().invoke(main, ["export", second["run_dir"], "--name", "toy", "--alias", "production",
-                                       "--promote-if-better"])
+    result = CliRunner().invoke(
+        main, ["export", second["run_dir"], "--name", "toy", "--alias", "production", "--promote-if-better"]
+    )
     assert result.exit_code == 0, result.output
-    assert ("not promoted: v2 falls on the guard set 'ood' 0.000 against v1's 1.000 (tolerance 0.02); "
-            "'production' stays on v1") in result.output
+    assert (
+        "not promoted: v2 falls on the guard set 'ood' 0.000 against v1's 1.000 (tolerance 0.02); "
+        "'production' stays on v1"
+    ) in result.output
     from gepa.registry import load
 
     assert load("toy@production").version == 1 and load("toy@2").meta["guard_scores"] == {"ood": 0.0}
@@ -91,13 +101,21 @@ def test_a_proposal_that_pastes_a_training_input_is_cut_repaired_or_rejected_bef
     from gepa.system import PromptSystem
 
     # Every input asks the same question (the task's wording: repeating it is no leak); each tells its own story.
-    stories = ["the film about a lighthouse keeper and his dog was long", "a quiet drama about two sisters running "
-               "a bakery in winter", "the sequel to the robot heist comedy lost all of its charm",
-               "an animated tale of a fox who learns to sail alone",
-               "the documentary on deep sea volcanoes never drags",
-               "a courtroom thriller where the judge hides a secret twin"]
-    train = [Example(id=f"train/{i}", fields={"text": f"[b] Is this review positive or negative, tell me please? "
-                                              f"{story}", "label": "positive"}) for i, story in enumerate(stories)]
+    stories = [
+        "the film about a lighthouse keeper and his dog was long",
+        "a quiet drama about two sisters running a bakery in winter",
+        "the sequel to the robot heist comedy lost all of its charm",
+        "an animated tale of a fox who learns to sail alone",
+        "the documentary on deep sea volcanoes never drags",
+        "a courtroom thriller where the judge hides a secret twin",
+    ]
+    train = [
+        Example(
+            id=f"train/{i}",
+            fields={"text": f"[b] Is this review positive or negative, tell me please? {story}", "label": "positive"},
+        )
+        for i, story in enumerate(stories)
+    ]
     val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
 
     def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
@@ -109,24 +127,32 @@ def test_a_proposal_that_pastes_a_training_input_is_cut_repaired_or_rejected_bef
 
     events: list[Event] = []
     task_model = FakeModel(fakes.task_model)
-    optimizer = Optimizer(system=PromptSystem(ModelClient(task_model, role="task")),
-                          evaluator=Exact(expected="label"),
-                          proposer=ReflectiveProposer(ModelClient(FakeModel(paster), role="reflection")),
-                          trainset=train, valset=val, callbacks=[events.append],
-                          config=OptimizerConfig(max_iterations=2, max_metric_calls=None, seed=0,
-                                                 proposals_per_iteration=1, skip_perfect=False))
+    optimizer = Optimizer(
+        system=PromptSystem(ModelClient(task_model, role="task")),
+        evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(FakeModel(paster), role="reflection")),
+        trainset=train,
+        valset=val,
+        callbacks=[events.append],
+        config=OptimizerConfig(
+            max_iterations=2, max_metric_calls=None, seed=0, proposals_per_iteration=1, skip_perfect=False
+        ),
+    )
     state = optimizer.run(Candidate(components={"system": "Classify.", "user": "{{text}}"}))
     leaks = [e for e in events if e.kind == "proposal_rejected" and e.data["reason"] == "leakage"]
     if outcome == "cut":
         assert not leaks and next(e.data["problem"] for e in events if e.kind == "proposal_repaired") == (
-            "copied a training example ('the film about a lighthouse keeper and his'): the copied sentences were cut")
-        assert any(c.components["system"] == "Label the review." for c in state.candidates) or \
-            any(e.data.get("components", {}).get("system") == "Label the review." for e in events)
+            "copied a training example ('the film about a lighthouse keeper and his'): the copied sentences were cut"
+        )
+        assert any(c.components["system"] == "Label the review." for c in state.candidates) or any(
+            e.data.get("components", {}).get("system") == "Label the review." for e in events
+        )
         return
     if outcome == "repaired":  # one repair request quoting the copy, then the clean text is evaluated
         assert not leaks and state.counts["repaired"] >= 1
         assert next(e.data["problem"] for e in events if e.kind == "proposal_repaired").startswith(
-            "copies a training example word for word ('the film about a lighthouse keeper and his')")
+            "copies a training example word for word ('the film about a lighthouse keeper and his')"
+        )
         assert len(state.rollouts) > 1  # the repaired child was run
         return
     assert leaks
@@ -153,15 +179,28 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     task = guarded_task(tmp_path, tolerance=1.0, budget=54)  # at 54 calls the third candidate's check does not fit
     _out, summary = optimize(task, tmp_path)
     assert summary["counts"]["guard_unpaid"] == 1
-    assert summary["stop_reason"] == "max_metric_calls (54) reached: a new best could no longer be checked on the " \
-                                     "guard sets (6 calls)"
+    assert (
+        summary["stop_reason"] == "max_metric_calls (54) reached: a new best could no longer be checked on the "
+        "guard sets (6 calls)"
+    )
     waiting = next(m for m in summary["front"] if m["guard_unpaid"])
     assert waiting["val"] > summary["best"]["val"] and not waiting["guard"]
     run_dir = sorted((tmp_path / "runs").iterdir())[-1]
     state = json.loads((run_dir / "state.json").read_text())
     assert 54 - 6 < state["metric_calls"] <= 54  # the old reserve (minibatches + val + guard) stopped far earlier
-    refused = CliRunner().invoke(main, ["export", str(run_dir), "--name", "toy", "--candidate", waiting["id"],
-                                        "--prompts-dir", str(tmp_path / "prompts")])
+    refused = CliRunner().invoke(
+        main,
+        [
+            "export",
+            str(run_dir),
+            "--name",
+            "toy",
+            "--candidate",
+            waiting["id"],
+            "--prompts-dir",
+            str(tmp_path / "prompts"),
+        ],
+    )
     assert refused.exit_code == 2 and "never checked on the task's guard sets" in refused.output
     assert "guard not checked (budget spent): never the best" in (run_dir / "report.html").read_text()
 
@@ -169,16 +208,18 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
     assert "its guard check (6 calls) no longer fit the budget" in why and "--budget" in why
 
     def resume(budget: str) -> dict[str, Any]:
-        result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", budget,
-                                           "--seed", "1"])
+        result = CliRunner().invoke(
+            main, ["optimize", str(task), "--resume", str(run_dir), "--budget", budget, "--seed", "1"]
+        )
         assert result.exit_code == 0, result.output
         return json.loads((run_dir / "summary.json").read_text())
 
     same = resume("54")  # nothing more to pay with: the candidate still waits, counted once
     assert same["counts"]["guard_unpaid"] == 1 and same["best"]["id"] == summary["best"]["id"]
     assert [m["id"] for m in same["front"] if m["guard_unpaid"]] == [waiting["id"]]
-    resumed = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "62",
-                                        "--seed", "1"])
+    resumed = CliRunner().invoke(
+        main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "62", "--seed", "1"]
+    )
     assert resumed.exit_code == 0, resumed.output
     after = json.loads((run_dir / "summary.json").read_text())
     assert after["best"]["val"] >= waiting["val"] and not any(m["guard_unpaid"] for m in after["front"])
@@ -188,11 +229,14 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
 
 
 def test_a_budget_that_cannot_score_the_seed_on_validation_and_guard_sets_is_refused(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["optimize", str(guarded_task(tmp_path, budget=12)), "--runs-dir",
-                                       str(tmp_path / "runs")])
+    result = CliRunner().invoke(
+        main, ["optimize", str(guarded_task(tmp_path, budget=12)), "--runs-dir", str(tmp_path / "runs")]
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert ("budget of 12 metric calls cannot even score the seed on the 10 validation examples and the 6 "
-            "guard-set examples") in result.output
+    assert (
+        "budget of 12 metric calls cannot even score the seed on the 10 validation examples and the 6 "
+        "guard-set examples"
+    ) in result.output
 
 
 def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None:
@@ -200,27 +244,36 @@ def test_the_question_every_input_asks_is_the_tasks_wording_not_a_leak() -> None
     from gepa.core.types import Example
 
     question = "If you follow these instructions, do you return to the starting point?"
-    steps = ["Take 5 steps left. Take 1 step backward. Take 4 steps right. Take 1 step forward.",
-             "Turn around. Take 7 steps. Turn left. Take 2 steps. Turn around. Take 3 steps.",
-             "Always face forward. Take 9 steps left. Take 4 steps forward. Take 9 steps right."]
-    check = LeakageCheck([Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"})
-                          for i, s in enumerate(steps)])
+    steps = [
+        "Take 5 steps left. Take 1 step backward. Take 4 steps right. Take 1 step forward.",
+        "Turn around. Take 7 steps. Turn left. Take 2 steps. Turn around. Take 3 steps.",
+        "Always face forward. Take 9 steps left. Take 4 steps forward. Take 9 steps right.",
+    ]
+    check = LeakageCheck(
+        [Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"}) for i, s in enumerate(steps)]
+    )
     assert check.copied(f"Read the steps. {question} Answer true or false.") is None
     # a run that spans the shared question and two words of one example is still mostly the task's wording
     assert check.copied(f"Read the steps. {question} Turn around, then answer true or false.") is None
-    assert check.copied("Work it out, e.g. Always face forward. Take 9 steps left. Take 4 steps forward.") == \
-        "always face forward take 9 steps left take"
+    assert (
+        check.copied("Work it out, e.g. Always face forward. Take 9 steps left. Take 4 steps forward.")
+        == "always face forward take 9 steps left take"
+    )
 
 
 def test_a_whole_input_pasted_is_a_leak_even_when_each_phrase_is_common_wording() -> None:
     from gepa.core.leakage import LeakageCheck
     from gepa.core.types import Example
 
-    steps = ["Take 5 steps. Turn left. Take 2 steps.", "Turn left. Take 2 steps. Take 10 steps. Take 10 steps.",
-             "Take 9 steps. Turn left. Take 2 steps. Take 8 steps."]
+    steps = [
+        "Take 5 steps. Turn left. Take 2 steps.",
+        "Turn left. Take 2 steps. Take 10 steps. Take 10 steps.",
+        "Take 9 steps. Turn left. Take 2 steps. Take 8 steps.",
+    ]
     question = "If you follow these instructions, do you return to the starting point?"
-    check = LeakageCheck([Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"})
-                          for i, s in enumerate(steps)])
+    check = LeakageCheck(
+        [Example(id=f"train/{i}", fields={"text": f"{question} {s}", "label": "true"}) for i, s in enumerate(steps)]
+    )
     for s in steps:
         assert check.copied(f"For example: {question} {s} Then answer.") is not None
     assert check.copied(f"Answer this: {question}") is None
@@ -230,8 +283,14 @@ def test_cutting_a_copy_removes_the_sentences_it_spans_and_never_an_input_line()
     from gepa.core.leakage import LeakageCheck
     from gepa.core.types import Example
 
-    check = LeakageCheck([Example(id="train/0", fields={"text": "Take 5 steps. Turn left. Take 2 steps. Take 7 steps "
-                                                                "backward.", "label": "false"})])
+    check = LeakageCheck(
+        [
+            Example(
+                id="train/0",
+                fields={"text": "Take 5 steps. Turn left. Take 2 steps. Take 7 steps backward.", "label": "false"},
+            )
+        ]
+    )
     text = "{{text}}\nCount the steps. E.g. Take 5 steps. Turn left. Take 2 steps.\nAnswer true or false."
     assert check.without_copies(text) == "{{text}}\nCount the steps. E.g. \nAnswer true or false."
     assert check.without_copies("{{text}} Take 5 steps. Turn left. Take 2 steps.") is None  # on the input line

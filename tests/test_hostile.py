@@ -29,16 +29,19 @@ def finished_run(tmp_path: Path, budget: int = 30) -> Path:
 
 
 # -- 0: the registry never writes outside prompts/ ----------------------------------------------------
-@pytest.mark.parametrize("args", [
-    ["export", "{run}", "--name", "x@/../../../escape", "--prompts-dir", "{prompts}"],
-    ["export", "{run}", "--name", "../../escape", "--prompts-dir", "{prompts}"],
-    ["export", "{run}", "--name", "toy", "--alias", "../../escape", "--prompts-dir", "{prompts}"],
-    ["export", "{run}", "--name", "n" * 300, "--prompts-dir", "{prompts}"],
-    ["prompts", "--prompts-dir", "{prompts}", "promote", "../../escape", "1", "--alias", "pwned"],
-    ["prompts", "--prompts-dir", "{prompts}", "promote", "../../newdir", "1", "--alias", "x"],
-    ["prompts", "--prompts-dir", "{prompts}", "promote", "toy", "1", "--alias", "../../../pwned"],
-    ["prompts", "--prompts-dir", "{prompts}", "show", "toy@../../x"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "{run}", "--name", "x@/../../../escape", "--prompts-dir", "{prompts}"],
+        ["export", "{run}", "--name", "../../escape", "--prompts-dir", "{prompts}"],
+        ["export", "{run}", "--name", "toy", "--alias", "../../escape", "--prompts-dir", "{prompts}"],
+        ["export", "{run}", "--name", "n" * 300, "--prompts-dir", "{prompts}"],
+        ["prompts", "--prompts-dir", "{prompts}", "promote", "../../escape", "1", "--alias", "pwned"],
+        ["prompts", "--prompts-dir", "{prompts}", "promote", "../../newdir", "1", "--alias", "x"],
+        ["prompts", "--prompts-dir", "{prompts}", "promote", "toy", "1", "--alias", "../../../pwned"],
+        ["prompts", "--prompts-dir", "{prompts}", "show", "toy@../../x"],
+    ],
+)
 def test_no_name_alias_or_version_reaches_outside_the_registry(tmp_path: Path, args: list[str]) -> None:
     run = finished_run(tmp_path)
     prompts = tmp_path / "area" / "prompts"
@@ -57,20 +60,32 @@ def task_on(tmp_path: Path, name: str, data: bytes, evaluator: str = "{type: exa
     (folder / name).write_bytes(data)
     (folder / "val.jsonl").write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n')
     task = folder / "task.yaml"
-    task.write_text(f"name: t\nprompt: {{user: '{{{{text}}}}'}}\ndata: {{train: {name}, val: val.jsonl}}\n"
-                    f"model: fake/echo\nevaluator: {evaluator}\n")
+    task.write_text(
+        f"name: t\nprompt: {{user: '{{{{text}}}}'}}\ndata: {{train: {name}, val: val.jsonl}}\n"
+        f"model: fake/echo\nevaluator: {evaluator}\n"
+    )
     return task
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("train.csv", b"text,label\nok,x\n\xff\xfe broken,y\n", "train.csv:3: not UTF-8 text (byte 0xff)"),
-    ("train.jsonl", b'{"text": "a", "label": "x"}\n{"text": "\xe9t\xe9", "label": "y"}\n', "train.jsonl:2: not UTF-8"),
-    ("train.csv", b"text,label\nfine,x\nshort\n", "train.csv:3: this row has no value for 'label'"),
-    ("train.csv", b"text,label\nfine,x,extra\n", "train.csv:2: this row has more cells than the header"),
-    ("train.jsonl", b'{"id": 1, "text": "a", "label": "x"}\n{"id": 1, "text": "b", "label": "y"}\n',
-     "two train examples share the id 1"),
-    ("train.jsonl", b'{"text": "a", "label": "x"}\n[1, 2]\n', "train.jsonl:2: each line must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("train.csv", b"text,label\nok,x\n\xff\xfe broken,y\n", "train.csv:3: not UTF-8 text (byte 0xff)"),
+        (
+            "train.jsonl",
+            b'{"text": "a", "label": "x"}\n{"text": "\xe9t\xe9", "label": "y"}\n',
+            "train.jsonl:2: not UTF-8",
+        ),
+        ("train.csv", b"text,label\nfine,x\nshort\n", "train.csv:3: this row has no value for 'label'"),
+        ("train.csv", b"text,label\nfine,x,extra\n", "train.csv:2: this row has more cells than the header"),
+        (
+            "train.jsonl",
+            b'{"id": 1, "text": "a", "label": "x"}\n{"id": 1, "text": "b", "label": "y"}\n',
+            "two train examples share the id 1",
+        ),
+        ("train.jsonl", b'{"text": "a", "label": "x"}\n[1, 2]\n', "train.jsonl:2: each line must be a JSON object"),
+    ],
+)
 def test_bad_data_is_a_named_error_at_validate(tmp_path: Path, name: str, data: bytes, message: str) -> None:
     code, out = invoke("validate", str(task_on(tmp_path, name, data)))
     assert code == 2 and message in out and "Traceback" not in out, out
@@ -88,8 +103,9 @@ def test_bom_quoted_newlines_and_line_separators_survive(tmp_path: Path) -> None
 
 
 def test_an_invalid_evaluator_schema_is_caught_at_validate(tmp_path: Path) -> None:
-    task = task_on(tmp_path, "train.jsonl", b'{"text": "a", "label": "x"}\n',
-                   evaluator="{type: json, schema: {type: objekt}}")
+    task = task_on(
+        tmp_path, "train.jsonl", b'{"text": "a", "label": "x"}\n', evaluator="{type: json, schema: {type: objekt}}"
+    )
     code, out = invoke("validate", str(task))
     assert code == 2 and "not a valid JSON Schema" in out and "task.yaml" in out, out
 
@@ -108,8 +124,11 @@ def test_events_with_line_separators_are_read_back(tmp_path: Path) -> None:
 def test_an_evaluator_that_never_returns_a_score_stops_the_run(tmp_path: Path, returned: str) -> None:
     task = write_task(tmp_path / "toy", budget=40)
     (tmp_path / "toy" / "score.py").write_text(f"def score(fields, output):\n    return {returned}\n")
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
     assert code == 2, out
     assert "the evaluator failed on every validation example of the seed" in out
@@ -121,9 +140,13 @@ def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) 
     task = write_task(tmp_path / "toy", budget=40)
     (tmp_path / "toy" / "score.py").write_text(
         "def score(fields, output):\n    if '101' in fields['text']:\n        return 1.5\n"
-        "    return float(output == fields['label'])\n")
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+        "    return float(output == fields['label'])\n"
+    )
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet")
     assert code == 0, out
     from gepa.run.rundir import RunDir
@@ -134,8 +157,9 @@ def test_a_bad_score_on_some_examples_is_an_error_on_those_only(tmp_path: Path) 
 
 
 # -- 1: an unreachable model server stops the run with one line, within a minute ------------------------
-def test_an_unreachable_server_stops_the_run_with_its_address(tmp_path: Path, allow_local_http: None,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_server_stops_the_run_with_its_address(
+    tmp_path: Path, allow_local_http: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
     import time
 
@@ -143,8 +167,7 @@ def test_an_unreachable_server_stops_the_run_with_its_address(tmp_path: Path, al
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini",
-                      extra=f"api_base: http://127.0.0.1:{port}/v1\n")
+    task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini", extra=f"api_base: http://127.0.0.1:{port}/v1\n")
     started = time.monotonic()
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
     assert time.monotonic() - started < 60
@@ -193,8 +216,9 @@ def test_a_long_retry_hint_is_honoured_up_to_a_minute(monkeypatch: pytest.Monkey
 
 
 # -- 11: a provider error that echoes the key never reaches the disk ------------------------------------
-def test_a_provider_error_echoing_the_key_is_redacted(tmp_path: Path, allow_local_http: None,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_provider_error_echoing_the_key_is_redacted(
+    tmp_path: Path, allow_local_http: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json as jsonlib
 
     from pytest_httpserver import HTTPServer
@@ -204,14 +228,20 @@ def test_a_provider_error_echoing_the_key_is_redacted(tmp_path: Path, allow_loca
     monkeypatch.setenv("OPENAI_API_KEY", key)
 
     def echo_header(request: Request) -> Response:
-        body = {"error": {"message": f"bad request; you sent Authorization: {request.headers.get('Authorization')}",
-                          "type": "invalid_request_error", "code": 400}}
+        body = {
+            "error": {
+                "message": f"bad request; you sent Authorization: {request.headers.get('Authorization')}",
+                "type": "invalid_request_error",
+                "code": 400,
+            }
+        }
         return Response(jsonlib.dumps(body), status=400, content_type="application/json")
 
     with HTTPServer(host="127.0.0.1") as server:
         server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(echo_header)
-        task = write_task(tmp_path / "toy", model="openai/gpt-4o-mini", budget=30,
-                          extra=f"api_base: {server.url_for('/v1')}\n")
+        task = write_task(
+            tmp_path / "toy", model="openai/gpt-4o-mini", budget=30, extra=f"api_base: {server.url_for('/v1')}\n"
+        )
         _code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
     assert key not in out
     assert "you sent Authorization: Bearer [redacted]" in out  # the seed failed on every example: the run stops
@@ -263,8 +293,10 @@ def test_two_processes_resuming_at_once_write_one_run(tmp_path: Path) -> None:
     run_dir = next((tmp_path / "runs").iterdir())
     env = {**os.environ, "PYTHONPATH": str(root), "GEPA_CACHE_DIR": str(tmp_path / "cache")}
     args = [sys.executable, "-m", "gepa", "optimize", str(task), "--resume", str(run_dir), "--budget", "120", "-q"]
-    both = [subprocess.Popen(args, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for _ in range(2)]
+    both = [
+        subprocess.Popen(args, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in both]
     assert sorted(code for code, _ in results) == [0, 2], results
     assert any("another gepa process" in err for _, err in results)
@@ -277,8 +309,10 @@ def test_a_run_whose_every_reflection_fails_says_so(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy", budget=60, reflection_model="fake/tests.fakes:failing_reflector")
     code, out = invoke("optimize", str(task), "--runs-dir", str(tmp_path / "runs"))
     assert code == 0, out
-    assert "proposals failed: the reflection model's calls failed, the first with ModelCallError: model " \
-           "'fake/reflector': BadRequestError (HTTP 400): context window exceeded" in out
+    assert (
+        "proposals failed: the reflection model's calls failed, the first with ModelCallError: model "
+        "'fake/reflector': BadRequestError (HTTP 400): context window exceeded" in out
+    )
     assert "perfect minibatches" not in out
 
 
@@ -370,8 +404,16 @@ def test_a_run_recorded_before_newer_settings_existed_still_resumes(tmp_path: Pa
 
     run_dir = finished_run(tmp_path, budget=30)
     config = json.loads((run_dir / "config.json").read_text())
-    for key in ("objectives", "select", "validation", "validation_subset", "executor", "ray_address",
-                "ray_cpus_per_rollout", "ray_gpus_per_rollout"):
+    for key in (
+        "objectives",
+        "select",
+        "validation",
+        "validation_subset",
+        "executor",
+        "ray_address",
+        "ray_cpus_per_rollout",
+        "ray_gpus_per_rollout",
+    ):
         config["optimizer"].pop(key, None)
         config["task"]["optimizer"].pop(key, None)
     for key in ("objectives", "select"):

@@ -46,8 +46,10 @@ def test_a_run_reports_each_splits_gain_with_its_interval(tmp_path: Path) -> Non
     # the two [c] examples got worse: only the seed solves them
     assert (gain["mean"], gain["n"], gain["better"], gain["worse"]) == (pytest.approx(0.6), 10, 8, 2)
     assert gain["low"] <= gain["mean"] <= gain["high"] and summary["gains"]["test"]["n"] == 5
-    assert f"best 0.800   +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)" \
+    assert (
+        f"best 0.800   +0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)"
         in result.output
+    )
     page = Path(summary["report"]).read_text()
     assert f"<td>+0.600 (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; 8 better, 2 worse of 10)</td>" in page
 

@@ -1,6 +1,6 @@
-"""Gates on the whole tree: ruff (pyflakes, pycodestyle with 120 columns, import order, bugbear, pyupgrade),
-mypy on gepa/, import-linter's layer and acyclic-siblings contracts, and no module importing another module's
-private helpers or forming an import cycle; every benchmark script still imports what it uses."""
+"""Gates on the whole tree: ruff format, ruff (pyflakes, pycodestyle with 120 columns, import order, bugbear,
+pyupgrade), mypy on gepa/, import-linter's layer and acyclic-siblings contracts, and no module importing another
+module's private helpers or forming an import cycle; every benchmark script still imports what it uses."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def test_ruff_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_tree_is_formatted() -> None:
+    pytest.importorskip("ruff")
+    result = run_tool("ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_passes_on_the_package() -> None:
     pytest.importorskip("mypy")
     result = run_tool("mypy")
@@ -33,8 +39,9 @@ def test_mypy_passes_on_the_package() -> None:
 
 def test_import_contracts_are_kept() -> None:
     pytest.importorskip("importlinter")
-    result = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
@@ -52,7 +59,8 @@ def test_no_import_cycle_and_no_private_helper_crosses_a_module() -> None:
                 assert not private, f"{module} imports {other}'s private {private}: {detail['line_contents']}"
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")
-                                          if p.name != "reference_runner.py"))  # that one runs in the reference's venv
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "reference_runner.py")
+)  # that one runs in the reference's venv
 def test_every_benchmark_script_imports_what_it_uses(script: str) -> None:
     runpy.run_path(str(ROOT / "bench" / script), run_name="imported_by_tests")

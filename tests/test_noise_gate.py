@@ -24,8 +24,9 @@ def run(tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_
     data = task.parent / "data"
     for name, found in (("train", rows("b", 10, 0)), ("val", val), ("test", rows("bc", 10, 500))):
         (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in found))
-    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"),
-                                       "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
     summary["output"] = result.output
@@ -76,8 +77,10 @@ def test_a_run_recorded_before_the_rule_resumes_without_it(tmp_path: Path) -> No
     (run_dir / "state.json").write_text(json.dumps(state))
     task = tmp_path / "toy" / "task.yaml"
     task.write_text(task.read_text().replace(", best_gain_level: null", ""))  # the file as that gepa knew it
-    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "400",
-                                       "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        main,
+        ["optimize", str(task), "--resume", str(run_dir), "--budget", "400", "--cache-dir", str(tmp_path / "cache")],
+    )
     assert result.exit_code == 0, result.output
     resumed = json.loads((run_dir / "summary.json").read_text())
     assert resumed["best"]["val"] == 1.0 and resumed["within_noise"] == []

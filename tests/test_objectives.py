@@ -37,21 +37,32 @@ def trimmer(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) ->
 def run(config: OptimizerConfig) -> Any:
     examples = [Example(id=f"train/{i}", fields=r) for i, r in enumerate(fakes.make_rows(8))]
     val = [Example(id=f"val/{i}", fields=r) for i, r in enumerate(fakes.make_rows(10, 100))]
-    optimizer = Optimizer(system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
-                          evaluator=Exact(expected="label"),
-                          proposer=ReflectiveProposer(ModelClient(FakeModel(trimmer), role="reflection")),
-                          trainset=examples, valset=val, config=config)
+    optimizer = Optimizer(
+        system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
+        evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(FakeModel(trimmer), role="reflection")),
+        trainset=examples,
+        valset=val,
+        config=config,
+    )
     return optimizer.run(LONG)
 
 
 def test_a_shorter_prompt_with_equal_accuracy_wins_under_select_on_tokens() -> None:
-    base = {"max_metric_calls": 80, "seed": 0, "proposals_per_iteration": 1, "skip_perfect": False,
-            "optimize": ("user",)}
+    base = {
+        "max_metric_calls": 80,
+        "seed": 0,
+        "proposals_per_iteration": 1,
+        "skip_perfect": False,
+        "optimize": ("user",),
+    }
     plain = run(OptimizerConfig(**base))
     assert plain.candidates[plain.best_index()].id == LONG.id  # equal score: the shorter one is not better
     tokens = Objective(name="tokens", direction="min")
-    for select in (Selection(weights={"score": 1.0, "tokens": 0.01}),
-                   Selection(maximize="score", limits={"tokens": 20.0})):
+    for select in (
+        Selection(weights={"score": 1.0, "tokens": 0.01}),
+        Selection(maximize="score", limits={"tokens": 20.0}),
+    ):
         state = run(OptimizerConfig(**base, objectives=(Objective(name="score"), tokens), select=select))
         best = state.best_index()
         assert PADDING not in state.candidates[best]["user"], select
@@ -61,20 +72,29 @@ def test_a_shorter_prompt_with_equal_accuracy_wins_under_select_on_tokens() -> N
 
 
 def test_a_select_rule_reads_a_cost_objective_as_lower_is_better_without_listing_it() -> None:
-    config = OptimizerConfig(max_metric_calls=80, seed=0, proposals_per_iteration=1, skip_perfect=False,
-                             optimize=("user",), select=Selection(weights={"score": 1.0, "tokens": 0.01}))
+    config = OptimizerConfig(
+        max_metric_calls=80,
+        seed=0,
+        proposals_per_iteration=1,
+        skip_perfect=False,
+        optimize=("user",),
+        select=Selection(weights={"score": 1.0, "tokens": 0.01}),
+    )
     state = run(config)
     assert PADDING not in state.candidates[state.best_index()]["user"]
 
 
 def test_conflicting_objectives_keep_both_specialists_on_the_front(tmp_path: Path) -> None:
-    task = fakes.write_task(tmp_path / "toy", budget=200,
-                            extra="objectives: [score, {name: prompt_chars, direction: min}]\n")
+    task = fakes.write_task(
+        tmp_path / "toy", budget=200, extra="objectives: [score, {name: prompt_chars, direction: min}]\n"
+    )
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--seed", "1"])
     assert result.exit_code == 0, result.output
     summary = json.loads(next((tmp_path / "runs").iterdir()).joinpath("summary.json").read_text())
-    assert summary["objectives"] == [{"name": "score", "direction": "max"},
-                                     {"name": "prompt_chars", "direction": "min"}]
+    assert summary["objectives"] == [
+        {"name": "score", "direction": "max"},
+        {"name": "prompt_chars", "direction": "min"},
+    ]
     front = {m["id"]: m["objectives"] for m in summary["front"]}
     shortest = min(front, key=lambda i: front[i]["prompt_chars"])
     most_accurate = max(front, key=lambda i: front[i]["score"])
@@ -84,8 +104,19 @@ def test_conflicting_objectives_keep_both_specialists_on_the_front(tmp_path: Pat
     assert "front (score max, prompt_chars min):" in result.output
     page = Path(summary["report"]).read_text()
     assert 'aria-label="trade-off"' in page and "chosen: " + most_accurate in page
-    exported = CliRunner().invoke(main, ["export", summary["run_dir"], "--name", "short", "--candidate", shortest,
-                                         "--prompts-dir", str(tmp_path / "prompts")])
+    exported = CliRunner().invoke(
+        main,
+        [
+            "export",
+            summary["run_dir"],
+            "--name",
+            "short",
+            "--candidate",
+            shortest,
+            "--prompts-dir",
+            str(tmp_path / "prompts"),
+        ],
+    )
     assert exported.exit_code == 0, exported.output
     from gepa.registry import load
 
@@ -97,9 +128,13 @@ def test_a_python_evaluator_can_return_named_scores(tmp_path: Path) -> None:
     (tmp_path / "toy" / "score.py").write_text(
         "def score(fields, output):\n"
         "    return {'scores': {'correct': float(output == fields['label']), 'polite': float(output != 'unsure')},"
-        " 'feedback': 'checked'}\n")
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+        " 'feedback': 'checked'}\n"
+    )
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     from gepa.run.rundir import RunDir
@@ -121,6 +156,7 @@ def test_an_objective_nobody_measures_is_a_named_error(tmp_path: Path) -> None:
 def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
     """A failed rollout measures no tokens: it counts as the worst cost in the pool, not as zero, and a select
     rule on tokens never prefers it."""
+
     def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
         if "BROKEN" in messages[-1]["content"]:
             raise RuntimeError("the pipeline crashed")
@@ -131,14 +167,21 @@ def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
 
     def run(select: Selection | None) -> Any:
         return Optimizer(
-            system=PromptSystem(ModelClient(FakeModel(task_model), role="task")), evaluator=Exact(expected="label"),
+            system=PromptSystem(ModelClient(FakeModel(task_model), role="task")),
+            evaluator=Exact(expected="label"),
             proposer=ReflectiveProposer(ModelClient(FakeModel(breaker), role="reflection")),
             trainset=[Example(id=f"train/{i}", fields=r) for i, r in enumerate(fakes.make_rows(8))],
             valset=[Example(id=f"val/{i}", fields=r) for i, r in enumerate(fakes.make_rows(10, 100))],
-            config=OptimizerConfig(max_metric_calls=40, seed=0, proposals_per_iteration=1, acceptance="non_strict",
-                                   optimize=("user",), objectives=(Objective(name="score"), Objective(name="tokens")),
-                                   select=select)).run(
-            Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"}))
+            config=OptimizerConfig(
+                max_metric_calls=40,
+                seed=0,
+                proposals_per_iteration=1,
+                acceptance="non_strict",
+                optimize=("user",),
+                objectives=(Objective(name="score"), Objective(name="tokens")),
+                select=select,
+            ),
+        ).run(Candidate(components={"system": "You classify reviews.", "user": "Review: {{text}}"}))
 
     plain = run(None)
     broken = [i for i, c in enumerate(plain.candidates) if "BROKEN" in c["user"]]
@@ -154,8 +197,15 @@ def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
 def test_a_rejection_by_the_select_rule_says_so_in_the_report() -> None:
     from gepa.run.report import rejected_proposals
 
-    event = {"kind": "candidate_rejected", "iteration": 1, "reason": "not better", "parent_minibatch": 2.0,
-             "child_minibatch": 3.0, "select_rank": [[0.0, -0.5], [1.0, 0.5]], "components": {}}
+    event = {
+        "kind": "candidate_rejected",
+        "iteration": 1,
+        "reason": "not better",
+        "parent_minibatch": 2.0,
+        "child_minibatch": 3.0,
+        "select_rank": [[0.0, -0.5], [1.0, 0.5]],
+        "components": {},
+    }
     assert "the select rule ranks them (0.000, -0.500) against (1.000, 0.500)" in rejected_proposals([event])
 
 
@@ -175,18 +225,21 @@ def test_a_single_named_evaluator_is_an_objective_under_its_name(tmp_path: Path)
 
 
 def test_a_named_score_of_a_failed_rollout_counts_zero_and_a_named_evaluator_keeps_its_own_scores(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from gepa.core.objectives import mean_objectives
     from gepa.core.types import Rollout
     from gepa.evaluators.build import build_evaluator
 
-    rollouts = [Rollout(example_id="a", output="x", score=1.0, feedback="", objectives={"accuracy": 1.0,
-                                                                                     "tokens": 10.0}),
-                Rollout(example_id="b", output="", score=0.0, feedback="crashed", error="boom", error_source="system")]
+    rollouts = [
+        Rollout(example_id="a", output="x", score=1.0, feedback="", objectives={"accuracy": 1.0, "tokens": 10.0}),
+        Rollout(example_id="b", output="", score=0.0, feedback="crashed", error="boom", error_source="system"),
+    ]
     means = mean_objectives(rollouts)
     assert means["accuracy"] == 0.5 and means["tokens"] == 10.0  # a crash is not a perfect score, nor free
     (tmp_path / "judge.py").write_text(
-        "def judge(example, output):\n    return {'scores': {'fluency': 1.0, 'brevity': 0.5}, 'feedback': ''}\n")
+        "def judge(example, output):\n    return {'scores': {'fluency': 1.0, 'brevity': 0.5}, 'feedback': ''}\n"
+    )
     named = build_evaluator({"type": "python", "function": "judge.py:judge", "name": "quality"}, base_dir=tmp_path)
     result = named(Example(id="e", fields={}), "hi")
     assert result.scores == {"fluency": 1.0, "brevity": 0.5, "quality": result.score}

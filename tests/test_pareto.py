@@ -46,8 +46,9 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(a >= b) and np.any(a > b))
 
 
-score_tables = arrays(np.float64, st.tuples(st.integers(1, 7), st.integers(1, 6)),
-                      elements=st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+score_tables = arrays(
+    np.float64, st.tuples(st.integers(1, 7), st.integers(1, 6)), elements=st.sampled_from([0.0, 0.25, 0.5, 1.0])
+)
 
 
 @settings(max_examples=300, deadline=None)

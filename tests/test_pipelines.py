@@ -17,7 +17,7 @@ from gepa.cli import main
 from gepa.core.types import Example, Rollout
 from gepa.proposer.evidence import format_examples
 
-PIPELINE = '''
+PIPELINE = """
 import gepa
 
 
@@ -33,7 +33,7 @@ class Chain:
         answer = self.client.complete([{"role": "user",
                                         "content": gepa.render(candidate["second"], {**fields, "draft": draft})}])
         return gepa.SystemOutput(text=answer.text, trace={"steps": {"draft": draft}})
-'''
+"""
 
 
 def chain_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
@@ -56,13 +56,19 @@ def chain_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, 
     return f"```\n{text if rule in text else text + ' ' + rule}\n```"
 
 
-def write_chain_task(folder: Path, *, pipeline: str = PIPELINE, second: str = "STEP2 decide.\\n{{text}}\\n"
-                     "draft: {{draft}}") -> Path:
+def write_chain_task(
+    folder: Path, *, pipeline: str = PIPELINE, second: str = "STEP2 decide.\\n{{text}}\\ndraft: {{draft}}"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "chain.py").write_text(pipeline)
     for split, start in (("train", 0), ("val", 100), ("test", 200)):
-        rows = [{"text": f"item {i} is {('positive', 'negative')[i % 4 // 2]}",
-                 "label": ("positive", "negative")[i % 4 // 2]} for i in range(start, start + 8)]
+        rows = [
+            {
+                "text": f"item {i} is {('positive', 'negative')[i % 4 // 2]}",
+                "label": ("positive", "negative")[i % 4 // 2],
+            }
+            for i in range(start, start + 8)
+        ]
         (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     task = folder / "task.yaml"
     task.write_text(f"""name: chain
@@ -82,10 +88,11 @@ optimizer: {{minibatch_size: 4, proposals_per_iteration: 1}}
 
 def test_a_two_step_pipeline_named_in_the_task_file_is_optimised_step_by_step(tmp_path: Path) -> None:
     task = write_chain_task(tmp_path / "chain")
-    result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet",
-                                       "--json"])
+    result = CliRunner().invoke(
+        main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--quiet", "--json"]
+    )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output[result.output.index("{"):])
+    summary = json.loads(result.output[result.output.index("{") :])
     assert summary["seed"]["val"] == 0.0 and summary["best"]["val"] == 1.0
     best = summary["best"]["components"]
     assert "RULE1" in best["first"] and "RULE2" in best["second"] and "{{draft}}" in best["second"]
@@ -99,8 +106,13 @@ def test_a_two_step_pipeline_named_in_the_task_file_is_optimised_step_by_step(tm
 
 def test_the_reflector_reads_what_each_step_wrote() -> None:
     example = Example(id="t/0", fields={"text": "item 0 is positive", "label": "positive"})
-    rollout = Rollout(example_id="t/0", output="unsure", score=0.0, feedback="Expected 'positive'.",
-                      trace={"steps": {"draft": "noisy"}})
+    rollout = Rollout(
+        example_id="t/0",
+        output="unsure",
+        score=0.0,
+        feedback="Expected 'positive'.",
+        trace={"steps": {"draft": "noisy"}},
+    )
     shown = format_examples([(example, rollout)], ["text"])
     assert "Step draft wrote: noisy" in shown and "Assistant's answer: unsure" in shown
 

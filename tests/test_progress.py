@@ -69,12 +69,19 @@ def test_each_rollout_is_reported_while_its_batch_still_runs(executor: type) -> 
 
 def test_a_run_shows_every_paid_rollout_and_the_final_test_scoring_but_logs_neither(tmp_path: Path) -> None:
     events: list[Event] = []
-    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                           fakes.make_rows(10), fakes.make_rows(10, 100), testset=fakes.make_rows(5, 200),
-                           task_model="fake/tests.fakes:task_model", reflection_model="fake/tests.fakes:reflector",
-                           evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False,
-                           run_dir=tmp_path / "run", callbacks=[events.append],
-                           config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1))
+    result = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        testset=fakes.make_rows(5, 200),
+        task_model="fake/tests.fakes:task_model",
+        reflection_model="fake/tests.fakes:reflector",
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        use_cache=False,
+        run_dir=tmp_path / "run",
+        callbacks=[events.append],
+        config=gepa.OptimizerConfig(max_metric_calls=60, proposals_per_iteration=1),
+    )
     kinds = [e.kind for e in events]
     final = kinds.index("final_scoring")
     assert kinds[:final].count("rollout_scored") == result.state.metric_calls

@@ -19,9 +19,17 @@ from gepa.proposer import ReflectiveProposer, extract_text
 from gepa.proposer.templates import POLICIES, packaged_template, split_template
 
 CANDIDATE = Candidate(components={"system": "Be helpful.", "user": "Review: {{text}}\nWhat do you think?"})
-EVIDENCE = [(Example(id="train/0", fields={"text": "Great film", "label": "positive", "source": "imdb"}),
-             Rollout(example_id="train/0", output="I think it is positive.", score=0.0,
-                     feedback="Wrong. Expected exactly 'positive'."))]
+EVIDENCE = [
+    (
+        Example(id="train/0", fields={"text": "Great film", "label": "positive", "source": "imdb"}),
+        Rollout(
+            example_id="train/0",
+            output="I think it is positive.",
+            score=0.0,
+            feedback="Wrong. Expected exactly 'positive'.",
+        ),
+    )
+]
 
 
 def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer, FakeModel]:
@@ -29,35 +37,47 @@ def proposer_replying(reply: str, **kwargs: object) -> tuple[ReflectiveProposer,
     return ReflectiveProposer(ModelClient(model, role="reflection"), **kwargs), model  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("reply", "text"), [
-    ("```\nReview: {{text}}\nLabel:\n```", "Review: {{text}}\nLabel:"),
-    ("Sure!\n```text\nNew prompt {{text}}\n```\nHope it helps", "New prompt {{text}}"),
-    ("```\nshort\n```\n```\nthe longer block\n```", "the longer block"),
-    ('"{{review}}\nAnswer with one word:"\nmore chatter', "{{review}}\nAnswer with one word:"),
-    ("New text:\nClassify {{text}}.", "Classify {{text}}."),
-    ("```\nunterminated {{text}}", "unterminated {{text}}"),
-    ("Plain reply {{text}}", "Plain reply {{text}}"),
-    ("```\n```\n\nAnswer in one word.", "Answer in one word."),  # an empty block, then the text unfenced
-    ("```\n```python\nAnswer in one word.", "Answer in one word."),
-    ('"Classify. Reply as:\n```json\n{\"label\": ...}\n```"', 'Classify. Reply as:\n```json\n{"label": ...}\n```'),
-    # unfenced talk around the text: a lead-in, rules framing it, a closing remark about it
-    ("Certainly! Here's an improved system prompt based on the feedback provided:\n\n---\n\n**Task**: decide.\n"
-     "Answer true or false.\n\n---\n\nThis prompt is clear and concise.", "**Task**: decide.\nAnswer true or false."),
-    ("Here is the new prompt:\nDecide, then answer yes or no.\n\nThis revised prompt names both answers.",
-     "Decide, then answer yes or no."),
-    ("Sure, here is the revised prompt:\n---\nAnswer a or b.", "Answer a or b."),
-    ("Step 1: read.\n\n---\n\nStep 2: answer yes or no.", "Step 1: read.\n\n---\n\nStep 2: answer yes or no."),
-    ("```\nCertainly! Here is the new text:\nAnswer true or false.\n```", "Answer true or false."),
-    # ... but a prompt's own wording that merely looks like talk stays
-    ("```\nHere is the question:\n{{question}}\nAnswer:\n```", "Here is the question:\n{{question}}\nAnswer:"),
-    ("Below is a customer message. Classify its intent as one of:\nbilling, refund, other",
-     "Below is a customer message. Classify its intent as one of:\nbilling, refund, other"),
-    ("Classify the review.\n\nThis text may be sarcastic; judge the overall tone.",
-     "Classify the review.\n\nThis text may be sarcastic; judge the overall tone."),
-    ("Classify the review.\n\nThis text is: {{text}}", "Classify the review.\n\nThis text is: {{text}}"),
-    ('{"answer": "true or false"}', '{"answer": "true or false"}'),
-    ('```json\n{"new_system_prompt": "Decide.\\nAnswer a or b."}\n```', "Decide.\nAnswer a or b."),
-])
+@pytest.mark.parametrize(
+    ("reply", "text"),
+    [
+        ("```\nReview: {{text}}\nLabel:\n```", "Review: {{text}}\nLabel:"),
+        ("Sure!\n```text\nNew prompt {{text}}\n```\nHope it helps", "New prompt {{text}}"),
+        ("```\nshort\n```\n```\nthe longer block\n```", "the longer block"),
+        ('"{{review}}\nAnswer with one word:"\nmore chatter', "{{review}}\nAnswer with one word:"),
+        ("New text:\nClassify {{text}}.", "Classify {{text}}."),
+        ("```\nunterminated {{text}}", "unterminated {{text}}"),
+        ("Plain reply {{text}}", "Plain reply {{text}}"),
+        ("```\n```\n\nAnswer in one word.", "Answer in one word."),  # an empty block, then the text unfenced
+        ("```\n```python\nAnswer in one word.", "Answer in one word."),
+        ('"Classify. Reply as:\n```json\n{"label": ...}\n```"', 'Classify. Reply as:\n```json\n{"label": ...}\n```'),
+        # unfenced talk around the text: a lead-in, rules framing it, a closing remark about it
+        (
+            "Certainly! Here's an improved system prompt based on the feedback provided:\n\n---\n\n**Task**: decide.\n"
+            "Answer true or false.\n\n---\n\nThis prompt is clear and concise.",
+            "**Task**: decide.\nAnswer true or false.",
+        ),
+        (
+            "Here is the new prompt:\nDecide, then answer yes or no.\n\nThis revised prompt names both answers.",
+            "Decide, then answer yes or no.",
+        ),
+        ("Sure, here is the revised prompt:\n---\nAnswer a or b.", "Answer a or b."),
+        ("Step 1: read.\n\n---\n\nStep 2: answer yes or no.", "Step 1: read.\n\n---\n\nStep 2: answer yes or no."),
+        ("```\nCertainly! Here is the new text:\nAnswer true or false.\n```", "Answer true or false."),
+        # ... but a prompt's own wording that merely looks like talk stays
+        ("```\nHere is the question:\n{{question}}\nAnswer:\n```", "Here is the question:\n{{question}}\nAnswer:"),
+        (
+            "Below is a customer message. Classify its intent as one of:\nbilling, refund, other",
+            "Below is a customer message. Classify its intent as one of:\nbilling, refund, other",
+        ),
+        (
+            "Classify the review.\n\nThis text may be sarcastic; judge the overall tone.",
+            "Classify the review.\n\nThis text may be sarcastic; judge the overall tone.",
+        ),
+        ("Classify the review.\n\nThis text is: {{text}}", "Classify the review.\n\nThis text is: {{text}}"),
+        ('{"answer": "true or false"}', '{"answer": "true or false"}'),
+        ('```json\n{"new_system_prompt": "Decide.\\nAnswer a or b."}\n```', "Decide.\nAnswer a or b."),
+    ],
+)
 def test_extract_text(reply: str, text: str) -> None:
     assert extract_text(reply) == text
 
@@ -81,8 +101,10 @@ def test_a_template_gets_new_instructions_after_its_inputs() -> None:
 @pytest.mark.parametrize("component", ["user", "system"])
 def test_the_request_names_the_answers_the_evaluator_expected_once_each(tmp_path: Path, component: str) -> None:
     exact = build_evaluator({"type": "exact", "expected": "label"}, base_dir=tmp_path)
-    examples = [Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label})
-                for n, label in enumerate(["b", "a", "b"])]
+    examples = [
+        Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label})
+        for n, label in enumerate(["b", "a", "b"])
+    ]
     rollouts = [score_output(exact, CANDIDATE, example, SystemOutput(text="I think so")) for example in examples]
     assert [Rollout.from_dict(r.to_dict()).expected for r in rollouts] == ["b", "a", "b"]  # a resumed run keeps them
     proposer, model = proposer_replying("```\nAnswer in one word.\n```")
@@ -145,7 +167,9 @@ def test_a_repair_request_quotes_the_broken_text_and_the_problem() -> None:
 
 def test_split_template_keeps_lines_with_placeholders_as_inputs() -> None:
     assert split_template("Classify.\nQ: {{q}}\nContext: {{c}}\nBe brief.") == (
-        ["Q: {{q}}", "Context: {{c}}"], "Classify.\nBe brief.")
+        ["Q: {{q}}", "Context: {{c}}"],
+        "Classify.\nBe brief.",
+    )
 
 
 def test_turn_markers_make_chat_turns() -> None:
@@ -164,8 +188,21 @@ def test_no_packaged_template_carries_an_example_task_answer(name: str) -> None:
     demos = "\n".join(turn["content"] for pair in worked_examples.INSTRUCTIONS_DEMOS for turn in pair)
     requests = "".join(policy.instructions for policy in templates.POLICIES.values())
     text = (packaged_template(name) + requests + demos).lower()
-    for answer in ("yes or no", "yes", "positive", "negative", "neutral", "ambivalent", "add_to_playlist",
-                   "intent", "how many", "number", "one-word answer", "letter only", "true or false"):
+    for answer in (
+        "yes or no",
+        "yes",
+        "positive",
+        "negative",
+        "neutral",
+        "ambivalent",
+        "add_to_playlist",
+        "intent",
+        "how many",
+        "number",
+        "one-word answer",
+        "letter only",
+        "true or false",
+    ):
         assert answer not in text, answer
     words = set(re.findall(r"[\w']+", text))
     for task, labels in example_task_label_sets().items():
@@ -200,15 +237,16 @@ def test_a_repair_in_instructions_mode_quotes_the_instructions_not_the_whole_tem
     proposer, model = proposer_replying("```\nAnswer in one word.\n```")
     repeated = "Review: {{text}}\nWhat do you think?"  # the current template, as gepa rebuilt it from the reply
     proposer.repair(CANDIDATE, "user", EVIDENCE, repeated, "repeats the current text unchanged", sample=1)
-    (messages, _), = model.history
+    ((messages, _),) = model.history
     assert messages[-2] == {"role": "assistant", "content": "```\nWhat do you think?\n```"}
     assert "{{text}}" not in messages[-2]["content"] and "repeats the current text unchanged" in messages[-1]["content"]
 
 
 def test_the_general_policy_asks_for_the_tasks_facts_without_worked_examples(tmp_path: Path) -> None:
     exact = build_evaluator({"type": "exact", "expected": "label"}, base_dir=tmp_path)
-    examples = [Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label})
-                for n, label in enumerate(["b", "a"])]
+    examples = [
+        Example(id=f"train/{n}", fields={"text": f"choice {n}", "label": label}) for n, label in enumerate(["b", "a"])
+    ]
     evidence = [(e, score_output(exact, CANDIDATE, e, SystemOutput(text="I think so"))) for e in examples]
     proposer, model = proposer_replying("```\nWeigh both options, then answer.\n```", policy="general")
     assert proposer.propose(CANDIDATE, "user", evidence) == "Review: {{text}}\n\nWeigh both options, then answer."
@@ -222,9 +260,13 @@ def test_the_general_policy_asks_for_the_tasks_facts_without_worked_examples(tmp
 
 def test_the_request_says_when_the_assistant_gave_one_answer_to_several_inputs() -> None:
     outputs = ["No.", "no", "NO", "Yes"]
-    evidence = [(Example(id=f"train/{n}", fields={"text": f"case {n}"}),
-                 Rollout(example_id=f"train/{n}", output=o, score=0.0, feedback="Wrong.", expected="yes"))
-                for n, o in enumerate(outputs)]
+    evidence = [
+        (
+            Example(id=f"train/{n}", fields={"text": f"case {n}"}),
+            Rollout(example_id=f"train/{n}", output=o, score=0.0, feedback="Wrong.", expected="yes"),
+        )
+        for n, o in enumerate(outputs)
+    ]
     proposer, model = proposer_replying("```\nThink first.\n```")
     proposer.propose(CANDIDATE, "user", evidence)
     assert "The assistant answered 'no' on 3 of 4 examples." in model.history[0][0][-1]["content"]
@@ -234,14 +276,18 @@ def test_the_request_says_when_the_assistant_gave_one_answer_to_several_inputs()
     assert "The assistant answered" not in model.history[2][0][-1]["content"]
 
 
-@pytest.mark.parametrize(("reflector", "template", "policy"), [
-    ("fake/tests.fakes:reflector", "", "scaffolded"),  # a model on this machine: small, so the scaffolding
-    ("openai/gpt-4.1", "", "general"),  # a served model: the general request
-    ("openai/gpt-4.1", "reflection_template: scaffolded\n", "scaffolded"),  # the task file decides
-    ("fake/tests.fakes:reflector", "reflection_template: general\n", "general"),
-])
+@pytest.mark.parametrize(
+    ("reflector", "template", "policy"),
+    [
+        ("fake/tests.fakes:reflector", "", "scaffolded"),  # a model on this machine: small, so the scaffolding
+        ("openai/gpt-4.1", "", "general"),  # a served model: the general request
+        ("openai/gpt-4.1", "reflection_template: scaffolded\n", "scaffolded"),  # the task file decides
+        ("fake/tests.fakes:reflector", "reflection_template: general\n", "general"),
+    ],
+)
 def test_the_reflection_policy_follows_the_reflector_unless_the_task_file_names_one(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reflector: str, template: str, policy: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reflector: str, template: str, policy: str
+) -> None:
     from gepa.run import runner
     from tests.fakes import write_task
 

@@ -18,12 +18,16 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_optimize_with_fake_models() -> None:
-    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                           fakes.make_rows(10), fakes.make_rows(10, 100),
-                           task_model=gepa.lm.FakeModel(fakes.task_model),
-                           reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                           evaluator=gepa.evaluators.Exact(expected="label"),
-                           config=fakes.scripted_config(max_metric_calls=80), use_cache=False)
+    result = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=gepa.lm.FakeModel(fakes.task_model),
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        config=fakes.scripted_config(max_metric_calls=80),
+        use_cache=False,
+    )
     assert result.best_score == 0.8 and fakes.RULE_B in result.best["user"]
     assert result.metric_calls <= 80 and result.best in result.frontier
     assert result.usage.calls > 0
@@ -46,28 +50,44 @@ def test_optimize_accepts_a_custom_system_and_evaluator() -> None:
     def respond(messages: Any, params: Mapping[str, Any]) -> str:
         return fakes.reflector(messages, params)
 
-    result = gepa.optimize({"user": "Review: {{text}}"}, fakes.make_rows(10), fakes.make_rows(10, 100),
-                           task_model=Pipeline(), reflection_model=gepa.lm.FakeModel(respond),
-                           evaluator=evaluate, use_cache=False,
-                           config=fakes.scripted_config(max_metric_calls=60))
+    result = gepa.optimize(
+        {"user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=Pipeline(),
+        reflection_model=gepa.lm.FakeModel(respond),
+        evaluator=evaluate,
+        use_cache=False,
+        config=fakes.scripted_config(max_metric_calls=60),
+    )
     assert fakes.RULE_B in result.best["user"]
 
 
 def test_every_public_name_of_gepa_is_in_all() -> None:
     import types
 
-    public = {name for name, value in vars(gepa).items()
-              if not name.startswith("_") and not (isinstance(value, types.ModuleType) and name not in gepa.__all__)}
+    public = {
+        name
+        for name, value in vars(gepa).items()
+        if not name.startswith("_") and not (isinstance(value, types.ModuleType) and name not in gepa.__all__)
+    }
     assert public == set(gepa.__all__)
     for name in ("ModelLike", "RunSummary", "Objective", "Selection", "Callback", "Usage"):  # the API uses them
         assert name in gepa.__all__
 
 
 def scripted_metric_run(metric: Any, **kwargs: Any) -> gepa.RunResult:
-    return gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                         fakes.make_rows(10), fakes.make_rows(10, 100), task_model=gepa.lm.FakeModel(fakes.task_model),
-                         reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=metric, use_cache=False,
-                         config=fakes.scripted_config(max_metric_calls=80), **kwargs)
+    return gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=gepa.lm.FakeModel(fakes.task_model),
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=metric,
+        use_cache=False,
+        config=fakes.scripted_config(max_metric_calls=80),
+        **kwargs,
+    )
 
 
 class Prediction:
@@ -82,9 +102,14 @@ def test_a_metric_written_as_people_write_them_drives_the_search(shape: str) -> 
     def metric(example: Any, output: str) -> Any:
         right = output == example["label"]  # an Example reads like a dict of its fields
         score, feedback = float(right), "ok" if right else f"say {example.get('label')}"
-        return {"float": score, "tuple": (score, feedback), "dict": {"score": score, "feedback": feedback},
-                "EvalResult": gepa.EvalResult(score=score, feedback=feedback),
-                "prediction": Prediction(score, feedback), "fields-dict": score}[shape]
+        return {
+            "float": score,
+            "tuple": (score, feedback),
+            "dict": {"score": score, "feedback": feedback},
+            "EvalResult": gepa.EvalResult(score=score, feedback=feedback),
+            "prediction": Prediction(score, feedback),
+            "fields-dict": score,
+        }[shape]
 
     result = scripted_metric_run(metric)
     assert result.best_score == pytest.approx(0.8) and fakes.RULE_B in result.best["user"]
@@ -92,10 +117,16 @@ def test_a_metric_written_as_people_write_them_drives_the_search(shape: str) -> 
 
 def test_a_string_seed_shows_the_examples_fields_to_the_model() -> None:
     task_model = gepa.lm.FakeModel(fakes.task_model)
-    gepa.optimize("You classify reviews.", fakes.make_rows(4), fakes.make_rows(4, 100), task_model=task_model,
-                  reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                  evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False,
-                  config=gepa.OptimizerConfig(max_metric_calls=10, proposals_per_iteration=1))
+    gepa.optimize(
+        "You classify reviews.",
+        fakes.make_rows(4),
+        fakes.make_rows(4, 100),
+        task_model=task_model,
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        use_cache=False,
+        config=gepa.OptimizerConfig(max_metric_calls=10, proposals_per_iteration=1),
+    )
     messages = task_model.history[0][0]
     assert messages[0] == {"role": "system", "content": "You classify reviews."}
     assert messages[1]["role"] == "user" and messages[1]["content"].startswith("text: [")  # the input, not the label
@@ -104,22 +135,40 @@ def test_a_string_seed_shows_the_examples_fields_to_the_model() -> None:
 
 def test_a_placeholder_typo_is_refused_before_any_call() -> None:
     task_model = gepa.lm.FakeModel(fakes.task_model)
-    with pytest.raises(gepa.UserError, match=r"placeholder \{\{txt\}\} in prompt component 'user' has no matching "
-                                             r"field in train example train/0 \(fields: label, text\)"):
-        gepa.optimize({"user": "{{txt}}"}, fakes.make_rows(4), fakes.make_rows(4, 100), task_model=task_model,
-                      reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                      evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False)
+    with pytest.raises(
+        gepa.UserError,
+        match=r"placeholder \{\{txt\}\} in prompt component 'user' has no matching "
+        r"field in train example train/0 \(fields: label, text\)",
+    ):
+        gepa.optimize(
+            {"user": "{{txt}}"},
+            fakes.make_rows(4),
+            fakes.make_rows(4, 100),
+            task_model=task_model,
+            reflection_model=gepa.lm.FakeModel(fakes.reflector),
+            evaluator=gepa.evaluators.Exact(expected="label"),
+            use_cache=False,
+        )
     assert task_model.history == []
 
 
 def test_an_evaluator_field_the_data_lacks_is_refused_before_any_call() -> None:
     task_model = gepa.lm.FakeModel(fakes.task_model)
     val = [*fakes.make_rows(3, 100), {"text": "[a] review 9 is positive"}]  # one row without its label
-    with pytest.raises(gepa.UserError, match=r"evaluator Exact expects the field 'label', which val example val/3 "
-                                             r"lacks \(fields: text\)"):
-        gepa.optimize({"user": "{{text}}"}, fakes.make_rows(4), val, task_model=task_model,
-                      reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                      evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False)
+    with pytest.raises(
+        gepa.UserError,
+        match=r"evaluator Exact expects the field 'label', which val example val/3 "
+        r"lacks \(fields: text\)",
+    ):
+        gepa.optimize(
+            {"user": "{{text}}"},
+            fakes.make_rows(4),
+            val,
+            task_model=task_model,
+            reflection_model=gepa.lm.FakeModel(fakes.reflector),
+            evaluator=gepa.evaluators.Exact(expected="label"),
+            use_cache=False,
+        )
     assert task_model.history == []
 
 
@@ -127,8 +176,15 @@ def test_a_weighted_evaluator_part_is_checked_and_a_users_own_class_is_not() -> 
     rows = [{"text": "[a] review 9 is positive", "label": "positive"}]
     weighted = gepa.evaluators.custom.Weighted(parts=[("match", gepa.evaluators.Exact(expected="gold"), 1.0)])
     with pytest.raises(gepa.UserError, match=r"expects the field 'gold'"):
-        gepa.optimize({"user": "{{text}}"}, rows, rows, task_model=gepa.lm.FakeModel(fakes.task_model),
-                      reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=weighted, use_cache=False)
+        gepa.optimize(
+            {"user": "{{text}}"},
+            rows,
+            rows,
+            task_model=gepa.lm.FakeModel(fakes.task_model),
+            reflection_model=gepa.lm.FakeModel(fakes.reflector),
+            evaluator=weighted,
+            use_cache=False,
+        )
 
     class OwnEvaluator:  # ``expected`` here is the user's own setting, not a field name
         expected = "strict"
@@ -137,9 +193,16 @@ def test_a_weighted_evaluator_part_is_checked_and_a_users_own_class_is_not() -> 
             return float(output.strip() == example["label"])
 
     task_model = gepa.lm.FakeModel(fakes.task_model)
-    gepa.optimize({"user": "{{text}}"}, rows, rows, task_model=task_model,
-                  reflection_model=gepa.lm.FakeModel(fakes.reflector), evaluator=OwnEvaluator(),
-                  config=fakes.scripted_config(max_metric_calls=4), use_cache=False)
+    gepa.optimize(
+        {"user": "{{text}}"},
+        rows,
+        rows,
+        task_model=task_model,
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=OwnEvaluator(),
+        config=fakes.scripted_config(max_metric_calls=4),
+        use_cache=False,
+    )
     assert task_model.history  # the run went ahead: 'strict' was never looked up as a field
 
 
@@ -164,24 +227,35 @@ def test_optimize_uses_the_policy_objects_passed_from_python(tmp_path: Any, run_
     events: list[gepa.Event] = []
     selector = SeedOnly()
     config = gepa.OptimizerConfig(max_metric_calls=80, proposals_per_iteration=1, merge=False)
-    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                           fakes.make_rows(10), fakes.make_rows(10, 100),
-                           task_model=gepa.lm.FakeModel(fakes.task_model),
-                           reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                           evaluator=gepa.evaluators.Exact(expected="label"), config=config, use_cache=False,
-                           policies=gepa.Policies.named(config, selector=selector), callbacks=[events.append],
-                           run_dir=tmp_path / "run" if run_dir else None)
+    result = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=gepa.lm.FakeModel(fakes.task_model),
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        config=config,
+        use_cache=False,
+        policies=gepa.Policies.named(config, selector=selector),
+        callbacks=[events.append],
+        run_dir=tmp_path / "run" if run_dir else None,
+    )
     seed = result.state.candidates[0].id
     parents = [e.data["parent"] for e in events if e.kind == "iteration_started"]
     assert parents and set(parents) == {seed} and selector.calls == len(parents)
     assert len(result.state.candidates) > 2  # children were accepted, all of the seed
 
-    refused = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                            fakes.make_rows(10), fakes.make_rows(10, 100),
-                            task_model=gepa.lm.FakeModel(fakes.task_model),
-                            reflection_model=gepa.lm.FakeModel(fakes.reflector),
-                            evaluator=gepa.evaluators.Exact(expected="label"), config=config, use_cache=False,
-                            policies=gepa.Policies.named(config, acceptance=NeverAccept()))
+    refused = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=gepa.lm.FakeModel(fakes.task_model),
+        reflection_model=gepa.lm.FakeModel(fakes.reflector),
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        config=config,
+        use_cache=False,
+        policies=gepa.Policies.named(config, acceptance=NeverAccept()),
+    )
     assert len(refused.state.candidates) == 1 and refused.state.counts["rejected"] > 0
 
 
@@ -209,4 +283,5 @@ def test_every_exception_gepa_raises_for_users_is_in_the_drawn_tree() -> None:
         assert issubclass(cls, gepa.GepaError), name
         assert cls.__module__ == "gepa.errors", f"{name} is defined outside gepa/errors.py"
         assert re.search(rf"^    (?:[│├└─ ]*)?{name} ", gepa.errors.__doc__ or "", re.MULTILINE), (
-            f"{name} is not drawn in the tree of gepa/errors.py")
+            f"{name} is not drawn in the tree of gepa/errors.py"
+        )

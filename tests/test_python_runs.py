@@ -39,17 +39,33 @@ print(result.best_score, result.summary.best.test)
 
 def python_run(run_dir: Path, cache: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(cache)}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(run_dir)], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(run_dir)],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def optimize_into(run_dir: Path, **kwargs: object) -> gepa.RunResult:
-    settings: dict = {"testset": fakes.make_rows(5, 200), "run_dir": run_dir, "name": "toy",
-                      "config": fakes.scripted_config(max_metric_calls=60)} | kwargs
-    return gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                         fakes.make_rows(10), fakes.make_rows(10, 100),
-                         task_model="fake/tests.fakes:task_model", reflection_model="fake/tests.fakes:reflector",
-                         evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False, **settings)
+    settings: dict = {
+        "testset": fakes.make_rows(5, 200),
+        "run_dir": run_dir,
+        "name": "toy",
+        "config": fakes.scripted_config(max_metric_calls=60),
+    } | kwargs
+    return gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model="fake/tests.fakes:task_model",
+        reflection_model="fake/tests.fakes:reflector",
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        use_cache=False,
+        **settings,
+    )
 
 
 def test_a_python_run_writes_the_run_directory_the_cli_reads(tmp_path: Path) -> None:
@@ -102,10 +118,16 @@ def test_export_from_python_round_trips_through_the_registry(tmp_path: Path) -> 
 
 
 def test_export_without_a_run_directory_says_how_to_get_one() -> None:
-    result = gepa.optimize({"user": "Review: {{text}}"}, fakes.make_rows(4), fakes.make_rows(4, 100),
-                           task_model="fake/tests.fakes:task_model", reflection_model="fake/tests.fakes:reflector",
-                           evaluator=gepa.evaluators.Exact(expected="label"), use_cache=False,
-                           config=gepa.OptimizerConfig(max_metric_calls=12))
+    result = gepa.optimize(
+        {"user": "Review: {{text}}"},
+        fakes.make_rows(4),
+        fakes.make_rows(4, 100),
+        task_model="fake/tests.fakes:task_model",
+        reflection_model="fake/tests.fakes:reflector",
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        use_cache=False,
+        config=gepa.OptimizerConfig(max_metric_calls=12),
+    )
     with pytest.raises(UserError, match="run_dir"):
         result.export("toy")
 
@@ -113,10 +135,16 @@ def test_export_without_a_run_directory_says_how_to_get_one() -> None:
 def test_a_test_set_without_a_run_directory_is_refused_before_any_call() -> None:
     calls: list[object] = []
     with pytest.raises(UserError, match="run_dir"):
-        gepa.optimize({"user": "{{text}}"}, fakes.make_rows(4), fakes.make_rows(4, 100),
-                      task_model=gepa.lm.FakeModel(lambda m, p: calls.append(m) or "x"),
-                      reflection_model="fake/tests.fakes:reflector", evaluator=gepa.evaluators.Exact(expected="label"),
-                      testset=fakes.make_rows(2, 200), use_cache=False)
+        gepa.optimize(
+            {"user": "{{text}}"},
+            fakes.make_rows(4),
+            fakes.make_rows(4, 100),
+            task_model=gepa.lm.FakeModel(lambda m, p: calls.append(m) or "x"),
+            reflection_model="fake/tests.fakes:reflector",
+            evaluator=gepa.evaluators.Exact(expected="label"),
+            testset=fakes.make_rows(2, 200),
+            use_cache=False,
+        )
     assert calls == []
 
 

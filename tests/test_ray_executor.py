@@ -27,8 +27,13 @@ SEED = Candidate(components={"system": "You classify reviews.", "user": "Review:
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"GEPA_ALLOW_MODEL_CALLS": "0"}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"GEPA_ALLOW_MODEL_CALLS": "0"}},
+    )
     yield
     ray.shutdown()
 
@@ -41,7 +46,8 @@ def optimizer(given: Any, ledger: UsageLedger, **config: Any) -> Optimizer:
         trainset=[Example(id=f"t{i}", fields=r) for i, r in enumerate(fakes.make_rows(8))],
         valset=[Example(id=f"v{i}", fields=r) for i, r in enumerate(fakes.make_rows(10, 100))],
         config=OptimizerConfig(max_metric_calls=60, seed=0, proposals_per_iteration=1, concurrency=4, **config),
-        executor=given)
+        executor=given,
+    )
 
 
 def test_ray_and_threads_give_the_same_run_and_the_workers_calls_are_accounted() -> None:
@@ -64,11 +70,15 @@ class BadKeySystem:
 def test_a_fatal_error_in_a_worker_stops_the_run() -> None:
     from gepa.run.ray_executor import RayRollouts
 
-    run = Optimizer(system=BadKeySystem(), evaluator=Exact(expected="label"),
-                    proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
-                    trainset=[Example(id="t", fields=fakes.make_rows(1)[0])],
-                    valset=[Example(id=f"v{i}", fields=r) for i, r in enumerate(fakes.make_rows(4))],
-                    config=OptimizerConfig(max_metric_calls=20, executor="ray"), executor=RayRollouts(2))
+    run = Optimizer(
+        system=BadKeySystem(),
+        evaluator=Exact(expected="label"),
+        proposer=ReflectiveProposer(ModelClient(FakeModel(fakes.reflector), role="reflection")),
+        trainset=[Example(id="t", fields=fakes.make_rows(1)[0])],
+        valset=[Example(id=f"v{i}", fields=r) for i, r in enumerate(fakes.make_rows(4))],
+        config=OptimizerConfig(max_metric_calls=20, executor="ray"),
+        executor=RayRollouts(2),
+    )
     with pytest.raises(SystemicModelError, match="the key was rejected"):
         run.run(SEED)
 
@@ -83,8 +93,9 @@ def test_a_task_file_runs_on_ray_and_writes_the_same_state_as_threads(tmp_path: 
 
     states, scores = [], []
     for executor in ("threads", "ray"):
-        task = fakes.write_task(tmp_path / executor, budget=40,
-                                optimizer=f"{{proposals_per_iteration: 1, executor: {executor}}}")
+        task = fakes.write_task(
+            tmp_path / executor, budget=40, optimizer=f"{{proposals_per_iteration: 1, executor: {executor}}}"
+        )
         outcome = runner.run(runner.prepare(task, runner.Overrides(), cache=None), runs_root=tmp_path / "runs")
         states.append(json.loads((outcome.run_dir.root / "state.json").read_text()))
         scores.append(outcome.state.val_scores)

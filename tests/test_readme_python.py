@@ -35,10 +35,15 @@ def test_the_readme_shows_the_example_script() -> None:
 def test_the_example_script_runs_writes_its_run_and_exports_the_prompt(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp", reason="needs the local extra: pip install -e '.[local]'")
     (tmp_path / "tasks").symlink_to(ROOT / "tasks")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(tmp_path / "cache"),
-           "GEPA_PROMPTS_DIR": str(tmp_path / "prompts")}
-    done = subprocess.run([sys.executable, str(EXAMPLE)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=900)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GEPA_CACHE_DIR": str(tmp_path / "cache"),
+        "GEPA_PROMPTS_DIR": str(tmp_path / "prompts"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"validation \d\.\d{3} -> \d\.\d{3}; test \d\.\d{3} -> \d\.\d{3}", done.stdout), done.stdout
     assert (tmp_path / "runs" / "python-example" / "summary.json").is_file()

@@ -31,33 +31,47 @@ class ReviewAdapter:
         self.batches.append(len(batch))
         outputs, scores, trajectories = [], [], []
         for row in batch:
-            messages = [{"role": "system", "content": candidate["system"]},
-                        {"role": "user", "content": candidate["user"].replace("{{text}}", row["text"])}]
+            messages = [
+                {"role": "system", "content": candidate["system"]},
+                {"role": "user", "content": candidate["user"].replace("{{text}}", row["text"])},
+            ]
             answer = fakes.task_model(messages, {})
             outputs.append({"answer": answer})
             scores.append(1.0 if answer == row["label"] else 0.0)
             trajectories.append({"messages": messages, "label": row["label"]})
         return EvaluationBatch(outputs, scores, trajectories if capture_traces else None)
 
-    def make_reflective_dataset(self, candidate: dict[str, str], eval_batch: EvaluationBatch,
-                                components_to_update: list[str]) -> dict[str, list[dict]]:
-        records = [{"Inputs": t["messages"][-1]["content"], "Generated Outputs": o["answer"],
-                    "Feedback": f"ADAPTER-FEEDBACK the label is {t['label']}"}
-                   for o, t in zip(eval_batch.outputs, eval_batch.trajectories or [], strict=True)]
+    def make_reflective_dataset(
+        self, candidate: dict[str, str], eval_batch: EvaluationBatch, components_to_update: list[str]
+    ) -> dict[str, list[dict]]:
+        records = [
+            {
+                "Inputs": t["messages"][-1]["content"],
+                "Generated Outputs": o["answer"],
+                "Feedback": f"ADAPTER-FEEDBACK the label is {t['label']}",
+            }
+            for o, t in zip(eval_batch.outputs, eval_batch.trajectories or [], strict=True)
+        ]
         return {name: records for name in components_to_update}
 
 
 def test_a_reference_adapter_drives_the_search_and_its_feedback_reaches_the_reflector(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = tmp_path / "reflections.jsonl"
     monkeypatch.setenv("GEPA_TEST_REFLECTION_LOG", str(log))
     adapter = ReviewAdapter()
     bridge = gepa.ReferenceAdapter(adapter)
-    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                           fakes.make_rows(10), fakes.make_rows(10, 100), task_model=bridge.system,
-                           evaluator=bridge.evaluator, reflection_model="fake/tests.fakes:recording_reflector",
-                           config=fakes.scripted_config(max_metric_calls=80),
-                           use_cache=False)
+    result = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        task_model=bridge.system,
+        evaluator=bridge.evaluator,
+        reflection_model="fake/tests.fakes:recording_reflector",
+        config=fakes.scripted_config(max_metric_calls=80),
+        use_cache=False,
+    )
     assert result.val_scores[0] and sum(result.val_scores[0]) / 10 == pytest.approx(0.2)
     assert result.best_score == 0.8 and fakes.RULE_B in result.best["user"]
     assert adapter.batches and set(adapter.batches) == {1}

@@ -24,8 +24,16 @@ from tests import fakes
 from tests.fakes import write_task
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -97,13 +105,14 @@ def test_the_headline_and_the_best_prompt_come_before_everything_else(run: Path,
     page = report.read_text()
     summary = json.loads((run / "summary.json").read_text())
     gain = summary["gains"]["validation"]
-    assert Page(page).sections == ["best", "examples", "charts", "answers", "front", "lineage", "accepted",
-                                   "rejected"]
-    headline = page[:page.index('<section id="best">')]
+    assert Page(page).sections == ["best", "examples", "charts", "answers", "front", "lineage", "accepted", "rejected"]
+    headline = page[: page.index('<section id="best">')]
     assert "validation" in headline and "test" in headline and "Reflection:" in headline  # diagnosis on top
-    assert (f"+{gain['mean']:.3f} (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; {gain['better']} better, "
-            f"{gain['worse']} worse of {gain['n']})") in headline
-    best = page[page.index('<section id="best">'):page.index('<section id="examples">')]
+    assert (
+        f"+{gain['mean']:.3f} (95% interval {gain['low']:+.3f} to {gain['high']:+.3f}; {gain['better']} better, "
+        f"{gain['worse']} worse of {gain['n']})"
+    ) in headline
+    best = page[page.index('<section id="best">') : page.index('<section id="examples">')]
     for text in summary["best"]["components"].values():
         assert f"<pre class=prompt>{text}</pre>" in best  # the best prompt in full (no markup in the fakes' text)
     assert re.search(r"<ins>\s*" + re.escape(fakes.RULE_A) + "</ins>", best)  # marked against the seed
@@ -118,16 +127,18 @@ def test_every_validation_example_has_a_row_with_its_input_answers_and_scores(ru
         assert example["text"] in inputs and expected == example["label"]
         kind = example["text"][1]
         # The best holds both rules: it solves a and b examples and loses the c ones, which only the seed solves.
-        assert (seed_output, best_output) == (("unsure", example["label"]) if kind != "c" else
-                                              (example["label"], "unsure"))
-        assert (row["data-change"], seed_score, best_score) == (("better", "0.00", "1.00") if kind != "c" else
-                                                                ("worse", "1.00", "0.00"))
+        assert (seed_output, best_output) == (
+            ("unsure", example["label"]) if kind != "c" else (example["label"], "unsure")
+        )
+        assert (row["data-change"], seed_score, best_score) == (
+            ("better", "0.00", "1.00") if kind != "c" else ("worse", "1.00", "0.00")
+        )
         assert feedback.startswith("Correct" if kind != "c" else "Wrong answer.")
 
 
 def test_the_chart_has_ticks_and_named_axes_and_one_objective_has_no_trade_off(report: Path) -> None:
     page = report.read_text()
-    chart = page[page.index('<section id="charts">'):page.index('<section id="answers">')]
+    chart = page[page.index('<section id="charts">') : page.index('<section id="answers">')]
     for tick in ("0</text>", "0.2</text>", "0.4</text>", "0.6</text>", "0.8</text>", "1</text>"):
         assert tick in chart
     assert "metric calls spent" in chart and "validation score (mean)" in chart
@@ -146,13 +157,30 @@ def test_scores_are_coloured_by_value_so_a_zero_is_never_green(report: Path) -> 
 
 def test_rejected_proposals_are_grouped_by_why_with_a_count_and_the_first_example() -> None:
     def unchanged(iteration: int) -> dict[str, Any]:
-        return {"kind": "proposal_rejected", "iteration": iteration, "reason": "unchanged", "component": "system",
-                "detail": f"the reflector returned the same text ({iteration})", "text": "You classify."}
+        return {
+            "kind": "proposal_rejected",
+            "iteration": iteration,
+            "reason": "unchanged",
+            "component": "system",
+            "detail": f"the reflector returned the same text ({iteration})",
+            "text": "You classify.",
+        }
 
-    events = [unchanged(1), unchanged(2), unchanged(3), unchanged(7),
-              {"kind": "candidate_rejected", "iteration": 5, "reason": "not better", "parent_minibatch": 2.0,
-               "child_minibatch": 1.0, "components": {"user": "Say it <loud>"}},
-              {"kind": "candidate_accepted", "iteration": 6}]
+    events = [
+        unchanged(1),
+        unchanged(2),
+        unchanged(3),
+        unchanged(7),
+        {
+            "kind": "candidate_rejected",
+            "iteration": 5,
+            "reason": "not better",
+            "parent_minibatch": 2.0,
+            "child_minibatch": 1.0,
+            "components": {"user": "Say it <loud>"},
+        },
+        {"kind": "candidate_accepted", "iteration": 6},
+    ]
     page = rejected_proposals(events)
     assert page.startswith("<p>5 proposals went no further")
     assert page.count("<tr>") == 3  # the header and one row per reason, the most frequent first
@@ -185,8 +213,7 @@ def test_user_text_is_escaped_and_feedback_keeps_its_lines(tmp_path: Path) -> No
     assert "the output was &#x27;unsure\n\nbecause &lt;img" in page
 
 
-def test_the_run_directory_keeps_each_validation_inputs_without_the_expected_answer(run: Path,
-                                                                                     tmp_path: Path) -> None:
+def test_the_run_directory_keeps_each_validation_inputs_without_the_expected_answer(run: Path, tmp_path: Path) -> None:
     val = [json.loads(line) for line in (run.parent.parent / "toy" / "data" / "val.jsonl").read_text().splitlines()]
     assert RunDir.open(run).inputs() == [(f"val/{i}", {"text": row["text"]}) for i, row in enumerate(val)]
     copy = shutil.copytree(run, tmp_path / "damaged")
@@ -205,13 +232,14 @@ def test_a_run_without_inputs_or_summary_still_has_one_row_per_example(run: Path
     rows = Page(page)
     assert len(rows.rows) == 10 and all("(the seed's message)" in cells[1] for cells in rows.cells)
     assert "Review: [a] review 100 is positive" in rows.cells[0][1]
-    assert "+0.600 (95% interval" in page[:page.index('<section id="best">')]  # paired here, as the summary does
+    assert "+0.600 (95% interval" in page[: page.index('<section id="best">')]  # paired here, as the summary does
 
 
 def chromium(page: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = "--user-data-dir=" + str(tmp_path / "profile")
-    return subprocess.run([str(CHROMIUM), *FLAGS, profile, *args, page.as_uri()], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(CHROMIUM), *FLAGS, profile, *args, page.as_uri()], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
@@ -220,7 +248,7 @@ def test_headless_chromium_renders_the_best_prompt_first_and_a_row_per_example(r
     assert dom.returncode == 0, dom.stderr
     page = Page(dom.stdout)
     assert page.sections.index("best") < page.sections.index("charts")
-    assert dom.stdout.index("<pre class=\"prompt\">") < dom.stdout.index("<svg")
+    assert dom.stdout.index('<pre class="prompt">') < dom.stdout.index("<svg")
     assert len(page.rows) == 10 and not any("hidden" in row for row in page.rows)
     assert '<p id="example-filter" class="filter">' in dom.stdout  # the script ran: the filter is shown
     shot = tmp_path / "report.png"

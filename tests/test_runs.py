@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def gepa_process(*args: str, cache: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(cache)}
-    return subprocess.Popen([sys.executable, "-m", "gepa", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gepa", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def comparable(run_dir: Path) -> dict:
@@ -30,18 +36,25 @@ def comparable(run_dir: Path) -> dict:
 
     state = RunDir.open(run_dir).load_state()
     return {k: v for k, v in state.to_dict(rollouts=False).items() if k != "rollouts_logged"} | {
-        "rollouts": {c: sorted(r) for c, r in state.rollouts.items()}}
+        "rollouts": {c: sorted(r) for c, r in state.rollouts.items()}
+    }
 
 
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=120,
-                      optimizer="{concurrency: 2, proposals_per_iteration: 1}")
-    reference = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "ref"), "--quiet",
-                             cache=tmp_path / "cache-ref")
+    task = write_task(
+        tmp_path / "toy",
+        model="fake/tests.fakes:slow_task_model",
+        budget=120,
+        optimizer="{concurrency: 2, proposals_per_iteration: 1}",
+    )
+    reference = gepa_process(
+        "optimize", str(task), "--runs-dir", str(tmp_path / "ref"), "--quiet", cache=tmp_path / "cache-ref"
+    )
     assert reference.wait(timeout=300) == 0, reference.stderr.read() if reference.stderr else ""
 
-    victim = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "killed"), "--quiet",
-                          cache=tmp_path / "cache")
+    victim = gepa_process(
+        "optimize", str(task), "--runs-dir", str(tmp_path / "killed"), "--quiet", cache=tmp_path / "cache"
+    )
     state_file = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -57,8 +70,16 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None
     killed_at = json.loads(state_file.read_text())
     assert not killed_at["finished"]
 
-    resumed = gepa_process("optimize", str(task), "--resume", str(run_dir), "--runs-dir", str(tmp_path / "killed"),
-                           "--quiet", cache=tmp_path / "cache")
+    resumed = gepa_process(
+        "optimize",
+        str(task),
+        "--resume",
+        str(run_dir),
+        "--runs-dir",
+        str(tmp_path / "killed"),
+        "--quiet",
+        cache=tmp_path / "cache",
+    )
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read() if resumed.stderr else ""
     reference_dir = next((tmp_path / "ref").iterdir())
     assert comparable(run_dir) == comparable(reference_dir)
@@ -79,8 +100,13 @@ def test_a_corrupt_state_file_is_a_clear_error_not_a_restart(tmp_path: Path, dam
     run_dir = finished_run(tmp_path)
     state = run_dir / "state.json"
     text = state.read_text()
-    state.write_text({"truncate": text[: len(text) // 2], "garbage": "\x00\x01",
-                      "version": json.dumps({**json.loads(text), "schema_version": 99})}[damage])
+    state.write_text(
+        {
+            "truncate": text[: len(text) // 2],
+            "garbage": "\x00\x01",
+            "version": json.dumps({**json.loads(text), "schema_version": 99}),
+        }[damage]
+    )
     task = tmp_path / "toy" / "task.yaml"
     result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir)])
     assert result.exit_code == 2, result.output
@@ -119,8 +145,12 @@ def test_runs_list_and_show_name_the_same_best_of_an_unfinished_run(tmp_path: Pa
         if event.kind == "guard_failed":
             fell.append(event)
 
-    outcome = runner.run(runner.prepare(guarded_task(tmp_path), runner.Overrides(seed=1)),
-                         runs_root=tmp_path / "runs", callbacks=[watch], should_stop=lambda: bool(fell))
+    outcome = runner.run(
+        runner.prepare(guarded_task(tmp_path), runner.Overrides(seed=1)),
+        runs_root=tmp_path / "runs",
+        callbacks=[watch],
+        should_stop=lambda: bool(fell),
+    )
     assert outcome.summary.status == "stopped (resumable)"
     state = RunDir.open(outcome.run_dir.root).load_state()
     best_val = state.mean_scores()[state.best_index()]
@@ -158,8 +188,9 @@ def test_no_secret_reaches_the_run_directory(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_stop_file_stops_gracefully_and_the_run_resumes(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=400,
-                      extra="optimize: [system, user]\n")  # a list in the config must compare equal on resume
+    task = write_task(
+        tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=400, extra="optimize: [system, user]\n"
+    )  # a list in the config must compare equal on resume
     victim = gepa_process("optimize", str(task), "--runs-dir", str(tmp_path / "runs"), cache=tmp_path / "cache")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/state.json")):
@@ -183,8 +214,14 @@ def test_the_task_can_ask_for_an_export_at_the_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "exported as toy v1" in result.output
     summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
-    assert summary["export"] == {"name": "toy", "version": 1, "created": True, "alias": "production",
-                                 "promoted": True, "reason": "alias 'production' set"}
+    assert summary["export"] == {
+        "name": "toy",
+        "version": 1,
+        "created": True,
+        "alias": "production",
+        "promoted": True,
+        "reason": "alias 'production' set",
+    }
     from gepa.registry import load
 
     assert load("toy@production").meta["val_score"] == pytest.approx(0.8)

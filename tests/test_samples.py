@@ -12,14 +12,20 @@ from tests import fakes
 
 def optimize(cache: Path, samples: int) -> tuple[gepa.RunResult, gepa.lm.FakeModel, list[Event]]:
     model, events = gepa.lm.FakeModel(fakes.coin_task_model), []
-    result = gepa.optimize({"system": "You classify reviews.", "user": "Review: {{text}}"},
-                           fakes.make_rows(10), fakes.make_rows(10, 100), testset=fakes.make_rows(5, 200),
-                           task_model=model, reflection_model="fake/tests.fakes:reflector",
-                           task_params={"temperature": 0.7, "max_tokens": 16},
-                           evaluator=gepa.evaluators.Exact(expected="label"), cache_dir=cache,
-                           run_dir=cache.parent / f"run-{len(list(cache.parent.glob('run-*')))}",
-                           callbacks=[events.append],
-                           config=fakes.scripted_config(max_metric_calls=60, samples_per_example=samples))
+    result = gepa.optimize(
+        {"system": "You classify reviews.", "user": "Review: {{text}}"},
+        fakes.make_rows(10),
+        fakes.make_rows(10, 100),
+        testset=fakes.make_rows(5, 200),
+        task_model=model,
+        reflection_model="fake/tests.fakes:reflector",
+        task_params={"temperature": 0.7, "max_tokens": 16},
+        evaluator=gepa.evaluators.Exact(expected="label"),
+        cache_dir=cache,
+        run_dir=cache.parent / f"run-{len(list(cache.parent.glob('run-*')))}",
+        callbacks=[events.append],
+        config=fakes.scripted_config(max_metric_calls=60, samples_per_example=samples),
+    )
     return result, model, events
 
 
@@ -58,8 +64,11 @@ def test_samples_of_a_greedy_task_model_are_warned_about(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "samples_per_example is 3 but the task model answers greedily" in " ".join(result.output.split())
 
-    sampled = fakes.write_task(tmp_path / "sampled", optimizer="{proposals_per_iteration: 1, samples_per_example: 3}",
-                               extra="model_params: {temperature: 0.7}\n")
+    sampled = fakes.write_task(
+        tmp_path / "sampled",
+        optimizer="{proposals_per_iteration: 1, samples_per_example: 3}",
+        extra="model_params: {temperature: 0.7}\n",
+    )
     result = CliRunner().invoke(main, ["optimize", str(sampled), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "greedily" not in result.output

@@ -34,19 +34,32 @@ def assert_bounded(run_dir: Path, requests: list[str], key: str) -> None:
     assert requests and max(map(len, requests)) < 20_000
 
 
-def test_megabytes_of_feedback_are_stored_and_reflected_on_as_a_prefix(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    task = write_task(tmp_path / "toy", budget=40, n_train=8, n_val=8,
-                      reflection_model="fake/tests.fakes:recording_reflector")
+def test_megabytes_of_feedback_are_stored_and_reflected_on_as_a_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = write_task(
+        tmp_path / "toy", budget=40, n_train=8, n_val=8, reflection_model="fake/tests.fakes:recording_reflector"
+    )
     (tmp_path / "toy" / "score.py").write_text(
-        f"def score(fields, output):\n    return float(output == fields['label']), 'why ' * {HUGE // 4}\n")
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+        f"def score(fields, output):\n    return float(output == fields['label']), 'why ' * {HUGE // 4}\n"
+    )
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     assert_bounded(*run(tmp_path, task, monkeypatch), "feedback")
 
 
-def test_a_megabyte_reply_is_stored_as_a_prefix_with_its_length(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    task = write_task(tmp_path / "toy", budget=40, n_train=8, n_val=8, model="fake/tests.fakes:flooding_task_model",
-                      reflection_model="fake/tests.fakes:recording_reflector")
+def test_a_megabyte_reply_is_stored_as_a_prefix_with_its_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = write_task(
+        tmp_path / "toy",
+        budget=40,
+        n_train=8,
+        n_val=8,
+        model="fake/tests.fakes:flooding_task_model",
+        reflection_model="fake/tests.fakes:recording_reflector",
+    )
     assert_bounded(*run(tmp_path, task, monkeypatch), "output")

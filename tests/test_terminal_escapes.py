@@ -40,6 +40,7 @@ def test_escapes_in_a_provider_error_are_shown_escaped_in_the_diagnosis(tmp_path
 def test_escapes_in_data_are_shown_escaped(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy")
     train = tmp_path / "toy" / "data" / "train.jsonl"
-    train.write_text(json.dumps({"text": f"[a] review {ESCAPES} is positive", "label": "positive"}) + "\n"
-                     + train.read_text())
+    train.write_text(
+        json.dumps({"text": f"[a] review {ESCAPES} is positive", "label": "positive"}) + "\n" + train.read_text()
+    )
     assert "review \\x1b]0;pwned" in shown_safely("optimize", str(task), "--dry-run")

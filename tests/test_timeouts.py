@@ -21,12 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def python_evaluator_task(tmp_path: Path, body: str, extra: str = "", optimizer: str = "") -> Path:
-    task = write_task(tmp_path / "toy", budget=40, extra=extra,
-                      optimizer="{proposals_per_iteration: 1" + optimizer + "}")
-    (tmp_path / "toy" / "score.py").write_text("import time\n\ndef score(fields, output):\n" + body
-                                               + "    return float(output == fields['label'])\n")
-    task.write_text(task.read_text().replace("evaluator:\n  type: exact\n  expected: label",
-                                             "evaluator:\n  type: python\n  function: score.py:score"))
+    task = write_task(
+        tmp_path / "toy", budget=40, extra=extra, optimizer="{proposals_per_iteration: 1" + optimizer + "}"
+    )
+    (tmp_path / "toy" / "score.py").write_text(
+        "import time\n\ndef score(fields, output):\n" + body + "    return float(output == fields['label'])\n"
+    )
+    task.write_text(
+        task.read_text().replace(
+            "evaluator:\n  type: exact\n  expected: label", "evaluator:\n  type: python\n  function: score.py:score"
+        )
+    )
     return task
 
 
@@ -37,8 +42,11 @@ def optimize(task: Path, runs: Path) -> tuple[int, str, float]:
 
 
 def test_an_evaluator_that_hangs_on_one_example_costs_that_example_only(tmp_path: Path) -> None:
-    task = python_evaluator_task(tmp_path, "    if 'review 101 ' in fields['text']:\n        time.sleep(3600)\n",
-                                 optimizer=", rollout_timeout: 1")
+    task = python_evaluator_task(
+        tmp_path,
+        "    if 'review 101 ' in fields['text']:\n        time.sleep(3600)\n",
+        optimizer=", rollout_timeout: 1",
+    )
     code, out, seconds = optimize(task, tmp_path / "runs")
     assert code == 0, out
     assert seconds < 60
@@ -57,9 +65,11 @@ def regex_task(tmp_path: Path, pattern: str) -> Path:
     (folder / "train.jsonl").write_text(rows)
     (folder / "val.jsonl").write_text(rows)
     task = folder / "task.yaml"
-    task.write_text("name: t\nprompt: {user: '{{text}}'}\ndata: {train: train.jsonl, val: val.jsonl}\n"
-                    "model: fake/echo\nreflection_model: fake/tests.fakes:reflector\n"
-                    f"evaluator: {{type: regex, pattern: '{pattern}'}}\nbudget: {{max_metric_calls: 40}}\n")
+    task.write_text(
+        "name: t\nprompt: {user: '{{text}}'}\ndata: {train: train.jsonl, val: val.jsonl}\n"
+        "model: fake/echo\nreflection_model: fake/tests.fakes:reflector\n"
+        f"evaluator: {{type: regex, pattern: '{pattern}'}}\nbudget: {{max_metric_calls: 40}}\n"
+    )
     return task
 
 
@@ -80,10 +90,15 @@ def test_a_regex_that_backtracks_without_end_is_cut_short(tmp_path: Path) -> Non
 def test_max_seconds_ends_a_run_inside_an_iteration(tmp_path: Path) -> None:
     # The seed's validation rollouts are quick; each training rollout takes 2 s, one at a time: an iteration
     # (the parent's minibatch and the child's) takes 12 s.
-    task = python_evaluator_task(tmp_path, "    if int(fields['text'].split()[2]) < 100:\n        time.sleep(2)\n",
-                                 extra="", optimizer=", concurrency: 1")
-    task.write_text(task.read_text().replace("budget:\n  max_metric_calls: 40", "budget:\n  max_metric_calls: 40\n"
-                                                                                 "  max_seconds: 3"))
+    task = python_evaluator_task(
+        tmp_path,
+        "    if int(fields['text'].split()[2]) < 100:\n        time.sleep(2)\n",
+        extra="",
+        optimizer=", concurrency: 1",
+    )
+    task.write_text(
+        task.read_text().replace("budget:\n  max_metric_calls: 40", "budget:\n  max_metric_calls: 40\n  max_seconds: 3")
+    )
     code, out, seconds = optimize(task, tmp_path / "runs")
     assert code == 0, out
     assert seconds < 9, out
@@ -94,9 +109,14 @@ def test_max_seconds_ends_a_run_inside_an_iteration(tmp_path: Path) -> None:
 def test_a_second_ctrl_c_ends_a_hung_run_at_once(tmp_path: Path) -> None:
     task = python_evaluator_task(tmp_path, "    if int(fields['text'].split()[2]) < 100:\n        time.sleep(3600)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(tmp_path / "cache")}
-    process = subprocess.Popen([sys.executable, "-m", "gepa", "optimize", str(task), "--runs-dir",
-                                str(tmp_path / "runs")], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gepa", "optimize", str(task), "--runs-dir", str(tmp_path / "runs")],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while not list((tmp_path / "runs").glob("*/state.json")) and time.monotonic() < deadline:
         time.sleep(0.05)

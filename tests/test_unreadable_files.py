@@ -37,20 +37,23 @@ def test_a_registry_component_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     shown = CliRunner().invoke(main, ["prompts", "show", "p@production"])
     assert shown.exit_code == 2 and f"{component}: not UTF-8 text (byte 0xe9" in shown.output, shown.output
     task = write_task(tmp_path / "toy")
-    task.write_text(task.read_text().replace('  system: "You classify reviews."\n',
-                                             "  system: {registry: p@production}\n"))
+    task.write_text(
+        task.read_text().replace('  system: "You classify reviews."\n', "  system: {registry: p@production}\n")
+    )
     refused(task, tmp_path, f"{component}: not UTF-8 text (byte 0xe9")
 
 
 DEEP_LIST, DEEP_OBJECT = "[" * 100_000 + "]" * 100_000, '{"a": ' * 100_000 + "1" + "}" * 100_000
 
 
-@pytest.mark.parametrize(("name", "rows", "where"), [
-    ("train.jsonl", '{"text": "a", "label": "x"}\n{"text": ' + DEEP_LIST + ', "label": "y"}\n', ":2"),
-    ("train.json", '[{"text": "a", "label": "x"},\n {"text": ' + DEEP_OBJECT + "}]", ""),
-])
-def test_a_data_row_nested_too_deeply_names_the_file_and_line(tmp_path: Path, name: str, rows: str,
-                                                              where: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "rows", "where"),
+    [
+        ("train.jsonl", '{"text": "a", "label": "x"}\n{"text": ' + DEEP_LIST + ', "label": "y"}\n', ":2"),
+        ("train.json", '[{"text": "a", "label": "x"},\n {"text": ' + DEEP_OBJECT + "}]", ""),
+    ],
+)
+def test_a_data_row_nested_too_deeply_names_the_file_and_line(tmp_path: Path, name: str, rows: str, where: str) -> None:
     task = write_task(tmp_path / "toy")
     data = tmp_path / "toy" / "data"
     (data / name).write_text(rows)

@@ -22,14 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def gepa(*args: str, cache: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEPA_CACHE_DIR": str(cache)}
-    return subprocess.Popen([sys.executable, "-m", "gepa", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gepa", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def paid(run: Path) -> dict[str, tuple[int, int, int]]:
     """Calls and tokens per model and role, as usage.json records them (cache hits differ after a resume)."""
-    return {f"{r['model']}/{r['role']}": (r["calls"], r["input_tokens"], r["output_tokens"])
-            for r in json.loads((run / "usage.json").read_text())}
+    return {
+        f"{r['model']}/{r['role']}": (r["calls"], r["input_tokens"], r["output_tokens"])
+        for r in json.loads((run / "usage.json").read_text())
+    }
 
 
 def kill_during_iteration(process: subprocess.Popen[str], runs: Path, iteration: int) -> Path:
@@ -50,8 +58,12 @@ def kill_during_iteration(process: subprocess.Popen[str], runs: Path, iteration:
 
 
 def test_a_run_killed_twice_and_resumed_counts_every_paid_call(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "toy", model="fake/tests.fakes:slow_task_model", budget=80,
-                      optimizer="{concurrency: 2, proposals_per_iteration: 1}")
+    task = write_task(
+        tmp_path / "toy",
+        model="fake/tests.fakes:slow_task_model",
+        budget=80,
+        optimizer="{concurrency: 2, proposals_per_iteration: 1}",
+    )
     reference = gepa("optimize", str(task), "--runs-dir", str(tmp_path / "ref"), "--quiet", cache=tmp_path / "c1")
     assert reference.wait(timeout=300) == 0, reference.stderr.read() if reference.stderr else ""
     reference_run = next((tmp_path / "ref").iterdir())
@@ -79,6 +91,8 @@ def test_a_run_from_before_the_usage_log_carries_its_spending_into_the_log(tmp_p
     assert resumed.exit_code == 0, resumed.output
     after = paid(run)  # usage.json, from the ledger
     assert all(after[key][0] >= calls for key, (calls, _, _) in before.items())
-    logged = {f"{r['model']}/{r['role']}": (r["calls"], r["input_tokens"], r["output_tokens"])
-              for r in RunDir.open(run).usage()}
+    logged = {
+        f"{r['model']}/{r['role']}": (r["calls"], r["input_tokens"], r["output_tokens"])
+        for r in RunDir.open(run).usage()
+    }
     assert logged == after  # the new log starts with what the run had spent before it

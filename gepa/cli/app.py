@@ -79,24 +79,42 @@ def cache_options(func: F) -> F:
 
 
 def cache_dir_option(func: F) -> F:
-    return click.option("--cache-dir", type=click.Path(file_okay=False), envvar="GEPA_CACHE_DIR",
-                        help="Response cache directory [env GEPA_CACHE_DIR; default: ~/.cache/gepa].")(func)
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        envvar="GEPA_CACHE_DIR",
+        help="Response cache directory [env GEPA_CACHE_DIR; default: ~/.cache/gepa].",
+    )(func)
 
 
 def model_option(func: F) -> F:
-    return click.option("--model", help="Task model: any litellm model string, local/smollm2 or "
-                                        "local/<file.gguf>; overrides the task file's model.")(func)
+    return click.option(
+        "--model",
+        help="Task model: any litellm model string, local/smollm2 or "
+        "local/<file.gguf>; overrides the task file's model.",
+    )(func)
 
 
 def runs_dir_option(func: F) -> F:
-    return click.option("--runs-dir", type=click.Path(file_okay=False), envvar="GEPA_RUNS_DIR", default="runs",
-                        show_default=True, help="Where run directories live [env GEPA_RUNS_DIR].")(func)
+    return click.option(
+        "--runs-dir",
+        type=click.Path(file_okay=False),
+        envvar="GEPA_RUNS_DIR",
+        default="runs",
+        show_default=True,
+        help="Where run directories live [env GEPA_RUNS_DIR].",
+    )(func)
 
 
 def prompts_dir_option(func: F) -> F:
-    return click.option("--prompts-dir", type=click.Path(file_okay=False), envvar="GEPA_PROMPTS_DIR",
-                        default="prompts", show_default=True,
-                        help="The prompt registry's directory [env GEPA_PROMPTS_DIR].")(func)
+    return click.option(
+        "--prompts-dir",
+        type=click.Path(file_okay=False),
+        envvar="GEPA_PROMPTS_DIR",
+        default="prompts",
+        show_default=True,
+        help="The prompt registry's directory [env GEPA_PROMPTS_DIR].",
+    )(func)
 
 
 def json_option(func: F) -> F:

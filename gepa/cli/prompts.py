@@ -17,24 +17,57 @@ from gepa.registry import VERSION_REF, version_number
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("--name", required=True, help="Prompt name in the registry.")
 @click.option("--alias", help="Point this alias (e.g. production) at the exported version.")
-@click.option("--promote-if-better", is_flag=True,
-              help="Move --alias only if the new version beats the aliased one on the task's test split by more than "
-                   "noise: the paired bootstrap interval of the difference lies above 0.")
-@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
-              help="Confidence level of that interval.")
-@click.option("--any-gain", is_flag=True, help="With --promote-if-better: a higher test mean is enough, even one "
-                                               "noise could explain (the old rule).")
+@click.option(
+    "--promote-if-better",
+    is_flag=True,
+    help="Move --alias only if the new version beats the aliased one on the task's test split by more than "
+    "noise: the paired bootstrap interval of the difference lies above 0.",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of that interval.",
+)
+@click.option(
+    "--any-gain",
+    is_flag=True,
+    help="With --promote-if-better: a higher test mean is enough, even one noise could explain (the old rule).",
+)
 @prompts_dir_option
 @cache_dir_option
-@click.option("--to", "target", type=click.Choice(["registry", "mlflow"]), default="registry", show_default=True,
-              help="gepa's file registry under --prompts-dir, or the MLflow Prompt Registry.")
-@click.option("--candidate", "candidate_id", help="Export this candidate (any front member, see the report) instead "
-                                                   "of the run's best.")
-@click.option("--mlflow-uri", envvar="MLFLOW_TRACKING_URI",
-              help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).")
-def export(run: str, name: str, alias: str | None, promote_if_better: bool, level: float, any_gain: bool,
-           prompts_dir: str,
-           cache_dir: str | None, target: str, candidate_id: str | None, mlflow_uri: str | None) -> None:
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["registry", "mlflow"]),
+    default="registry",
+    show_default=True,
+    help="gepa's file registry under --prompts-dir, or the MLflow Prompt Registry.",
+)
+@click.option(
+    "--candidate",
+    "candidate_id",
+    help="Export this candidate (any front member, see the report) instead of the run's best.",
+)
+@click.option(
+    "--mlflow-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI for --to mlflow, e.g. sqlite:///mlflow.db (no server needed).",
+)
+def export(
+    run: str,
+    name: str,
+    alias: str | None,
+    promote_if_better: bool,
+    level: float,
+    any_gain: bool,
+    prompts_dir: str,
+    cache_dir: str | None,
+    target: str,
+    candidate_id: str | None,
+    mlflow_uri: str | None,
+) -> None:
     """Register RUN's best prompt (or --candidate) as a new version of NAME in the prompt registry (or MLflow's)."""
     from gepa.registry import PromptRegistry
     from gepa.run.export import best_of, export_run
@@ -74,9 +107,18 @@ def export(run: str, name: str, alias: str | None, promote_if_better: bool, leve
 
         return runner.guard_scores(task(), candidate)
 
-    result = export_run(run_dir, name, registry=PromptRegistry(prompts_dir), alias=alias,
-                        promote_if_better=promote_if_better, scorer=scorer, guard_scorer=guard_scorer,
-                        candidate_id=candidate_id, level=level, any_gain=any_gain)
+    result = export_run(
+        run_dir,
+        name,
+        registry=PromptRegistry(prompts_dir),
+        alias=alias,
+        promote_if_better=promote_if_better,
+        scorer=scorer,
+        guard_scorer=guard_scorer,
+        candidate_id=candidate_id,
+        level=level,
+        any_gain=any_gain,
+    )
     echo_notes(run_dir)
     verb = "exported as" if result.created else "already registered as"
     echo(f"{verb} {result.version.name} v{result.version.version} in {prompts_dir}")
@@ -99,8 +141,10 @@ def prompts(ctx: click.Context, prompts_dir: str) -> None:
 @click.pass_obj
 def prompts_list(registry: Any, as_json: bool) -> None:
     """Every prompt name with its number of versions and its aliases."""
-    rows = [{"name": name, "versions": len(registry.versions(name)), "aliases": registry.aliases(name)}
-            for name in registry.names()]
+    rows = [
+        {"name": name, "versions": len(registry.versions(name)), "aliases": registry.aliases(name)}
+        for name in registry.names()
+    ]
     if echo_listing(rows, as_json, f"no prompts in {registry.root}"):
         return
     for row in rows:
@@ -130,9 +174,13 @@ def prompts_diff(registry: Any, a: str, b: str) -> None:
     """Unified diff of two versions, component by component."""
     first, second = registry.get(a), registry.get(b)
     for name in dict.fromkeys([*first.components, *second.components]):
-        lines = difflib.unified_diff(first.components.get(name, "").splitlines(),
-                                     second.components.get(name, "").splitlines(),
-                                     f"{first.ref}/{name}", f"{second.ref}/{name}", lineterm="")
+        lines = difflib.unified_diff(
+            first.components.get(name, "").splitlines(),
+            second.components.get(name, "").splitlines(),
+            f"{first.ref}/{name}",
+            f"{second.ref}/{name}",
+            lineterm="",
+        )
         for line in lines:
             echo(line)
 

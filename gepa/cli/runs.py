@@ -28,29 +28,49 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
         try:
             rows.append({"run": run_dir.root.name, **_row(run_dir)})
         except GepaError as exc:  # one damaged run must not hide the others
-            rows.append({"run": run_dir.root.name, "status": "broken", "iterations": None, "seed_val": None,
-                         "best_val": None, "best_test": None, "problem": str(exc)})
+            rows.append(
+                {
+                    "run": run_dir.root.name,
+                    "status": "broken",
+                    "iterations": None,
+                    "seed_val": None,
+                    "best_val": None,
+                    "best_test": None,
+                    "problem": str(exc),
+                }
+            )
     if echo_listing(rows, as_json, f"no runs in {runs_dir}"):
         return
     for row in rows:
         if row["status"] == "broken":
             echo(f"{row['run']}  broken    {row['problem']}")
             continue
-        echo(f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
-                   f"{fmt(row['best_val'])}  test {fmt(row['best_test'])}")
+        echo(
+            f"{row['run']}  {row['status']:<8}  iter {row['iterations']:<4} val {fmt(row['seed_val'])} -> "
+            f"{fmt(row['best_val'])}  test {fmt(row['best_test'])}"
+        )
 
 
 def _row(run_dir: Any) -> dict[str, Any]:
     summary = run_dir.summary()
     if summary:
-        return {"status": summary.status, "iterations": summary.iterations, "seed_val": summary.seed.val,
-                "best_val": summary.best.val, "best_test": summary.best.test}
+        return {
+            "status": summary.status,
+            "iterations": summary.iterations,
+            "seed_val": summary.seed.val,
+            "best_val": summary.best.val,
+            "best_test": summary.best.test,
+        }
     if run_dir.has_state():  # no summary yet: the state's best, the engine's choice (``runs show`` marks it too)
         state = run_dir.load_state()
         means = state.mean_scores()
-        return {"status": "unfinished", "iterations": state.iteration,
-                "seed_val": means[0] if state.candidates else None,
-                "best_val": means[state.best_index()] if state.candidates else None, "best_test": None}
+        return {
+            "status": "unfinished",
+            "iterations": state.iteration,
+            "seed_val": means[0] if state.candidates else None,
+            "best_val": means[state.best_index()] if state.candidates else None,
+            "best_test": None,
+        }
     return {"status": "empty", "iterations": 0, "seed_val": None, "best_val": None, "best_test": None}
 
 

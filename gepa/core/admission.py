@@ -50,8 +50,12 @@ class Rejection:
 
 
 COUNTERS: dict[RejectionReason, Counter] = {
-    "reflection_error": "proposal_reflection_error", "placeholders": "proposal_placeholders",
-    "unchanged": "proposal_unchanged", "duplicate": "proposal_duplicate", "leakage": "proposal_leakage"}
+    "reflection_error": "proposal_reflection_error",
+    "placeholders": "proposal_placeholders",
+    "unchanged": "proposal_unchanged",
+    "duplicate": "proposal_duplicate",
+    "leakage": "proposal_leakage",
+}
 
 
 @dataclass
@@ -71,8 +75,9 @@ class Admission:
     def __init__(self, proposer: Proposer, leakage: LeakageCheck, attempts: int) -> None:
         self.proposer, self.leakage, self.attempts = proposer, leakage, attempts
 
-    def slot(self, parent: Candidate, names: Sequence[str], evidence: Evidence, sample: int,
-             known: frozenset[str]) -> ProposalOutcome:
+    def slot(
+        self, parent: Candidate, names: Sequence[str], evidence: Evidence, sample: int, known: frozenset[str]
+    ) -> ProposalOutcome:
         """One slot: a new text for each component in ``names``; a child already in the pool is a duplicate."""
         outcome = ProposalOutcome()
         components = dict(parent.components)
@@ -88,8 +93,15 @@ class Admission:
         outcome.child = child
         return outcome
 
-    def _new_text(self, parent: Candidate, name: str, evidence: Evidence, sample: int,
-                  known: frozenset[str], outcome: ProposalOutcome) -> str | None:
+    def _new_text(
+        self,
+        parent: Candidate,
+        name: str,
+        evidence: Evidence,
+        sample: int,
+        known: frozenset[str],
+        outcome: ProposalOutcome,
+    ) -> str | None:
         """Ask until a usable text comes back: sentences that copy a training input are cut out; a repeat of
         the current text, a placeholder break or a copy that cannot be cut gets one repair request that quotes it;
         a text still unusable, or a duplicate of a candidate already tried, is asked again with the examples
@@ -117,8 +129,9 @@ class Admission:
             except SystemicModelError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reflection costs one attempt
-                outcome.rejections.append(Rejection(name, "reflection_error",
-                                                    redact_secrets(f"{type(exc).__name__}: {exc}")))
+                outcome.rejections.append(
+                    Rejection(name, "reflection_error", redact_secrets(f"{type(exc).__name__}: {exc}"))
+                )
                 continue
             if rejection := self._rejection(parent, name, text, problem, known):
                 outcome.rejections.append(rejection)
@@ -126,8 +139,9 @@ class Admission:
                 return text
         return None
 
-    def _rejection(self, parent: Candidate, name: str, text: str, problem: str | None,
-                   known: frozenset[str]) -> Rejection | None:
+    def _rejection(
+        self, parent: Candidate, name: str, text: str, problem: str | None, known: frozenset[str]
+    ) -> Rejection | None:
         """Why ``text`` (after any repair) may not replace the current text of ``name``; None when it may."""
         if problem:
             return Rejection(name, "placeholders", problem, text)
@@ -156,8 +170,10 @@ class Admission:
         if problem := placeholder_problem(current, text):
             return problem
         if leak := self.leakage.copied(text, current):
-            return (f"copies a training example word for word ('{leak}'); describe the task in general terms "
-                    f"instead of quoting an input")
+            return (
+                f"copies a training example word for word ('{leak}'); describe the task in general terms "
+                f"instead of quoting an input"
+            )
         if text.strip() == current.strip():
             return "repeats the current text unchanged; write a different text that fixes the failures shown above"
         return None

@@ -65,8 +65,12 @@ class LabelBaseline:
         return self.labels.get(label, 0) / self.total
 
     def to_dict(self) -> dict[str, object]:
-        return {"labels": self.labels, "majority": self.majority, "majority_rate": self.majority_rate,
-                "chance": self.chance}
+        return {
+            "labels": self.labels,
+            "majority": self.majority,
+            "majority_rate": self.majority_rate,
+            "chance": self.chance,
+        }
 
 
 def baseline(rollouts: Sequence[Rollout]) -> LabelBaseline | None:
@@ -113,16 +117,26 @@ class ConstantAnswer:
 
     def line(self) -> str:
         """One sentence: what it answers, what it scores, and what answering that label everywhere scores."""
-        said = (f"answers {self.answer!r} on {self.count} of {self.total} {self.split} examples and scores "
-                f"{self.score:.3f}; {self.answer!r} on every example scores {self.label_rate:.3f}")
+        said = (
+            f"answers {self.answer!r} on {self.count} of {self.total} {self.split} examples and scores "
+            f"{self.score:.3f}; {self.answer!r} on every example scores {self.label_rate:.3f}"
+        )
         if self.answer == self.majority:
             return f"{said} (the majority rate)"
         return f"{said} (the majority label {self.majority!r} {self.majority_rate:.3f})"
 
     def to_dict(self) -> dict[str, object]:
-        return {"split": self.split, "answer": self.answer, "count": self.count, "total": self.total,
-                "score": self.score, "label_rate": self.label_rate, "majority": self.majority,
-                "majority_rate": self.majority_rate, "line": self.line()}
+        return {
+            "split": self.split,
+            "answer": self.answer,
+            "count": self.count,
+            "total": self.total,
+            "score": self.score,
+            "label_rate": self.label_rate,
+            "majority": self.majority,
+            "majority_rate": self.majority_rate,
+            "line": self.line(),
+        }
 
 
 def constant_answer(rollouts: Sequence[Rollout], split: str) -> ConstantAnswer | None:
@@ -136,9 +150,16 @@ def constant_answer(rollouts: Sequence[Rollout], split: str) -> ConstantAnswer |
     share = count / len(rollouts)
     if answer not in base.labels or share < CONSTANT_SHARE or share < base.majority_rate + ABOVE_DATA:
         return None  # a constant non-answer ("unsure" everywhere) scores nothing: a failure, not a gamed metric
-    return ConstantAnswer(split=split, answer=answer, count=count, total=len(rollouts),
-                          score=sum(r.score for r in rollouts) / len(rollouts), label_rate=base.rate(answer),
-                          majority=base.majority, majority_rate=base.majority_rate)
+    return ConstantAnswer(
+        split=split,
+        answer=answer,
+        count=count,
+        total=len(rollouts),
+        score=sum(r.score for r in rollouts) / len(rollouts),
+        label_rate=base.rate(answer),
+        majority=base.majority,
+        majority_rate=base.majority_rate,
+    )
 
 
 def balanced_values(rollouts: Sequence[Rollout]) -> list[float] | None:

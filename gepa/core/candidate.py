@@ -30,8 +30,10 @@ def name_problem(value: object, kind: str) -> str | None:
     name that reaches a path passes here first: no separator, no ``..``, no NUL."""
     if isinstance(value, str) and len(value) <= MAX_NAME and NAME.fullmatch(value):
         return None
-    return (f"invalid {kind} {value!r}: use up to {MAX_NAME} letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit")
+    return (
+        f"invalid {kind} {value!r}: use up to {MAX_NAME} letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit"
+    )
 
 
 def placeholders(template: str) -> list[str]:
@@ -92,14 +94,18 @@ class Candidate:
 
     def with_component(self, name: str, text: str) -> Candidate:
         """A child that differs from this candidate in one component."""
-        return Candidate(components={**self.components, name: text}, parents=(self.id,),
-                         origin=f"mutation:{name}")
+        return Candidate(components={**self.components, name: text}, parents=(self.id,), origin=f"mutation:{name}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "components": dict(self.components), "parents": list(self.parents),
-                "origin": self.origin}
+        return {
+            "id": self.id,
+            "components": dict(self.components),
+            "parents": list(self.parents),
+            "origin": self.origin,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
-        return cls(components=data["components"], parents=tuple(data.get("parents", ())),
-                   origin=data.get("origin", "seed"))
+        return cls(
+            components=data["components"], parents=tuple(data.get("parents", ())), origin=data.get("origin", "seed")
+        )

@@ -53,4 +53,4 @@ class Clock:
         for start in range(0, len(items), max(1, size)):
             if time.monotonic() >= self.end:
                 raise OutOfTime
-            yield items[start:start + size]
+            yield items[start : start + size]

@@ -48,14 +48,24 @@ class Optimizer:
     it is closed when the run ends. ``policies`` replace the ones the config names (``Policies.named``).
     """
 
-    def __init__(self, *, system: System, evaluator: Evaluator, proposer: Proposer,
-                 trainset: Sequence[Example], valset: Sequence[Example], config: OptimizerConfig,
-                 guardsets: Mapping[str, Sequence[Example]] | None = None,
-                 callbacks: Sequence[Callback] = (), record: Callback | None = None,
-                 spent_usd: Callable[[], float] = lambda: 0.0,
-                 should_stop: Callable[[], bool] = lambda: False,
-                 checkpoint: Callable[[RunState], None] = lambda state: None,
-                 executor: RolloutExecutor | None = None, policies: Policies | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        system: System,
+        evaluator: Evaluator,
+        proposer: Proposer,
+        trainset: Sequence[Example],
+        valset: Sequence[Example],
+        config: OptimizerConfig,
+        guardsets: Mapping[str, Sequence[Example]] | None = None,
+        callbacks: Sequence[Callback] = (),
+        record: Callback | None = None,
+        spent_usd: Callable[[], float] = lambda: 0.0,
+        should_stop: Callable[[], bool] = lambda: False,
+        checkpoint: Callable[[RunState], None] = lambda state: None,
+        executor: RolloutExecutor | None = None,
+        policies: Policies | None = None,
+    ) -> None:
         if not trainset or not valset:
             raise UserError("the train and validation sets must each hold at least one example")
         self.system, self.evaluator, self.proposer = system, evaluator, proposer
@@ -81,9 +91,16 @@ class Optimizer:
         started = time.monotonic()
         optimizable = self._optimizable(seed)
         self._components_per_proposal = self.policies.components.per_proposal(optimizable)
-        with (ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
-              Rollouts(self.config.executor, self.config.concurrency, self.system,
-                       self._given_executor, self.config.rollout_timeout) as self._rollouts):
+        with (
+            ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as self._pool,
+            Rollouts(
+                self.config.executor,
+                self.config.concurrency,
+                self.system,
+                self._given_executor,
+                self.config.rollout_timeout,
+            ) as self._rollouts,
+        ):
             if not state.candidates:
                 self._start(state, seed)
                 state.rng_state = rng.getstate()
@@ -111,8 +128,13 @@ class Optimizer:
                 self._emit("budget", state, metric_calls=state.metric_calls, cost_usd=self.spent_usd())
                 self.checkpoint(state)
         best = state.best_index()
-        self._emit("run_finished", state, reason=state.stop_reason, best=state.candidates[best].id,
-                   best_score=state.mean_scores()[best])
+        self._emit(
+            "run_finished",
+            state,
+            reason=state.stop_reason,
+            best=state.candidates[best].id,
+            best_score=state.mean_scores()[best],
+        )
         self.checkpoint(state)
         return state
 
@@ -135,16 +157,27 @@ class Optimizer:
             measured.add("balanced")
         unknown = sorted(self.config.objective_names() - measured)
         if unknown and not all(r.error for r in scored):
-            raise UserError(f"objective {unknown[0]!r} is not measured; the seed's rollouts measure "
-                            f"{', '.join(sorted(measured))}")
+            raise UserError(
+                f"objective {unknown[0]!r} is not measured; the seed's rollouts measure {', '.join(sorted(measured))}"
+            )
         self._add(state, seed, scored)
 
     def _stop_reason(self, state: RunState, started: float) -> str:
-        shape = RunShape(train=len(self.train), val=len(self.val), guard_calls=self.promotion.guard_calls,
-                         components_per_proposal=self._components_per_proposal)
-        return stop_reason(self.config, shape, state, stop_requested=self.should_stop(),
-                           elapsed_s=time.monotonic() - started, spent_usd=self.spent_usd(),
-                           guard_fits=self.promotion.guard_fits(state))
+        shape = RunShape(
+            train=len(self.train),
+            val=len(self.val),
+            guard_calls=self.promotion.guard_calls,
+            components_per_proposal=self._components_per_proposal,
+        )
+        return stop_reason(
+            self.config,
+            shape,
+            state,
+            stop_requested=self.should_stop(),
+            elapsed_s=time.monotonic() - started,
+            spent_usd=self.spent_usd(),
+            guard_fits=self.promotion.guard_fits(state),
+        )
 
     def _iterate(self, state: RunState, rng: random.Random, optimizable: list[str]) -> None:
         if self.config.merge and state.merges_due > 0:
@@ -172,31 +205,62 @@ class Optimizer:
         for i, child in enumerate(children):
             if i != winner:
                 state.bump("outscored")
-                self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
-                           reason="outscored", parent_minibatch=before, child_minibatch=totals[i],
-                           components=_changed(parent, child))
+                self._emit(
+                    "candidate_rejected",
+                    state,
+                    parent=parent.id,
+                    child=child.id,
+                    origin=child.origin,
+                    reason="outscored",
+                    parent_minibatch=before,
+                    child_minibatch=totals[i],
+                    components=_changed(parent, child),
+                )
         child, after = children[winner], totals[winner]
         parent_rank = self.config.rank(mean_objectives(parent_rollouts))
         if not self.policies.acceptance.accepts(ranks[winner], parent_rank):
             state.bump("rejected")
             # Under a select rule the rank decided, not the score sums: the event says so.
             rule = {"select_rank": [finite(ranks[winner]), finite(parent_rank)]} if self.config.select else {}
-            self._emit("candidate_rejected", state, parent=parent.id, child=child.id, origin=child.origin,
-                       reason="not better", parent_minibatch=before, child_minibatch=after,
-                       components=_changed(parent, child), **rule)
+            self._emit(
+                "candidate_rejected",
+                state,
+                parent=parent.id,
+                child=child.id,
+                origin=child.origin,
+                reason="not better",
+                parent_minibatch=before,
+                child_minibatch=after,
+                components=_changed(parent, child),
+                **rule,
+            )
             return
         state.bump("accepted")
-        self._emit("candidate_accepted", state, parent=parent.id, child=child.id, origin=child.origin,
-                   parent_minibatch=before, child_minibatch=after, components=_changed(parent, child),
-                   feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score])
+        self._emit(
+            "candidate_accepted",
+            state,
+            parent=parent.id,
+            child=child.id,
+            origin=child.origin,
+            parent_minibatch=before,
+            child_minibatch=after,
+            components=_changed(parent, child),
+            feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score],
+        )
         if not self._validate(state, child, rng):
             return
         if self.config.merge and state.merges_done + state.merges_due < self.config.max_merges:
             state.merges_due += 1
 
     # -- proposals --------------------------------------------------------------------------------
-    def _propose(self, state: RunState, parent: Candidate, optimizable: list[str],
-                 evidence: list[tuple[Example, Rollout]], rng: random.Random) -> list[Candidate]:
+    def _propose(
+        self,
+        state: RunState,
+        parent: Candidate,
+        optimizable: list[str],
+        evidence: list[tuple[Example, Rollout]],
+        rng: random.Random,
+    ) -> list[Candidate]:
         """Up to ``proposals_per_iteration`` new, distinct, well-formed children, asked for concurrently.
 
         Each slot draws its sample numbers from ``rng`` before any thread starts, so the same seed gives the
@@ -206,8 +270,9 @@ class Optimizer:
         samples = [rng.getrandbits(31) for _ in range(self.config.proposals_per_iteration)]
         known = frozenset(c.id for c in state.candidates)
         assert self._pool is not None
-        outcomes = list(self._pool.map(lambda sample: self.admission.slot(parent, names, evidence, sample, known),
-                                       samples))
+        outcomes = list(
+            self._pool.map(lambda sample: self.admission.slot(parent, names, evidence, sample, known), samples)
+        )
         children: list[Candidate] = []
         for slot, outcome in enumerate(outcomes):
             state.bump("reflection_calls", outcome.calls)
@@ -221,8 +286,9 @@ class Optimizer:
             if child is None:
                 continue
             if any(child.id == other.id for other in children):
-                self._reject(state, parent, slot, Rejection(names[0], "duplicate",
-                                                            f"same as another proposal ({child.id})"))
+                self._reject(
+                    state, parent, slot, Rejection(names[0], "duplicate", f"same as another proposal ({child.id})")
+                )
                 continue
             state.bump("proposals")
             children.append(child)
@@ -240,9 +306,14 @@ class Optimizer:
         sub = self._evaluate(state, plan.child, [self.val[i] for i in picks])
         merged = sum(r.score for r in sub)
         best_parent = max(sum(state.val_scores[p][i] for i in picks) for p in (plan.first, plan.second))
-        details = {"first": first.id, "second": second.id, "child": plan.child.id,
-                   "ancestor": state.candidates[plan.ancestor].id, "subsample": merged,
-                   "best_parent_subsample": best_parent}
+        details = {
+            "first": first.id,
+            "second": second.id,
+            "child": plan.child.id,
+            "ancestor": state.candidates[plan.ancestor].id,
+            "subsample": merged,
+            "best_parent_subsample": best_parent,
+        }
         if merged < best_parent:
             state.bump("merges_rejected")
             self._emit("merge_rejected", state, **details)
@@ -264,9 +335,16 @@ class Optimizer:
         sample = self._evaluate(state, child, [self.val[i] for i in picks])
         if not self._could_matter(state, sample, picks):
             state.bump("subset_rejected")
-            self._emit("candidate_rejected", state, child=child.id, origin=child.origin, reason="validation subset",
-                       subset=len(picks), child_subset=sum(r.score for r in sample),
-                       best_subset=sum(state.val_scores[state.best_index()][i] for i in picks))
+            self._emit(
+                "candidate_rejected",
+                state,
+                child=child.id,
+                origin=child.origin,
+                reason="validation subset",
+                subset=len(picks),
+                child_subset=sum(r.score for r in sample),
+                best_subset=sum(state.val_scores[state.best_index()][i] for i in picks),
+            )
             return False
         self._add(state, child, self._evaluate(state, child, self.val))
         return True
@@ -279,8 +357,14 @@ class Optimizer:
             return True
         for objective in self.config.front_objectives():
             unmeasured = 0.0 if objective.direction == "max" else math.inf  # a failure is never the cheapest
-            values = np.array([objective.oriented(r.score if objective.name == "score"
-                                                  else r.objectives.get(objective.name, unmeasured)) for r in sample])
+            values = np.array(
+                [
+                    objective.oriented(
+                        r.score if objective.name == "score" else r.objectives.get(objective.name, unmeasured)
+                    )
+                    for r in sample
+                ]
+            )
             if np.any(values > state.objective_matrix(objective)[:, picks].max(axis=0) + 1e-12):
                 return True
         return False
@@ -292,8 +376,9 @@ class Optimizer:
         state.candidates.append(candidate)
         state.val_scores.append([r.score for r in val_rollouts])
         state.val_objectives.append(objective_rows(self.config, state, val_rollouts))
-        state.found_at.append({"iteration": state.iteration, "metric_calls": state.metric_calls,
-                               "cost_usd": self.spent_usd()})
+        state.found_at.append(
+            {"iteration": state.iteration, "metric_calls": state.metric_calls, "cost_usd": self.spent_usd()}
+        )
         self.promotion.consider(state, len(state.candidates) - 1, best)
 
     def _front(self, state: RunState) -> NDArray[np.int64]:
@@ -304,23 +389,31 @@ class Optimizer:
         """Rollouts of ``candidate`` on ``examples`` in order; a pair already scored is never paid again."""
         return self._evaluate_many(state, [candidate], examples)[0]
 
-    def _evaluate_many(self, state: RunState, candidates: Sequence[Candidate],
-                       examples: Sequence[Example]) -> list[list[Rollout]]:
+    def _evaluate_many(
+        self, state: RunState, candidates: Sequence[Candidate], examples: Sequence[Example]
+    ) -> list[list[Rollout]]:
         """``_evaluate`` for several candidates at once, so all their rollouts share the pool."""
         assert self._rollouts is not None
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
+
         def scored(_: int, result: Rollout) -> None:
             self._emit("rollout_scored", state, example=result.example_id, score=result.score)
 
         samples = self.config.samples_per_example
-        results = [r for group in self._clock.groups(todo, self.config.concurrency)
-                   for r in score_pairs(self._rollouts, self.system, self.evaluator, group, samples, scored)]
+        results = [
+            r
+            for group in self._clock.groups(todo, self.config.concurrency)
+            for r in score_pairs(self._rollouts, self.system, self.evaluator, group, samples, scored)
+        ]
         if "latency_s" not in self.config.objective_names():  # not repeatable: kept only when asked for
-            results = [replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"})
-                       for r in results]
+            results = [
+                replace(r, objectives={k: v for k, v in r.objectives.items() if k != "latency_s"}) for r in results
+            ]
         if results and all(r.error_source == "unreachable" for r in results):
-            raise ModelUnreachableError(f"{results[0].error} (every call of the batch failed after its retries; "
-                                        "the run stops, and resumes from its saved state)")
+            raise ModelUnreachableError(
+                f"{results[0].error} (every call of the batch failed after its retries; "
+                "the run stops, and resumes from its saved state)"
+            )
         for (candidate, _), result in zip(todo, results, strict=True):
             state.add_rollout(candidate.id, result)
         state.metric_calls += len(todo)
@@ -337,7 +430,6 @@ class Optimizer:
                 callback(event)
             except Exception:  # noqa: BLE001 - a broken display must not kill a paid run
                 pass
-
 
 
 def _changed(parent: Candidate, child: Candidate) -> dict[str, str]:

@@ -33,8 +33,9 @@ def valid_score(value: Any) -> float | None:
     return score if math.isfinite(score) and 0.0 <= score <= 1.0 else None
 
 
-def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example,
-            timeout: float | None = None) -> Rollout:
+def rollout(
+    system: System, evaluator: Evaluator, candidate: Candidate, example: Example, timeout: float | None = None
+) -> Rollout:
     """Run and score ``candidate`` on ``example``; never raises for a per-example failure. With ``timeout``, a
     rollout still running after that many seconds is left behind and scores 0 (see ``gepa.core.deadline``)."""
     if timeout is None:
@@ -46,8 +47,9 @@ def rollout(system: System, evaluator: Evaluator, candidate: Candidate, example:
         return timed_out(evaluator, example, reached[0] if reached else None, timeout)
 
 
-def _rollout(system: System, evaluator: Evaluator, candidate: Candidate, example: Example,
-             reached: list[SystemOutput]) -> Rollout:
+def _rollout(
+    system: System, evaluator: Evaluator, candidate: Candidate, example: Example, reached: list[SystemOutput]
+) -> Rollout:
     try:
         output = system.run(candidate, example)
     except Exception as exc:  # noqa: BLE001 - sorted by failed_run
@@ -56,8 +58,9 @@ def _rollout(system: System, evaluator: Evaluator, candidate: Candidate, example
     return score_output(evaluator, candidate, example, output)
 
 
-async def arollout(system: AsyncSystem, evaluator: Evaluator, candidate: Candidate, example: Example,
-                   timeout: float | None = None) -> Rollout:
+async def arollout(
+    system: AsyncSystem, evaluator: Evaluator, candidate: Candidate, example: Example, timeout: float | None = None
+) -> Rollout:
     """``rollout`` on the async path; the evaluator runs in a worker thread (it may call a judge model)."""
     started = time.monotonic()
     try:
@@ -81,11 +84,24 @@ def timed_out(evaluator: Evaluator, example: Example, output: SystemOutput | Non
     limit = f"took longer than rollout_timeout ({timeout:g}s)"
     if output is None:
         message = f"the system {limit} on example {example.id}"
-        return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
-                       feedback=f"The system failed on this example: {message}")
+        return Rollout(
+            example_id=example.id,
+            output="",
+            score=0.0,
+            error=message,
+            error_source="system",
+            feedback=f"The system failed on this example: {message}",
+        )
     message = f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: it {limit}"
-    return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace, error=message,
-                   error_source="evaluator", feedback=f"The evaluator failed on this output: {message}")
+    return Rollout(
+        example_id=example.id,
+        output=output.text,
+        score=0.0,
+        trace=output.trace,
+        error=message,
+        error_source="evaluator",
+        feedback=f"The evaluator failed on this output: {message}",
+    )
 
 
 def failed_run(example: Example, exc: Exception) -> Rollout:
@@ -93,11 +109,23 @@ def failed_run(example: Example, exc: Exception) -> Rollout:
     if isinstance(exc, FATAL):
         raise exc
     if isinstance(exc, TransientModelError):  # the engine stops when a whole batch fails so
-        return Rollout(example_id=example.id, output="", score=0.0, error=str(exc), error_source="unreachable",
-                       feedback=f"The model could not be reached: {exc}")
+        return Rollout(
+            example_id=example.id,
+            output="",
+            score=0.0,
+            error=str(exc),
+            error_source="unreachable",
+            feedback=f"The model could not be reached: {exc}",
+        )
     message = redact_secrets(f"{type(exc).__name__}: {exc}")
-    return Rollout(example_id=example.id, output="", score=0.0, error=message, error_source="system",
-                   feedback=f"The system failed on this example: {message}")
+    return Rollout(
+        example_id=example.id,
+        output="",
+        score=0.0,
+        error=message,
+        error_source="system",
+        feedback=f"The system failed on this example: {message}",
+    )
 
 
 def as_result(value: Any) -> EvalResult:
@@ -117,8 +145,12 @@ def as_result(value: Any) -> EvalResult:
         else:
             primary = value["score"]
         expected = value.get("expected")
-        return EvalResult(score=primary, feedback=str(value.get("feedback", "")), scores=scores,
-                          expected=None if expected is None else str(expected))
+        return EvalResult(
+            score=primary,
+            feedback=str(value.get("feedback", "")),
+            scores=scores,
+            expected=None if expected is None else str(expected),
+        )
     if hasattr(value, "score") and not isinstance(value, int | float):
         return EvalResult(score=value.score, feedback=str(getattr(value, "feedback", "") or ""))
     return EvalResult(score=value, feedback="")
@@ -141,18 +173,32 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
     except FATAL:
         raise
     except SystemExit as exc:  # would end the process without a word; the run's saved state must survive it
-        raise EvaluatorError(f"evaluator {evaluator_name(evaluator)} called sys.exit({exc.code!r}) on example "
-                             f"{example.id}; an evaluator returns a score and never exits (the run's saved state is "
-                             "kept: fix the evaluator and resume)") from None
+        raise EvaluatorError(
+            f"evaluator {evaluator_name(evaluator)} called sys.exit({exc.code!r}) on example "
+            f"{example.id}; an evaluator returns a score and never exits (the run's saved state is "
+            "kept: fix the evaluator and resume)"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
         message = redact_secrets(f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}")
-        return Rollout(example_id=example.id, output=output.text, score=0.0, trace=output.trace,
-                       error=message, error_source="evaluator", feedback=f"The evaluator failed on this output: "
-                                                                      f"{message}",
-                       objectives=measured(candidate, output, {"score": 0.0}))
-    return Rollout(example_id=example.id, output=output.text, score=score, feedback=result.feedback,
-                   trace=output.trace, objectives=measured(candidate, output, {"score": score, **named}),
-                   expected=None if result.expected is None else str(result.expected))
+        return Rollout(
+            example_id=example.id,
+            output=output.text,
+            score=0.0,
+            trace=output.trace,
+            error=message,
+            error_source="evaluator",
+            feedback=f"The evaluator failed on this output: {message}",
+            objectives=measured(candidate, output, {"score": 0.0}),
+        )
+    return Rollout(
+        example_id=example.id,
+        output=output.text,
+        score=score,
+        feedback=result.feedback,
+        trace=output.trace,
+        objectives=measured(candidate, output, {"score": score, **named}),
+        expected=None if result.expected is None else str(result.expected),
+    )
 
 
 def measured(candidate: Candidate, output: SystemOutput, scores: dict[str, float]) -> dict[str, float]:

@@ -22,9 +22,24 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal[
-    "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
-    "candidate_rejected", "candidate_accepted", "merge_accepted", "merge_rejected", "new_best", "guard_failed",
-    "guard_unpaid", "constant_answer", "within_noise", "budget", "run_finished", "rollout_scored", "final_scoring",
+    "run_started",
+    "iteration_started",
+    "minibatch_skipped",
+    "proposal_rejected",
+    "proposal_repaired",
+    "candidate_rejected",
+    "candidate_accepted",
+    "merge_accepted",
+    "merge_rejected",
+    "new_best",
+    "guard_failed",
+    "guard_unpaid",
+    "constant_answer",
+    "within_noise",
+    "budget",
+    "run_finished",
+    "rollout_scored",
+    "final_scoring",
 ]
 UNRECORDED: frozenset[EventKind] = frozenset({"rollout_scored", "final_scoring"})
 

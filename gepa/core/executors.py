@@ -42,8 +42,10 @@ class ThreadRollouts:
         self._timeout = timeout
 
     def map(self, system: System, evaluator: Evaluator, pairs: Pairs, done: Done | None = None) -> list[Rollout]:
-        futures = [self._pool.submit(rollout, system, evaluator, candidate, example, self._timeout)
-                   for candidate, example in pairs]
+        futures = [
+            self._pool.submit(rollout, system, evaluator, candidate, example, self._timeout)
+            for candidate, example in pairs
+        ]
         places = {future: index for index, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
@@ -89,8 +91,9 @@ class AsyncRollouts:
                 done(index, result)
         return batch.result()
 
-    async def _all(self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs,
-                   finished: queue.SimpleQueue[tuple[int, Rollout]]) -> list[Rollout]:
+    async def _all(
+        self, system: AsyncSystem, evaluator: Evaluator, pairs: Pairs, finished: queue.SimpleQueue[tuple[int, Rollout]]
+    ) -> list[Rollout]:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(index: int, candidate: Candidate, example: Example) -> Rollout:
@@ -109,6 +112,7 @@ class AsyncRollouts:
 
     def close(self) -> None:
         """Cancel what libraries left running on the loop (litellm's logging worker), then stop it."""
+
         async def drain() -> None:
             leftovers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
             for task in leftovers:
@@ -130,19 +134,33 @@ class Rollouts:
     supports it (an API model) and threads otherwise; ``given`` is one built outside the core (Ray). ``timeout``
     bounds each rollout (``rollout_timeout``)."""
 
-    def __init__(self, name: ExecutorName, concurrency: int, system: System,
-                 given: RolloutExecutor | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        name: ExecutorName,
+        concurrency: int,
+        system: System,
+        given: RolloutExecutor | None = None,
+        timeout: float | None = None,
+    ) -> None:
         use_async = name == "async" or (name == "auto" and bool(getattr(system, "supports_async", False)))
         self.name = "given" if given is not None else "async" if use_async else "threads"
         if given is None and name == "ray":
-            raise UserError("executor 'ray' is built by gepa.optimize and task files; an Optimizer made by hand "
-                            "takes executor=gepa.run.ray_executor.RayRollouts(...)")
-        self._executor: RolloutExecutor = (given if given is not None else AsyncRollouts(concurrency, timeout)
-                                           if use_async else ThreadRollouts(concurrency, timeout))
+            raise UserError(
+                "executor 'ray' is built by gepa.optimize and task files; an Optimizer made by hand "
+                "takes executor=gepa.run.ray_executor.RayRollouts(...)"
+            )
+        self._executor: RolloutExecutor = (
+            given
+            if given is not None
+            else AsyncRollouts(concurrency, timeout)
+            if use_async
+            else ThreadRollouts(concurrency, timeout)
+        )
 
     def __enter__(self) -> RolloutExecutor:
         return self._executor
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._executor.close()

@@ -35,8 +35,10 @@ class PairedDifference:
         return self.low > 0 or self.high < 0
 
     def line(self) -> str:
-        return (f"{self.mean:+.3f} ({self.level:.0%} interval {self.low:+.3f} to {self.high:+.3f}; "
-                f"{self.better} better, {self.worse} worse of {self.n})")
+        return (
+            f"{self.mean:+.3f} ({self.level:.0%} interval {self.low:+.3f} to {self.high:+.3f}; "
+            f"{self.better} better, {self.worse} worse of {self.n})"
+        )
 
     def examples_needed(self) -> int | None:
         """Roughly how many paired examples would tell a difference of this size from noise (the interval
@@ -50,8 +52,9 @@ class PairedDifference:
         return asdict(self)
 
 
-def paired_difference(new: Sequence[float], old: Sequence[float], *, level: float = 0.95, seed: int = 0,
-                      resamples: int = 2000) -> PairedDifference:
+def paired_difference(
+    new: Sequence[float], old: Sequence[float], *, level: float = 0.95, seed: int = 0, resamples: int = 2000
+) -> PairedDifference:
     """The mean of ``new[i] - old[i]`` with a percentile bootstrap interval over the pairs."""
     if len(new) != len(old) or not new:
         raise ValueError(f"paired scores need the same examples on both sides ({len(new)} and {len(old)})")
@@ -64,8 +67,21 @@ def paired_difference(new: Sequence[float], old: Sequence[float], *, level: floa
 
         with warnings.catch_warnings():  # a two-valued sample may warn about its few distinct resamples
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = stats.bootstrap((diffs,), np.mean, confidence_level=level, n_resamples=resamples,
-                                     method="percentile", random_state=np.random.default_rng(seed))
+            result = stats.bootstrap(
+                (diffs,),
+                np.mean,
+                confidence_level=level,
+                n_resamples=resamples,
+                method="percentile",
+                random_state=np.random.default_rng(seed),
+            )
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    return PairedDifference(mean=mean, low=low, high=high, level=level, n=len(diffs),
-                            better=int((diffs > 0).sum()), worse=int((diffs < 0).sum()))
+    return PairedDifference(
+        mean=mean,
+        low=low,
+        high=high,
+        level=level,
+        n=len(diffs),
+        better=int((diffs > 0).sum()),
+        worse=int((diffs < 0).sum()),
+    )

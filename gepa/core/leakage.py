@@ -29,7 +29,7 @@ def _words(text: str) -> list[str]:
 
 def _runs(text: str, size: int = RUN) -> set[tuple[str, ...]]:
     words = _words(text)
-    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 class LeakageCheck:
@@ -45,8 +45,12 @@ class LeakageCheck:
             seen.update(set().union(*(_runs(value, SHARED_RUN) for value in texts)))
         least = max(SHARED_FLOOR, SHARED * len(examples))
         self._shared = {run for run, count in seen.items() if count >= least}
-        whole: Counter[str] = Counter(" ".join(_words(value)) for example in examples
-                                      for value in example.fields.values() if isinstance(value, str))
+        whole: Counter[str] = Counter(
+            " ".join(_words(value))
+            for example in examples
+            for value in example.fields.values()
+            if isinstance(value, str)
+        )
         # A whole input pasted is a copy even when every phrase of it is common wording (navigate's
         # "Take 1 step. Turn left. ..."); an input that many examples hold verbatim is not one example's.
         self._whole = [text for text, count in whole.items() if len(text.split()) >= RUN and count < least]
@@ -64,11 +68,11 @@ class LeakageCheck:
                 return " ".join(example.split()[:RUN])
         shared = [False] * len(words)
         for i in range(len(words) - SHARED_RUN + 1):
-            if tuple(words[i:i + SHARED_RUN]) in self._shared:
-                shared[i:i + SHARED_RUN] = [True] * SHARED_RUN
+            if tuple(words[i : i + SHARED_RUN]) in self._shared:
+                shared[i : i + SHARED_RUN] = [True] * SHARED_RUN
         for i in range(len(words) - RUN + 1):
-            run = tuple(words[i:i + RUN])
-            if run in self._runs and run not in inherited and shared[i:i + RUN].count(False) * 2 >= RUN:
+            run = tuple(words[i : i + RUN])
+            if run in self._runs and run not in inherited and shared[i : i + RUN].count(False) * 2 >= RUN:
                 return " ".join(run)
         return None
 
@@ -83,10 +87,9 @@ class LeakageCheck:
             owner = [i for i, piece in enumerate(pieces) for _ in _WORD.findall(piece)]
             words = _words(text)
             run = leak.split()
-            start = next(i for i in range(len(words)) if words[i:i + len(run)] == run)
-            drop = set(owner[start:start + len(run)])
+            start = next(i for i in range(len(words)) if words[i : i + len(run)] == run)
+            drop = set(owner[start : start + len(run)])
             if any("{{" in pieces[i] for i in drop):
                 return None  # the copy sits on an input line: nothing to cut safely
             text = "".join(piece for i, piece in enumerate(pieces) if i not in drop)
         return None
-

@@ -142,21 +142,29 @@ class Policies:
     validation: ValidationPolicy
 
     @classmethod
-    def named(cls, config: OptimizerConfig, *, selector: ParentSelector | None = None,
-              components: ComponentChooser | None = None, acceptance: AcceptanceRule | None = None,
-              validation: ValidationPolicy | None = None) -> Policies:
+    def named(
+        cls,
+        config: OptimizerConfig,
+        *,
+        selector: ParentSelector | None = None,
+        components: ComponentChooser | None = None,
+        acceptance: AcceptanceRule | None = None,
+        validation: ValidationPolicy | None = None,
+    ) -> Policies:
         """The policies a task file's settings name (``selector``, ``component_selection``, ``acceptance``,
         ``validation``), with any of them replaced by the object given."""
-        selectors: dict[str, ParentSelector] = {"pareto": ParetoSelector(config.front_objectives()),
-                                                "best": BestSelector(),
-                                                "epsilon_greedy": EpsilonGreedySelector(config.epsilon)}
+        selectors: dict[str, ParentSelector] = {
+            "pareto": ParetoSelector(config.front_objectives()),
+            "best": BestSelector(),
+            "epsilon_greedy": EpsilonGreedySelector(config.epsilon),
+        }
         subset = config.validation == "subset"
-        return cls(selector=selector or selectors[config.selector],
-                   components=components or (AllComponents() if config.component_selection == "all"
-                                             else RoundRobin()),
-                   acceptance=acceptance or (StrictlyBetter() if config.acceptance == "strict" else AtLeastAsGood()),
-                   validation=validation or (SubsetValidation(config.validation_subset) if subset
-                                             else FullValidation()))
+        return cls(
+            selector=selector or selectors[config.selector],
+            components=components or (AllComponents() if config.component_selection == "all" else RoundRobin()),
+            acceptance=acceptance or (StrictlyBetter() if config.acceptance == "strict" else AtLeastAsGood()),
+            validation=validation or (SubsetValidation(config.validation_subset) if subset else FullValidation()),
+        )
 
 
 def next_minibatch(state: RunState, n_train: int, size: int, rng: random.Random) -> list[int]:

@@ -28,8 +28,14 @@ class Emit(Protocol):
 class Promotion:
     """Applies the promotion rules for one run; ``evaluate`` pays for guard checks, ``emit`` records decisions."""
 
-    def __init__(self, config: OptimizerConfig, val: Sequence[Example], guard: Mapping[str, Sequence[Example]],
-                 evaluate: Evaluate, emit: Emit) -> None:
+    def __init__(
+        self,
+        config: OptimizerConfig,
+        val: Sequence[Example],
+        guard: Mapping[str, Sequence[Example]],
+        evaluate: Evaluate,
+        emit: Emit,
+    ) -> None:
         self.config, self.val, self.guard = config, val, guard
         self.guard_calls = sum(len(examples) for examples in guard.values())
         self._evaluate, self._emit = evaluate, emit
@@ -62,24 +68,44 @@ class Promotion:
             budget = self.config.max_metric_calls or 0
             state.guard_unpaid.append(candidate.id)
             state.bump("guard_unpaid")
-            self._emit("guard_unpaid", state, candidate=candidate.id, score=score, calls=self.guard_calls,
-                       remaining=budget - state.metric_calls)
+            self._emit(
+                "guard_unpaid",
+                state,
+                candidate=candidate.id,
+                score=score,
+                calls=self.guard_calls,
+                remaining=budget - state.metric_calls,
+            )
             return
         fell = self._guard(state, candidate)
         if fell:
             state.guard_failed.append(candidate.id)
             state.bump("guard_failed")
             seed_guard = state.guard_scores[state.candidates[0].id]
-            self._emit("guard_failed", state, candidate=candidate.id, score=score, sets=fell,
-                       guard=state.guard_scores[candidate.id], seed_guard=seed_guard,
-                       tolerance=self.config.guard_tolerance)
+            self._emit(
+                "guard_failed",
+                state,
+                candidate=candidate.id,
+                score=score,
+                sets=fell,
+                guard=state.guard_scores[candidate.id],
+                seed_guard=seed_guard,
+                tolerance=self.config.guard_tolerance,
+            )
             return
         if constant := self._constant_answer(state, candidate, self.guard):
             self._flag_constant(state, candidate, constant)
             return
         state.best_id = candidate.id
-        self._emit("new_best", state, candidate=candidate.id, score=score, previous=previous,
-                   objectives=state.objective_means(index), guard=state.guard_scores.get(candidate.id, {}))
+        self._emit(
+            "new_best",
+            state,
+            candidate=candidate.id,
+            score=score,
+            previous=previous,
+            objectives=state.objective_means(index),
+            guard=state.guard_scores.get(candidate.id, {}),
+        )
 
     def check_unpaid(self, state: RunState) -> bool:
         """On resume with a larger budget, run the guard checks the last budget could not pay (the best-ranked
@@ -106,8 +132,9 @@ class Promotion:
         gain = paired_difference(mine, seed, level=level, seed=self.config.seed)
         return None if gain.low > 0 else gain
 
-    def _constant_answer(self, state: RunState, candidate: Candidate,
-                         splits: Mapping[str, Sequence[Example]]) -> ConstantAnswer | None:
+    def _constant_answer(
+        self, state: RunState, candidate: Candidate, splits: Mapping[str, Sequence[Example]]
+    ) -> ConstantAnswer | None:
         """The first of ``splits`` on which a would-be best (never the seed) answers one thing to everything."""
         if candidate.id == state.candidates[0].id:
             return None
@@ -127,8 +154,10 @@ class Promotion:
         """Score ``candidate`` on every guard set; the sets it falls on, more than the tolerance below the seed."""
         if not self.guard:
             return []
-        scores = {name: sum(r.score for r in self._evaluate(state, candidate, examples)) / len(examples)
-                  for name, examples in self.guard.items()}
+        scores = {
+            name: sum(r.score for r in self._evaluate(state, candidate, examples)) / len(examples)
+            for name, examples in self.guard.items()
+        }
         state.guard_scores[candidate.id] = scores
         seed = state.guard_scores[state.candidates[0].id]
         return [name for name, value in scores.items() if value < seed[name] - self.config.guard_tolerance - 1e-12]

@@ -21,9 +21,14 @@ from gepa.core.executors import Done, RolloutExecutor
 from gepa.core.types import Evaluator, Example, Rollout, System
 
 
-def score_pairs(executor: RolloutExecutor, system: System, evaluator: Evaluator,
-                pairs: Sequence[tuple[Candidate, Example]], samples: int,
-                done: Done | None = None) -> list[Rollout]:
+def score_pairs(
+    executor: RolloutExecutor,
+    system: System,
+    evaluator: Evaluator,
+    pairs: Sequence[tuple[Candidate, Example]],
+    samples: int,
+    done: Done | None = None,
+) -> list[Rollout]:
     """One rollout per pair, in order, each the combination of ``samples`` runs; ``done`` sees each pair (its
     place and rollout) once all its samples are in."""
     if samples == 1:
@@ -38,7 +43,7 @@ def score_pairs(executor: RolloutExecutor, system: System, evaluator: Evaluator,
 
     runs = [(candidate, replace(example, sample=j)) for candidate, example in pairs for j in range(samples)]
     results = executor.map(system, evaluator, runs, one_sample)
-    return [combine(results[i * samples:(i + 1) * samples]) for i in range(len(pairs))]
+    return [combine(results[i * samples : (i + 1) * samples]) for i in range(len(pairs))]
 
 
 def combine(samples: Sequence[Rollout]) -> Rollout:
@@ -52,11 +57,21 @@ def combine(samples: Sequence[Rollout]) -> Rollout:
     mean = sum(r.score for r in samples) / len(samples)
     names = set().union(*(r.objectives for r in samples))
     objectives = {name: sum(r.objectives.get(name, 0.0) for r in samples) / len(samples) for name in names}
-    line = (f"(This example was run {len(samples)} times, scoring {', '.join(f'{r.score:.2f}' for r in samples)}; "
-            f"its score is their mean, {mean:.2f}.")
-    line += " The feedback is the lowest-scoring run's" + (f", whose output was {worst.output[:300]!r})"
-                                                            if worst.output != shown.output else ")")
+    line = (
+        f"(This example was run {len(samples)} times, scoring {', '.join(f'{r.score:.2f}' for r in samples)}; "
+        f"its score is their mean, {mean:.2f}."
+    )
+    line += " The feedback is the lowest-scoring run's" + (
+        f", whose output was {worst.output[:300]!r})" if worst.output != shown.output else ")"
+    )
     feedback = f"{worst.feedback}\n{line}" if worst.feedback else line
     failed = all(r.error is not None for r in samples)
-    return replace(shown, score=mean, objectives=objectives, feedback=feedback, feedback_chars=None,
-                   error=worst.error if failed else None, error_source=worst.error_source if failed else None)
+    return replace(
+        shown,
+        score=mean,
+        objectives=objectives,
+        feedback=feedback,
+        feedback_chars=None,
+        error=worst.error if failed else None,
+        error_source=worst.error_source if failed else None,
+    )

@@ -18,10 +18,14 @@ def seed_failure(scored: Sequence[Rollout]) -> GepaError | None:
         return None
     first = scored[0].error
     if all(r.error_source == "evaluator" for r in scored):
-        return EvaluatorError(f"the evaluator failed on every validation example of the seed, so there is "
-                              f"nothing to optimise; the first: {first}")
+        return EvaluatorError(
+            f"the evaluator failed on every validation example of the seed, so there is "
+            f"nothing to optimise; the first: {first}"
+        )
     if all(r.error_source in SYSTEM_FAILURES for r in scored):
-        return SystemicModelError(f"every rollout of the seed failed on the {len(scored)} validation examples, so "
-                                  f"there is nothing to optimise (the model's server or its parameters are at fault, "
-                                  f"not the prompt); the first error: {first}")
+        return SystemicModelError(
+            f"every rollout of the seed failed on the {len(scored)} validation examples, so "
+            f"there is nothing to optimise (the model's server or its parameters are at fault, "
+            f"not the prompt); the first error: {first}"
+        )
     return None

@@ -24,12 +24,26 @@ SCHEMA_VERSION = 2  # 2: rollouts live in a separate log (``to_dict(rollouts=Fal
 
 # Every counter of ``RunState.counts``: what the loop did, read back by the diagnosis and the summary.
 Counter = Literal[
-    "accepted", "rejected", "outscored", "skipped", "subset_rejected",  # children on the minibatch, then validation
-    "proposals", "proposals_asked", "reflection_calls", "repaired",  # what reflection cost and gave
-    "proposal_reflection_error", "proposal_placeholders", "proposal_unchanged", "proposal_duplicate",
+    "accepted",
+    "rejected",
+    "outscored",
+    "skipped",
+    "subset_rejected",  # children on the minibatch, then validation
+    "proposals",
+    "proposals_asked",
+    "reflection_calls",
+    "repaired",  # what reflection cost and gave
+    "proposal_reflection_error",
+    "proposal_placeholders",
+    "proposal_unchanged",
+    "proposal_duplicate",
     "proposal_leakage",  # proposals turned away before any rollout, by reason
-    "constant_answer", "within_noise", "guard_failed", "guard_unpaid",  # would-be bests refused
-    "merges_accepted", "merges_rejected",
+    "constant_answer",
+    "within_noise",
+    "guard_failed",
+    "guard_unpaid",  # would-be bests refused
+    "merges_accepted",
+    "merges_rejected",
 ]
 
 
@@ -72,7 +86,7 @@ class RunState:
         if cached is None or cached.shape[0] > rows:
             cached = np.zeros((0, len(self.val_scores[0]) if rows else 0), dtype=np.float64)
         if cached.shape[0] < rows:
-            fresh = np.array(self.val_scores[cached.shape[0]:], dtype=np.float64).reshape(rows - cached.shape[0], -1)
+            fresh = np.array(self.val_scores[cached.shape[0] :], dtype=np.float64).reshape(rows - cached.shape[0], -1)
             cached = np.vstack([cached, fresh]) if cached.size else fresh
         self._matrix = cached
         return cached
@@ -86,6 +100,7 @@ class RunState:
     def objective_means(self, index: int, columns: Sequence[int] | None = None) -> dict[str, float]:
         """Candidate ``index``'s mean validation value of the score and of every other recorded objective, over
         every validation example or over the ``columns`` given."""
+
         def mean(values: Sequence[float]) -> float:
             picked = values if columns is None else [values[j] for j in columns]
             return float(np.mean(picked)) if picked else 0.0
@@ -100,14 +115,18 @@ class RunState:
         if objective.name == "score":
             matrix = self.score_matrix()
         else:
-            matrix = np.array([row.get(objective.name, [0.0] * len(self.val_scores[0]))
-                               for row in self.val_objectives], dtype=np.float64).reshape(len(self.val_scores), -1)
+            matrix = np.array(
+                [row.get(objective.name, [0.0] * len(self.val_scores[0])) for row in self.val_objectives],
+                dtype=np.float64,
+            ).reshape(len(self.val_scores), -1)
         return matrix if objective.direction == "max" else -matrix
 
     def front_weights(self, objectives: Sequence[Objective]) -> NDArray[np.int64]:
         """Per candidate, how many (objective, example) pairs it is best on: the multi-objective front."""
-        return sum((frontier_weights(self.objective_matrix(o)) for o in objectives),
-                   np.zeros(len(self.candidates), dtype=np.int64))
+        return sum(
+            (frontier_weights(self.objective_matrix(o)) for o in objectives),
+            np.zeros(len(self.candidates), dtype=np.int64),
+        )
 
     def best_index(self) -> int:
         """The candidate the engine chose as best; in a state without that choice, the highest mean validation
@@ -155,19 +174,25 @@ class RunState:
                 {**c.to_dict(), "val_scores": s, "found_at": f}
                 for c, s, f in zip(self.candidates, self.val_scores, self.found_at, strict=True)
             ],
-            "val_objectives": self.val_objectives, "best_id": self.best_id,
+            "val_objectives": self.val_objectives,
+            "best_id": self.best_id,
             "rollouts_logged": len(self.rollout_log),
-            "iteration": self.iteration, "metric_calls": self.metric_calls,
+            "iteration": self.iteration,
+            "metric_calls": self.metric_calls,
             "rng_state": _rng_to_json(self.rng_state),
             "sampler": {"order": self.sampler_order, "position": self.sampler_position},
             "next_component": self.next_component,
             "merges": {"due": self.merges_due, "done": self.merges_done, "attempts": self.merge_attempts},
             "stale_iterations": self.stale_iterations,
-            "idle_iterations": self.idle_iterations, "counts": self.counts,
-            "guard_scores": self.guard_scores, "guard_failed": self.guard_failed,
-            "guard_unpaid": self.guard_unpaid, "constant_answers": self.constant_answers,
+            "idle_iterations": self.idle_iterations,
+            "counts": self.counts,
+            "guard_scores": self.guard_scores,
+            "guard_failed": self.guard_failed,
+            "guard_unpaid": self.guard_unpaid,
+            "constant_answers": self.constant_answers,
             "within_noise": self.within_noise,
-            "finished": self.finished, "stop_reason": self.stop_reason,
+            "finished": self.finished,
+            "stop_reason": self.stop_reason,
         }
         if rollouts:
             data["rollouts"] = self.rollout_records()
@@ -178,32 +203,39 @@ class RunState:
         """The state from ``to_dict``'s JSON; ``rollouts`` gives the logged records when they are kept apart."""
         version = data.get("schema_version") if isinstance(data, Mapping) else None
         if version not in (1, SCHEMA_VERSION):
-            raise StateFormatError(f"unknown state schema_version {version!r} (this gepa reads 1 and "
-                                   f"{SCHEMA_VERSION})")
+            raise StateFormatError(f"unknown state schema_version {version!r} (this gepa reads 1 and {SCHEMA_VERSION})")
         try:
             records = data["candidates"]
             state = cls(
                 candidates=[Candidate.from_dict(r) for r in records],
                 val_scores=[[float(x) for x in r["val_scores"]] for r in records],
                 found_at=[dict(r["found_at"]) for r in records],
-                val_objectives=[{k: [float(x) for x in v] for k, v in row.items()}
-                                for row in data.get("val_objectives", [])]
-                               + [{}] * (len(records) - len(data.get("val_objectives", []))),  # older states
+                val_objectives=[
+                    {k: [float(x) for x in v] for k, v in row.items()} for row in data.get("val_objectives", [])
+                ]
+                + [{}] * (len(records) - len(data.get("val_objectives", []))),  # older states
                 best_id=data.get("best_id"),
-                iteration=int(data["iteration"]), metric_calls=int(data["metric_calls"]),
+                iteration=int(data["iteration"]),
+                metric_calls=int(data["metric_calls"]),
                 rng_state=_rng_from_json(data["rng_state"]),
-                sampler_order=list(data["sampler"]["order"]), sampler_position=int(data["sampler"]["position"]),
+                sampler_order=list(data["sampler"]["order"]),
+                sampler_position=int(data["sampler"]["position"]),
                 next_component=dict(data["next_component"]),
-                merges_due=int(data["merges"]["due"]), merges_done=int(data["merges"]["done"]),
+                merges_due=int(data["merges"]["due"]),
+                merges_done=int(data["merges"]["done"]),
                 merge_attempts=[list(a) for a in data["merges"]["attempts"]],
                 stale_iterations=int(data["stale_iterations"]),
-                idle_iterations=int(data["idle_iterations"]), counts=dict(data["counts"]),
-                guard_scores={cid: {k: float(v) for k, v in per.items()}
-                              for cid, per in data.get("guard_scores", {}).items()},
-                guard_failed=list(data.get("guard_failed", [])), guard_unpaid=list(data.get("guard_unpaid", [])),
+                idle_iterations=int(data["idle_iterations"]),
+                counts=dict(data["counts"]),
+                guard_scores={
+                    cid: {k: float(v) for k, v in per.items()} for cid, per in data.get("guard_scores", {}).items()
+                },
+                guard_failed=list(data.get("guard_failed", [])),
+                guard_unpaid=list(data.get("guard_unpaid", [])),
                 constant_answers={str(k): dict(v) for k, v in data.get("constant_answers", {}).items()},
                 within_noise={str(k): dict(v) for k, v in data.get("within_noise", {}).items()},
-                finished=bool(data["finished"]), stop_reason=str(data["stop_reason"]),
+                finished=bool(data["finished"]),
+                stop_reason=str(data["stop_reason"]),
             )
             if version == 1:  # rollouts inline, by candidate
                 rollouts = [{"candidate": cid, **r} for cid, per in data["rollouts"].items() for r in per.values()]

@@ -24,8 +24,16 @@ class RunShape:
     components_per_proposal: int
 
 
-def stop_reason(config: OptimizerConfig, shape: RunShape, state: RunState, *, stop_requested: bool,
-                elapsed_s: float, spent_usd: float, guard_fits: bool) -> str:
+def stop_reason(
+    config: OptimizerConfig,
+    shape: RunShape,
+    state: RunState,
+    *,
+    stop_requested: bool,
+    elapsed_s: float,
+    spent_usd: float,
+    guard_fits: bool,
+) -> str:
     """Why the loop stops before its next iteration; "" when it goes on."""
     c = config
     if stop_requested:
@@ -42,8 +50,10 @@ def stop_reason(config: OptimizerConfig, shape: RunShape, state: RunState, *, st
         return f"no improvement in {c.patience} iterations"
     if c.max_metric_calls is not None:
         if not guard_fits:
-            return (f"max_metric_calls ({c.max_metric_calls}) reached: a new best could no longer be checked on "
-                    f"the guard sets ({shape.guard_calls} calls)")
+            return (
+                f"max_metric_calls ({c.max_metric_calls}) reached: a new best could no longer be checked on "
+                f"the guard sets ({shape.guard_calls} calls)"
+            )
         minibatches = 1 + c.proposals_per_iteration
         # A validation subset is part of the validation set: it never adds to the worst case. The guard sets
         # do not either: they are paid only for a would-be best, and only if they still fit (see Promotion).
@@ -60,10 +70,12 @@ def stop_reason(config: OptimizerConfig, shape: RunShape, state: RunState, *, st
 
 def idle_cause(counts: dict[str, int]) -> str:
     """What most often kept iterations from evaluating anything."""
-    causes = {"the parent already solved its minibatches": counts.get("skipped", 0),
-              "the reflector repeated texts already tried": counts.get("proposal_unchanged", 0)
-              + counts.get("proposal_duplicate", 0),
-              "proposals broke placeholders": counts.get("proposal_placeholders", 0),
-              "every reflection call failed": counts.get("proposal_reflection_error", 0)}
+    causes = {
+        "the parent already solved its minibatches": counts.get("skipped", 0),
+        "the reflector repeated texts already tried": counts.get("proposal_unchanged", 0)
+        + counts.get("proposal_duplicate", 0),
+        "proposals broke placeholders": counts.get("proposal_placeholders", 0),
+        "every reflection call failed": counts.get("proposal_reflection_error", 0),
+    }
     cause, count = max(causes.items(), key=lambda item: item[1])
     return cause if count else "no proposals"

@@ -75,7 +75,7 @@ def _prefix(text: str) -> tuple[str, int | None]:
     text is not cut again, so a rollout rebuilt from its record keeps the length first recorded."""
     if len(text) <= MAX_STORED_CHARS:
         return text, None
-    return text[:MAX_STORED_CHARS - 1] + "…", len(text)
+    return text[: MAX_STORED_CHARS - 1] + "…", len(text)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,21 +106,39 @@ class Rollout:
             object.__setattr__(self, "error", _prefix(self.error)[0])
 
     def to_dict(self) -> dict[str, Any]:
-        cut = {k: v for k, v in (("output_chars", self.output_chars), ("feedback_chars", self.feedback_chars))
-               if v is not None}
-        return {"example_id": self.example_id, "output": self.output, "score": self.score,
-                "feedback": self.feedback, "trace": dict(self.trace), "error": self.error,
-                "error_source": self.error_source, "objectives": dict(self.objectives), "expected": self.expected,
-                **cut}
+        cut = {
+            k: v
+            for k, v in (("output_chars", self.output_chars), ("feedback_chars", self.feedback_chars))
+            if v is not None
+        }
+        return {
+            "example_id": self.example_id,
+            "output": self.output,
+            "score": self.score,
+            "feedback": self.feedback,
+            "trace": dict(self.trace),
+            "error": self.error,
+            "error_source": self.error_source,
+            "objectives": dict(self.objectives),
+            "expected": self.expected,
+            **cut,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rollout:
-        return cls(example_id=data["example_id"], output=data["output"], score=float(data["score"]),
-                   feedback=data["feedback"], trace=data.get("trace", {}), error=data.get("error"),
-                   error_source=data.get("error_source"),
-                   objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()},
-                   expected=data.get("expected"), output_chars=data.get("output_chars"),
-                   feedback_chars=data.get("feedback_chars"))
+        return cls(
+            example_id=data["example_id"],
+            output=data["output"],
+            score=float(data["score"]),
+            feedback=data["feedback"],
+            trace=data.get("trace", {}),
+            error=data.get("error"),
+            error_source=data.get("error_source"),
+            objectives={k: float(v) for k, v in (data.get("objectives") or {}).items()},
+            expected=data.get("expected"),
+            output_chars=data.get("output_chars"),
+            feedback_chars=data.get("feedback_chars"),
+        )
 
 
 @runtime_checkable
@@ -164,8 +182,14 @@ class Proposer(Protocol):
     and the same text for the same number (the engine's determinism rests on it).
     """
 
-    def propose(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]], *,
-                sample: int | None = None) -> str: ...
+    def propose(
+        self,
+        candidate: Candidate,
+        component: str,
+        rollouts: Sequence[tuple[Example, Rollout]],
+        *,
+        sample: int | None = None,
+    ) -> str: ...
 
 
 @runtime_checkable
@@ -173,5 +197,13 @@ class Repairs(Protocol):
     """A proposer that can fix a text whose placeholders broke, that copied a training example or that repeats
     the current text, given the ``problem`` in words."""
 
-    def repair(self, candidate: Candidate, component: str, rollouts: Sequence[tuple[Example, Rollout]],
-               text: str, problem: str, *, sample: int | None = None) -> str: ...
+    def repair(
+        self,
+        candidate: Candidate,
+        component: str,
+        rollouts: Sequence[tuple[Example, Rollout]],
+        text: str,
+        problem: str,
+        *,
+        sample: int | None = None,
+    ) -> str: ...

@@ -29,8 +29,9 @@ def part_names(specs: Sequence[EvaluatorKeys]) -> list[str]:
     return names
 
 
-def build_evaluator(spec: Entry | Sequence[Entry], *, base_dir: Path,
-                    judge_client: JudgeFactory | None = None) -> Evaluator:
+def build_evaluator(
+    spec: Entry | Sequence[Entry], *, base_dir: Path, judge_client: JudgeFactory | None = None
+) -> Evaluator:
     """One evaluator, or a weighted combination of a list of them. Each entry is a spec, or a dict holding what
     a task file's entry holds (checked as strictly: a key its type does not take is an ``EvaluatorError``)."""
     context = BuildContext(base_dir=base_dir, judge_client=judge_client)
@@ -41,5 +42,6 @@ def build_evaluator(spec: Entry | Sequence[Entry], *, base_dir: Path,
     if len(specs) == 1:
         only = specs[0]
         return Named(name=only.name, inner=only.build(context)) if only.name else only.build(context)
-    return Weighted(parts=[(name, part.build(context), part.weight)
-                           for name, part in zip(part_names(specs), specs, strict=True)])
+    return Weighted(
+        parts=[(name, part.build(context), part.weight) for name, part in zip(part_names(specs), specs, strict=True)]
+    )

@@ -83,11 +83,15 @@ class LLMJudge:
     def __call__(self, example: Example, output: str) -> EvalResult:
         fields = example.fields
         shown = self.input_fields or tuple(k for k in fields if k != self.expected)
-        prompt = render(JUDGE_PROMPT, {
-            "rubric": self.rubric, "output": output,
-            "input": "\n".join(f"{k}: {fields[k]}" for k in shown),
-            "expected": str(fields.get(self.expected, "")) if self.expected else "",
-        })
+        prompt = render(
+            JUDGE_PROMPT,
+            {
+                "rubric": self.rubric,
+                "output": output,
+                "input": "\n".join(f"{k}: {fields[k]}" for k in shown),
+                "expected": str(fields.get(self.expected, "")) if self.expected else "",
+            },
+        )
         reply = self.client.complete([{"role": "user", "content": prompt}], {"temperature": 0})
         score, reason = parse_judgement(reply.text)
         return EvalResult(score=score, feedback=f"Judge: {reason}")
@@ -104,9 +108,12 @@ class Weighted:
         total = sum(w for _, _, w in self.parts) or 1.0
         results = [(name, e(example, output), w) for name, e, w in self.parts]
         score = sum(r.score * w for _, r, w in results) / total
-        return EvalResult(score=score, feedback=" ".join(r.feedback for _, r, _ in results if r.feedback),
-                          scores={name: r.score for name, r, _ in results},
-                          expected=next((r.expected for _, r, _ in results if r.expected is not None), None))
+        return EvalResult(
+            score=score,
+            feedback=" ".join(r.feedback for _, r, _ in results if r.feedback),
+            scores={name: r.score for name, r, _ in results},
+            expected=next((r.expected for _, r, _ in results if r.expected is not None), None),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,5 +125,9 @@ class Named:
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         result = self.inner(example, output)
-        return EvalResult(score=result.score, feedback=result.feedback, expected=result.expected,
-                          scores={**result.scores, self.name: result.score})
+        return EvalResult(
+            score=result.score,
+            feedback=result.feedback,
+            expected=result.expected,
+            scores={**result.scores, self.name: result.score},
+        )

@@ -59,15 +59,28 @@ class Exact:
             return EvalResult(score=1.0, feedback=f"Correct: the output is {wanted[0]!r}.", expected=wanted[0])
         loose = ("lower", "strip_punctuation", "collapse_whitespace")
         if any(normalize(output, loose) == normalize(w, loose) for w in wanted):
-            return EvalResult(score=0.0, expected=wanted[0], feedback=(
-                f"Right answer, wrong spelling. Expected exactly {accepted(wanted)} but the output was "
-                f"{clip(output)!r}: write the answer exactly as expected."))
+            return EvalResult(
+                score=0.0,
+                expected=wanted[0],
+                feedback=(
+                    f"Right answer, wrong spelling. Expected exactly {accepted(wanted)} but the output was "
+                    f"{clip(output)!r}: write the answer exactly as expected."
+                ),
+            )
         if got and len(got) <= 40 and len(got.split()) <= 3:  # an answer in form, but not the expected one
-            return EvalResult(score=0.0, expected=wanted[0], feedback=(
-                f"Wrong answer. Expected {accepted(wanted)} but the output was {clip(output)!r}."))
-        return EvalResult(score=0.0, feedback=(
-            f"Wrong. Expected exactly {accepted(wanted)} but the output was {clip(output)!r}. "
-            "The whole output must be the answer and nothing else."), expected=wanted[0])
+            return EvalResult(
+                score=0.0,
+                expected=wanted[0],
+                feedback=(f"Wrong answer. Expected {accepted(wanted)} but the output was {clip(output)!r}."),
+            )
+        return EvalResult(
+            score=0.0,
+            feedback=(
+                f"Wrong. Expected exactly {accepted(wanted)} but the output was {clip(output)!r}. "
+                "The whole output must be the answer and nothing else."
+            ),
+            expected=wanted[0],
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,8 +93,11 @@ class Contains:
         got = normalize(output, self.normalize)
         if any(normalize(w, self.normalize) in got for w in wanted):
             return EvalResult(score=1.0, feedback=f"Correct: the output contains {wanted[0]!r}.", expected=wanted[0])
-        return EvalResult(score=0.0, expected=wanted[0],
-                          feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.")
+        return EvalResult(
+            score=0.0,
+            expected=wanted[0],
+            feedback=f"Wrong. The output should contain {wanted[0]!r} but was {clip(output)!r}.",
+        )
 
 
 REGEX_SECONDS = 5.0  # a pattern that needs longer on one output backtracks without end ('^(a+)+$' on 'aaa...b')
@@ -108,12 +124,15 @@ class Regex:
         try:
             found = regex.search(pattern, output, self.flags, concurrent=True, timeout=REGEX_SECONDS)
         except TimeoutError:
-            raise ValueError(f"the pattern {pattern!r} took longer than {REGEX_SECONDS:g}s on this output (it "
-                             "backtracks without end: rewrite it without nested repetition)") from None
+            raise ValueError(
+                f"the pattern {pattern!r} took longer than {REGEX_SECONDS:g}s on this output (it "
+                "backtracks without end: rewrite it without nested repetition)"
+            ) from None
         if found:
             return EvalResult(score=1.0, feedback="Correct: the output matches the required pattern.")
-        return EvalResult(score=0.0,
-                          feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}.")
+        return EvalResult(
+            score=0.0, feedback=f"Wrong. The output {clip(output)!r} does not match the pattern {pattern!r}."
+        )
 
 
 _NUMBER = re.compile(r"-?\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|-?\.\d+")
@@ -131,13 +150,21 @@ class Numeric:
         want = float(expected.replace(",", ""))
         numbers = _NUMBER.findall(output)
         if not numbers:
-            return EvalResult(score=0.0, expected=expected, feedback=f"Wrong. Expected the number {want:g} but the "
-                                                                     f"output has no number: {clip(output)!r}.")
+            return EvalResult(
+                score=0.0,
+                expected=expected,
+                feedback=f"Wrong. Expected the number {want:g} but the output has no number: {clip(output)!r}.",
+            )
         got = float(numbers[-1].replace(",", ""))
         if abs(got - want) <= self.tolerance:
             return EvalResult(score=1.0, feedback=f"Correct: {got:g}.", expected=expected)
-        return EvalResult(score=0.0, expected=expected, feedback=(
-            f"Wrong. The final number was {got:g} but the answer is {want:g}. End the answer with the final number."))
+        return EvalResult(
+            score=0.0,
+            expected=expected,
+            feedback=(
+                f"Wrong. The final number was {got:g} but the answer is {want:g}. End the answer with the final number."
+            ),
+        )
 
 
 def extract_json(output: str) -> Any:
@@ -177,15 +204,17 @@ class JsonOutput:
                 jsonschema.Draft202012Validator.check_schema(self.schema)
             except jsonschema.SchemaError as exc:
                 where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-                raise EvaluatorError(f"json evaluator: the schema is not a valid JSON Schema at {where}: "
-                                     f"{exc.message}") from None
+                raise EvaluatorError(
+                    f"json evaluator: the schema is not a valid JSON Schema at {where}: {exc.message}"
+                ) from None
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         try:
             value = extract_json(output)
         except ValueError:
-            return EvalResult(score=0.0,
-                              feedback=f"The output is not valid JSON: {clip(output)!r}. Output only a JSON object.")
+            return EvalResult(
+                score=0.0, feedback=f"The output is not valid JSON: {clip(output)!r}. Output only a JSON object."
+            )
         checks, problems = 1, []
         if self.schema is not None:
             import jsonschema

@@ -48,8 +48,11 @@ class EvaluatorKeys(Strict):
     """The keys every evaluator type takes; each subclass adds its own and says how it is built."""
 
     type: str = Field(description=TYPE)
-    name: str | None = Field(default=None, pattern=NAME_PATTERN,
-                             description="The objective name of this evaluator's score in a list (default: its type).")
+    name: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The objective name of this evaluator's score in a list (default: its type).",
+    )
     weight: float = Field(default=1.0, ge=0, description="Weight in a list of evaluators.")
 
     @abstractmethod
@@ -110,10 +113,12 @@ class JsonSpec(EvaluatorKeys):
     """The fraction of checks passed: the output parses as JSON, satisfies the schema, matches each field."""
 
     type: Literal["json"] = Field(description=TYPE)
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema",
-                                               description="A JSON Schema the output must satisfy.")
-    fields: dict[str, str] = Field(default_factory=dict, description="Output key -> the example field whose "
-                                                                     "value it must hold.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, alias="schema", description="A JSON Schema the output must satisfy."
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="Output key -> the example field whose value it must hold."
+    )
     normalize: list[Normalizer] = normalize_field(JsonOutput.normalize)
 
     def build(self, context: BuildContext) -> Evaluator:
@@ -127,8 +132,12 @@ class NumericSpec(ExpectedKeys):
     """1 if the last number in the output is the expected one, within the tolerance."""
 
     type: Literal["numeric"] = Field(description=TYPE)
-    tolerance: float = Field(default=Numeric.tolerance, ge=0, allow_inf_nan=False,
-                             description="The largest accepted absolute difference; 0 accepts only the exact number.")
+    tolerance: float = Field(
+        default=Numeric.tolerance,
+        ge=0,
+        allow_inf_nan=False,
+        description="The largest accepted absolute difference; 0 accepts only the exact number.",
+    )
 
     def build(self, context: BuildContext) -> Evaluator:
         return Numeric(expected=self.expected, tolerance=self.tolerance)
@@ -151,26 +160,34 @@ class JudgeSpec(EvaluatorKeys):
     type: Literal["judge"] = Field(description=TYPE)
     rubric: str = Field(description="What the judge model grades against.")
     model: str | None = Field(default=None, description="The judge model (default: the task model).")
-    expected: str | None = Field(default=None, description="An example field holding a reference answer the "
-                                                           "judge is shown.")
-    input_fields: list[str] = Field(default=[], description="The example fields the judge is shown (default: "
-                                                                "all but expected).")
+    expected: str | None = Field(
+        default=None, description="An example field holding a reference answer the judge is shown."
+    )
+    input_fields: list[str] = Field(
+        default=[], description="The example fields the judge is shown (default: all but expected)."
+    )
 
     def build(self, context: BuildContext) -> Evaluator:
         if context.judge_client is None:
             raise EvaluatorError("judge evaluator: no model available for the judge")
-        return LLMJudge(rubric=self.rubric, client=context.judge_client(self.model), expected=self.expected,
-                        input_fields=tuple(self.input_fields))
+        return LLMJudge(
+            rubric=self.rubric,
+            client=context.judge_client(self.model),
+            expected=self.expected,
+            input_fields=tuple(self.input_fields),
+        )
 
     def compared_fields(self) -> set[str]:
         return {self.expected} if self.expected else set()
 
 
-EvaluatorSpec = Annotated[ExactSpec | ContainsSpec | RegexSpec | JsonSpec | NumericSpec | PythonSpec | JudgeSpec,
-                          Field(discriminator="type")]
+EvaluatorSpec = Annotated[
+    ExactSpec | ContainsSpec | RegexSpec | JsonSpec | NumericSpec | PythonSpec | JudgeSpec, Field(discriminator="type")
+]
 # type name -> its spec, in the union's order: the name is written once, in the spec's ``type`` Literal
-EVALUATORS: dict[str, type[EvaluatorKeys]] = {get_args(spec.model_fields["type"].annotation)[0]: spec
-                                              for spec in get_args(get_args(EvaluatorSpec)[0])}
+EVALUATORS: dict[str, type[EvaluatorKeys]] = {
+    get_args(spec.model_fields["type"].annotation)[0]: spec for spec in get_args(get_args(EvaluatorSpec)[0])
+}
 
 
 def keys_of(kind: str) -> list[str]:

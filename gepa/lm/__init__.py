@@ -1,9 +1,9 @@
 """The model-call layer: every task, reflection and judge call goes through ``ModelClient``.
 
-    from gepa.lm import ModelClient, ResponseCache
-    from gepa.lm.open import open_backend
-    client = ModelClient(open_backend("local/smollm2"), role="task", cache=ResponseCache())
-    completion = client.complete([{"role": "user", "content": "Hi"}], {"max_tokens": 8})
+from gepa.lm import ModelClient, ResponseCache
+from gepa.lm.open import open_backend
+client = ModelClient(open_backend("local/smollm2"), role="task", cache=ResponseCache())
+completion = client.complete([{"role": "user", "content": "Hi"}], {"max_tokens": 8})
 """
 
 from gepa.lm.base import Completion, LanguageModel, Message

@@ -68,12 +68,12 @@ class LanguageModel(Protocol):
 class Completes(Protocol):
     """Anything that answers chat messages: a ``ModelClient`` (what evaluators, proposers and systems take)."""
 
-    def complete(self, messages: Any, params: Mapping[str, Any] | None = None, *,
-                 sample: int | None = None) -> Any: ...
+    def complete(self, messages: Any, params: Mapping[str, Any] | None = None, *, sample: int | None = None) -> Any: ...
 
 
 def check_allow_model_calls(model: str) -> None:
     """Refuse a call that would leave the machine while the guard is off (as in the test suite)."""
     if not ALLOW_MODEL_CALLS:
-        raise ModelConfigError(f"model calls to {model!r} are disabled (GEPA_ALLOW_MODEL_CALLS=0 or a test guard)",
-                               model=model)
+        raise ModelConfigError(
+            f"model calls to {model!r} are disabled (GEPA_ALLOW_MODEL_CALLS=0 or a test guard)", model=model
+        )

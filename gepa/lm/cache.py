@@ -40,8 +40,13 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(model: str, messages: Sequence[Message], params: Mapping[str, Any], sample_index: int) -> str:
-    payload = {"v": CACHE_VERSION, "model": model, "messages": [dict(m) for m in messages],
-               "params": dict(params), "sample": sample_index}
+    payload = {
+        "v": CACHE_VERSION,
+        "model": model,
+        "messages": [dict(m) for m in messages],
+        "params": dict(params),
+        "sample": sample_index,
+    }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -56,8 +61,10 @@ class ResponseCache:
             self._cache = diskcache.Cache(str(self.directory), size_limit=2**34)
             len(self._cache)  # a damaged database may open, then fail on the first query
         except BROKEN as exc:
-            raise CacheError(f"the response cache at {self.directory} cannot be used ({_reason(exc)}); "
-                             "run `gepa cache clear` to reset it, or pass --no-cache") from None
+            raise CacheError(
+                f"the response cache at {self.directory} cannot be used ({_reason(exc)}); "
+                "run `gepa cache clear` to reset it, or pass --no-cache"
+            ) from None
 
     def get(self, key: str) -> Completion | None:
         if self.problem is not None:
@@ -69,16 +76,29 @@ class ResponseCache:
             return None
         if not isinstance(row, dict):
             return None
-        return Completion(text=row["text"], input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
-                          cost_usd=row["cost_usd"], latency_s=float(row.get("latency_s", 0.0)), cached=True)
+        return Completion(
+            text=row["text"],
+            input_tokens=row["input_tokens"],
+            output_tokens=row["output_tokens"],
+            cost_usd=row["cost_usd"],
+            latency_s=float(row.get("latency_s", 0.0)),
+            cached=True,
+        )
 
     def put(self, key: str, completion: Completion) -> None:
         if self.problem is not None:
             return
         try:
-            self._cache.set(key, {"text": completion.text, "input_tokens": completion.input_tokens,
-                                  "output_tokens": completion.output_tokens, "cost_usd": completion.cost_usd,
-                                  "latency_s": completion.latency_s})
+            self._cache.set(
+                key,
+                {
+                    "text": completion.text,
+                    "input_tokens": completion.input_tokens,
+                    "output_tokens": completion.output_tokens,
+                    "cost_usd": completion.cost_usd,
+                    "latency_s": completion.latency_s,
+                },
+            )
         except BROKEN as exc:
             self._break(exc)
 

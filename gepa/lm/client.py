@@ -50,10 +50,20 @@ class ModelClient:
     fail at once with the same error, so an unreachable server costs one call's retries, not every call's.
     """
 
-    def __init__(self, backend: LanguageModel, *, role: str, ledger: UsageLedger | None = None,
-                 cache: ResponseCache | None = None, params: Mapping[str, Any] | None = None,
-                 max_attempts: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0,
-                 limiter: RateLimiter | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        backend: LanguageModel,
+        *,
+        role: str,
+        ledger: UsageLedger | None = None,
+        cache: ResponseCache | None = None,
+        params: Mapping[str, Any] | None = None,
+        max_attempts: int = 6,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        limiter: RateLimiter | None = None,
+        seed: int = 0,
+    ) -> None:
         self.backend, self.role, self.seed = backend, role, seed
         self.ledger = ledger if ledger is not None else UsageLedger()
         self.cache, self.params = cache, dict(params or {})
@@ -79,8 +89,9 @@ class ModelClient:
         """Whether ``acomplete`` keeps calls in flight without a thread each (the backend is async itself)."""
         return callable(getattr(self.backend, "acomplete", None))
 
-    def complete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *,
-                 sample: int | None = None) -> Completion:
+    def complete(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *, sample: int | None = None
+    ) -> Completion:
         """Answer ``messages``. ``sample`` fixes a sampled call's index (and so its seed); without it, the
         n-th identical request of this client gets index n. Callers that sample concurrently pass it, so
         which request gets which seed never depends on thread timing."""
@@ -90,8 +101,9 @@ class ModelClient:
             return hit
         return self._keep(key, self._call(messages, merged))
 
-    async def acomplete(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *,
-                        sample: int | None = None) -> Completion:
+    async def acomplete(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None = None, *, sample: int | None = None
+    ) -> Completion:
         """``complete`` on the async path."""
         key, merged = self._key(messages, {**self.params, **(params or {})}, sample)
         hit = self._cached(key)
@@ -109,12 +121,19 @@ class ModelClient:
         """Cache and account a fresh answer (errors never reach here, so they are never cached)."""
         if self.cache is not None:
             self.cache.put(key, completion)
-        self.ledger.record(self.model, self.role, calls=1, input_tokens=completion.input_tokens,
-                           output_tokens=completion.output_tokens, cost_usd=completion.cost_usd or 0.0)
+        self.ledger.record(
+            self.model,
+            self.role,
+            calls=1,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=completion.cost_usd or 0.0,
+        )
         return completion
 
-    def _key(self, messages: Sequence[Message], params: dict[str, Any],
-             sample: int | None) -> tuple[str, dict[str, Any]]:
+    def _key(
+        self, messages: Sequence[Message], params: dict[str, Any], sample: int | None
+    ) -> tuple[str, dict[str, Any]]:
         """The cache key and the parameters to send: a sampled call gets its index's seed."""
         base = cache_key(self.model, messages, params, 0)
         if float(params.get("temperature", 1.0)) <= 0:
@@ -139,8 +158,13 @@ class ModelClient:
         def count_error(state: RetryCallState) -> None:
             self.ledger.record(self.model, self.role, errors=1)
 
-        return {"retry": retry_if_exception_type(TransientModelError), "wait": wait,
-                "stop": stop_after_attempt(self.max_attempts), "before_sleep": count_error, "reraise": True}
+        return {
+            "retry": retry_if_exception_type(TransientModelError),
+            "wait": wait,
+            "stop": stop_after_attempt(self.max_attempts),
+            "before_sleep": count_error,
+            "reraise": True,
+        }
 
     @contextmanager
     def _failing_fast(self) -> Iterator[None]:
@@ -183,8 +207,9 @@ class ModelClient:
             completion = await asyncio.to_thread(self.backend.complete, messages, params)
         return self._settled(messages, params, completion, time.monotonic() - started)
 
-    def _settled(self, messages: Sequence[Message], params: Mapping[str, Any], completion: Completion,
-                 latency_s: float) -> Completion:
+    def _settled(
+        self, messages: Sequence[Message], params: Mapping[str, Any], completion: Completion, latency_s: float
+    ) -> Completion:
         """The answer with the latency of the call that produced it (not the rate limit's or the retries' waits);
         the rate limiter learns the call's real token count."""
         if self.limiter is not None:

@@ -25,8 +25,9 @@ def import_litellm() -> Any:
     litellm.telemetry = False
     # litellm's async path builds its HTTP coroutine in a worker thread and drops it when that thread's call
     # fails (seen on a 500 from a hosted_vllm server): a warning about litellm's internals, not ours to show.
-    warnings.filterwarnings("ignore", message=r"coroutine 'BaseLLMHTTPHandler\.\w+' was never awaited",
-                            category=RuntimeWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"coroutine 'BaseLLMHTTPHandler\.\w+' was never awaited", category=RuntimeWarning
+    )
     return litellm
 
 
@@ -44,8 +45,15 @@ def missing_keys(model: str, api_base: str | None = None) -> list[str]:
 class LiteLLMModel:
     """A litellm model string; ``api_base`` for self-hosted servers, ``api_key_env`` to pick the key's variable."""
 
-    def __init__(self, model: str, *, api_base: str | None = None, api_key_env: str | None = None,
-                 timeout: float = 60.0, prices: Prices | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 60.0,
+        prices: Prices | None = None,
+    ) -> None:
         self.name, self.api_base, self.api_key_env = model, api_base, api_key_env
         self.timeout, self.prices = timeout, prices
         treat_as_secret(api_key_env)
@@ -53,12 +61,16 @@ class LiteLLMModel:
     def check_credentials(self) -> None:
         """Fail before any work when a key is missing, naming the variable to set."""
         if self.api_key_env and not os.environ.get(self.api_key_env):
-            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
-                                   f"{self.api_key_env}", model=self.name)
+            raise ModelConfigError(
+                f"model {self.name!r} needs an API key: set the environment variable {self.api_key_env}",
+                model=self.name,
+            )
         missing = [] if self.api_key_env else missing_keys(self.name, self.api_base)
         if missing:
-            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
-                                   f"{' and '.join(missing)}", model=self.name)
+            raise ModelConfigError(
+                f"model {self.name!r} needs an API key: set the environment variable {' and '.join(missing)}",
+                model=self.name,
+            )
 
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         check_allow_model_calls(self.name)
@@ -82,8 +94,15 @@ class LiteLLMModel:
             return self._completion(litellm, response)
 
     def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.name, "messages": list(messages), "timeout": self.timeout,
-                                  "num_retries": 0, "max_retries": 0, "drop_params": True, **params}
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "messages": list(messages),
+            "timeout": self.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+            "drop_params": True,
+            **params,
+        }
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key_env:
@@ -98,13 +117,19 @@ class LiteLLMModel:
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        return Completion(text=text, input_tokens=tokens_in, output_tokens=tokens_out,
-                          cost_usd=self._cost(litellm, response, tokens_in, tokens_out))
+        return Completion(
+            text=text,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost_usd=self._cost(litellm, response, tokens_in, tokens_out),
+        )
 
     def _cost(self, litellm: Any, response: Any, tokens_in: int, tokens_out: int) -> float | None:
         if self.prices:
-            return (tokens_in * self.prices.get("input_per_mtok", 0.0)
-                    + tokens_out * self.prices.get("output_per_mtok", 0.0)) / 1e6
+            return (
+                tokens_in * self.prices.get("input_per_mtok", 0.0)
+                + tokens_out * self.prices.get("output_per_mtok", 0.0)
+            ) / 1e6
         try:
             return float(litellm.completion_cost(completion_response=response))
         except Exception:  # noqa: BLE001 - not in the price map: unknown, reported as such

@@ -50,8 +50,7 @@ def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
-                raise ModelConfigError(f"local models need llama-cpp-python: {INSTALL_HINT}",
-                                       model=str(path)) from exc
+                raise ModelConfigError(f"local models need llama-cpp-python: {INSTALL_HINT}", model=str(path)) from exc
             _LOADED[key] = (Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0), threading.Lock())
         return _LOADED[key]
 
@@ -82,6 +81,9 @@ class LocalModel:
         except ValueError as exc:  # e.g. the prompt exceeds the context window: this example only
             raise ModelCallError(f"model {self.name!r}: {exc}", model=self.name) from exc
         usage = response.get("usage") or {}
-        return Completion(text=response["choices"][0]["message"]["content"] or "",
-                          input_tokens=int(usage.get("prompt_tokens", 0)),
-                          output_tokens=int(usage.get("completion_tokens", 0)), cost_usd=0.0)
+        return Completion(
+            text=response["choices"][0]["message"]["content"] or "",
+            input_tokens=int(usage.get("prompt_tokens", 0)),
+            output_tokens=int(usage.get("completion_tokens", 0)),
+            cost_usd=0.0,
+        )

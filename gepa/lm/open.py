@@ -28,8 +28,13 @@ class Endpoint:
 
 def _remote(cls: type[OpenAIModel] | type[LiteLLMModel]) -> Callable[[str, Endpoint], LanguageModel]:
     def open_remote(model: str, endpoint: Endpoint) -> LanguageModel:
-        backend = cls(model, api_base=endpoint.api_base, api_key_env=endpoint.api_key_env, timeout=endpoint.timeout,
-                      prices=endpoint.prices)
+        backend = cls(
+            model,
+            api_base=endpoint.api_base,
+            api_key_env=endpoint.api_key_env,
+            timeout=endpoint.timeout,
+            prices=endpoint.prices,
+        )
         backend.check_credentials()
         return backend
 
@@ -44,8 +49,14 @@ BACKENDS: dict[str, Callable[[str, Endpoint], LanguageModel]] = {
 FALLBACK = _remote(LiteLLMModel)
 
 
-def open_backend(model: str, *, api_base: str | None = None, api_key_env: str | None = None,
-                 timeout: float = 60.0, prices: Prices | None = None) -> LanguageModel:
+def open_backend(
+    model: str,
+    *,
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+    timeout: float = 60.0,
+    prices: Prices | None = None,
+) -> LanguageModel:
     """The backend for ``model``; raises ``ModelConfigError`` for missing keys, files or extras."""
     factory = next((f for prefix, f in BACKENDS.items() if model.startswith(prefix)), FALLBACK)
     return factory(model, Endpoint(api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices))

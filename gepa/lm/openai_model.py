@@ -20,8 +20,15 @@ from gepa.lm.provider_errors import map_provider_error, reading_reply
 class OpenAIModel:
     """``name`` is the gepa model string (``openai/gpt-4.1-mini``); the SDK gets the part after ``openai/``."""
 
-    def __init__(self, model: str, *, api_base: str | None = None, api_key_env: str | None = None,
-                 timeout: float = 60.0, prices: Prices | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 60.0,
+        prices: Prices | None = None,
+    ) -> None:
         self.name, self.api_base, self.timeout, self.prices = model, api_base, timeout, prices
         self.api_key_env = api_key_env or "OPENAI_API_KEY"
         treat_as_secret(self.api_key_env)
@@ -40,8 +47,10 @@ class OpenAIModel:
 
     def check_credentials(self) -> None:
         if not self.api_base and not os.environ.get(self.api_key_env):
-            raise ModelConfigError(f"model {self.name!r} needs an API key: set the environment variable "
-                                   f"{self.api_key_env}", model=self.name)
+            raise ModelConfigError(
+                f"model {self.name!r} needs an API key: set the environment variable {self.api_key_env}",
+                model=self.name,
+            )
 
     def _client_settings(self) -> dict[str, Any]:
         """What both SDK clients are built with (call under the lock); resolves the prices on first use."""
@@ -99,5 +108,9 @@ class OpenAIModel:
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
         cost = None if self._prices is None else tokens_in * self._prices[0] + tokens_out * self._prices[1]
-        return Completion(text=response.choices[0].message.content or "", input_tokens=tokens_in,
-                          output_tokens=tokens_out, cost_usd=cost)
+        return Completion(
+            text=response.choices[0].message.content or "",
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost_usd=cost,
+        )

@@ -61,20 +61,34 @@ def map_provider_error(exc: BaseException, model: str, address: str | None = Non
     message = str(getattr(exc, "message", "") or exc)
     where = f"model {model!r}" + (f" at {address}" if address else "")
     if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
-        return ModelConfigError(f"model {model!r} rejected the credentials (HTTP {status}): {message}",
-                                model=model, status_code=status, address=address)
+        return ModelConfigError(
+            f"model {model!r} rejected the credentials (HTTP {status}): {message}",
+            model=model,
+            status_code=status,
+            address=address,
+        )
     if name == "NotFoundError" or status == 404 or "LLM Provider NOT provided" in message:
-        return ModelConfigError(f"model {model!r} is unknown to its provider: {message}",
-                                model=model, status_code=status, address=address)
-    transient_names = ("RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError", "InternalServerError",
-                       "ServiceUnavailableError", "BadGatewayError")
+        return ModelConfigError(
+            f"model {model!r} is unknown to its provider: {message}", model=model, status_code=status, address=address
+        )
+    transient_names = (
+        "RateLimitError",
+        "Timeout",
+        "APITimeoutError",
+        "APIConnectionError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "BadGatewayError",
+    )
     if name in transient_names or status in (408, 409, 429) or (status is not None and status >= 500):
-        error = TransientModelError(f"{where}: {name} (HTTP {status}): {message}",
-                                    model=model, status_code=status, address=address)
+        error = TransientModelError(
+            f"{where}: {name} (HTTP {status}): {message}", model=model, status_code=status, address=address
+        )
         error.retry_after = retry_after_seconds(exc)
         return error
-    return ModelCallError(f"{where}: {name} (HTTP {status}): {message}", model=model, status_code=status,
-                          address=address)
+    return ModelCallError(
+        f"{where}: {name} (HTTP {status}): {message}", model=model, status_code=status, address=address
+    )
 
 
 @contextmanager
@@ -86,5 +100,8 @@ def reading_reply(model: str, address: str | None, response: Any) -> Iterator[No
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         where = f"model {model!r}" + (f" at {address}" if address else "")
         shown = f"; it begins {response[:80]!r}" if isinstance(response, str) else ""
-        raise ModelCallError(f"{where}: the server's reply is not a chat completion ({type(exc).__name__}: "
-                             f"{exc}){shown}", model=model, address=address) from exc
+        raise ModelCallError(
+            f"{where}: the server's reply is not a chat completion ({type(exc).__name__}: {exc}){shown}",
+            model=model,
+            address=address,
+        ) from exc

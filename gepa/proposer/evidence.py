@@ -20,8 +20,9 @@ def input_names(candidate: Candidate, fallback: Sequence[str]) -> list[str]:
     return names or list(fallback)
 
 
-def format_examples(evidence: Evidence, names: Sequence[str], max_chars: int = 600, *,
-                    expected_line: bool = True) -> str:
+def format_examples(
+    evidence: Evidence, names: Sequence[str], max_chars: int = 600, *, expected_line: bool = True
+) -> str:
     """Each example as its inputs, the assistant's answer and the feedback (which carries the expected answer);
     then, when the assistant gave one answer to several examples, how often (a prompt that makes the model answer
     one label to everything is the commonest false gain); then (``expected_line``) the answers the evaluator
@@ -34,10 +35,14 @@ def format_examples(evidence: Evidence, names: Sequence[str], max_chars: int = 6
         else:
             inputs = "\n".join(f"Input {n}: {str(example.fields[n])[:max_chars]}" for n in shown)
         steps = rollout.trace.get("steps")  # a pipeline's intermediate outputs, step name -> text
-        inputs += "".join(f"\nStep {name!s} wrote: {str(text)[:max_chars]}"
-                          for name, text in (steps.items() if isinstance(steps, Mapping) else ()))
-        blocks.append(f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
-                      f"Feedback: {clip(rollout.feedback, FEEDBACK_CHARS)}")
+        inputs += "".join(
+            f"\nStep {name!s} wrote: {str(text)[:max_chars]}"
+            for name, text in (steps.items() if isinstance(steps, Mapping) else ())
+        )
+        blocks.append(
+            f"Example {number}\n{inputs}\nAssistant's answer: {rollout.output[:max_chars]}\n"
+            f"Feedback: {clip(rollout.feedback, FEEDBACK_CHARS)}"
+        )
     if line := repeated_answer([r for _, r in evidence]):
         blocks.append(line)
     # a long free-form answer is named by its start: the line is about the answers' form, not their text
@@ -48,7 +53,7 @@ def format_examples(evidence: Evidence, names: Sequence[str], max_chars: int = 6
 
 
 def repeated_answer(rollouts: Sequence[Rollout]) -> str | None:
-    """"The assistant answered 'b' on 3 of 4 examples." when one short answer covers two examples or more."""
+    """ "The assistant answered 'b' on 3 of 4 examples." when one short answer covers two examples or more."""
     counts = answer_counts(rollouts)
     if not counts:
         return None

@@ -36,8 +36,15 @@ from gepa.proposer.templates import (
 )
 from gepa.proposer.worked_examples import INSTRUCTIONS_DEMOS
 
-__all__ = ["DEFAULT_POLICY", "PACKAGED_TEMPLATES", "POLICIES", "InstructionsRequest", "ReflectiveProposer",
-           "WholeTextRequest", "packaged_template"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "PACKAGED_TEMPLATES",
+    "POLICIES",
+    "InstructionsRequest",
+    "ReflectiveProposer",
+    "WholeTextRequest",
+    "packaged_template",
+]
 
 
 def _as_turns(text: str) -> list[dict[str, str]]:
@@ -66,8 +73,10 @@ class InstructionsRequest:
         return [*(turn for pair in demos for turn in pair), {"role": "user", "content": request}]
 
     def repair_ask(self, names: Sequence[str]) -> str:
-        return ("Do not write any {{...}} placeholder: the input is shown to the assistant for you. "
-                "Reply with the corrected instructions only, between ``` fences.")
+        return (
+            "Do not write any {{...}} placeholder: the input is shown to the assistant for you. "
+            "Reply with the corrected instructions only, between ``` fences."
+        )
 
     def shown(self, text: str, current: str) -> str:
         """What a repair request quotes: the instructions the reflector wrote, not the template they went into."""
@@ -96,8 +105,10 @@ class WholeTextRequest:
 
     def repair_ask(self, names: Sequence[str]) -> str:
         keep = ", ".join("{{" + n + "}}" for n in names) or "none"
-        return (f"The text must contain exactly these placeholders, written as shown: {keep}. "
-                "Reply with the corrected text only, between ``` fences.")
+        return (
+            f"The text must contain exactly these placeholders, written as shown: {keep}. "
+            "Reply with the corrected text only, between ``` fences."
+        )
 
     def shown(self, text: str, current: str) -> str:
         return text
@@ -116,13 +127,23 @@ class ReflectiveProposer:
     them), so the examples show the same inputs the task model saw.
     """
 
-    def __init__(self, client: Completes, *, template: str | None = None, policy: str = DEFAULT_POLICY,
-                 params: Mapping[str, Any] | None = None, input_fields: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        client: Completes,
+        *,
+        template: str | None = None,
+        policy: str = DEFAULT_POLICY,
+        params: Mapping[str, Any] | None = None,
+        input_fields: Sequence[str] = (),
+    ) -> None:
         self.client, self.params, self.input_fields = client, dict(params or {}), tuple(input_fields)
         self.policy = POLICIES[policy]
         self._instructions = InstructionsRequest(self.policy)
-        self._whole = (WholeTextRequest(template, expected_line=True) if template is not None
-                       else WholeTextRequest(self.policy.component, expected_line=self.policy.expected_line))
+        self._whole = (
+            WholeTextRequest(template, expected_line=True)
+            if template is not None
+            else WholeTextRequest(self.policy.component, expected_line=self.policy.expected_line)
+        )
         self._custom = template is not None
 
     def request_for(self, candidate: Candidate, component: str) -> Request:
@@ -131,44 +152,70 @@ class ReflectiveProposer:
             return self._instructions
         return self._whole
 
-    def messages(self, candidate: Candidate, component: str, evidence: Evidence,
-                 sample: int | None = None) -> list[dict[str, str]]:
+    def messages(
+        self, candidate: Candidate, component: str, evidence: Evidence, sample: int | None = None
+    ) -> list[dict[str, str]]:
         """The reflection request as chat turns."""
         return self.request_for(candidate, component).turns(self.prompt(candidate, component, evidence), sample)
 
     def prompt(self, candidate: Candidate, component: str, evidence: Evidence) -> str:
         request, current = self.request_for(candidate, component), candidate[component]
         names = placeholders(current)
-        rule = ("The new text must keep these placeholders exactly as written, and add no others: "
-                + ", ".join("{{" + n + "}}" for n in names) + ".") if names else ""
+        rule = (
+            (
+                "The new text must keep these placeholders exactly as written, and add no others: "
+                + ", ".join("{{" + n + "}}" for n in names)
+                + "."
+            )
+            if names
+            else ""
+        )
         what = "system prompt" if component == "system" else f'prompt part "{component}"'
         parts = "\n\n".join(f"[{name}]\n{text}" for name, text in candidate.components.items())
         failures = [r for _, r in evidence if r.score < 1.0] or [r for _, r in evidence[:1]]
         failed = failures[0] if failures else None
         return request.template.safe_substitute(
-            candidate=parts, component=component, what=what, current_text=request.current(current),
+            candidate=parts,
+            component=component,
+            what=what,
+            current_text=request.current(current),
             placeholder_rule=rule,
-            examples=format_examples(evidence, input_names(candidate, self.input_fields),
-                                     expected_line=request.expected_line),
-            failures="\n".join(f'The model answered: "{r.output[:300]}"\nFeedback: {clip(r.feedback, FEEDBACK_CHARS)}'
-                               for r in failures[:2]),
+            examples=format_examples(
+                evidence, input_names(candidate, self.input_fields), expected_line=request.expected_line
+            ),
+            failures="\n".join(
+                f'The model answered: "{r.output[:300]}"\nFeedback: {clip(r.feedback, FEEDBACK_CHARS)}'
+                for r in failures[:2]
+            ),
             failed_output=failed.output[:300] if failed else "",
-            failed_feedback=clip(failed.feedback, FEEDBACK_CHARS) if failed else "")
+            failed_feedback=clip(failed.feedback, FEEDBACK_CHARS) if failed else "",
+        )
 
-    def propose(self, candidate: Candidate, component: str, rollouts: Evidence, *,
-                sample: int | None = None) -> str:
+    def propose(self, candidate: Candidate, component: str, rollouts: Evidence, *, sample: int | None = None) -> str:
         """New text for ``component``; ``sample`` picks the reflector's sample (its seed) for a sampled call."""
         return self._ask(candidate, component, self.messages(candidate, component, rollouts, sample), sample)
 
-    def repair(self, candidate: Candidate, component: str, rollouts: Evidence,
-               text: str, problem: str, *, sample: int | None = None) -> str:
+    def repair(
+        self,
+        candidate: Candidate,
+        component: str,
+        rollouts: Evidence,
+        text: str,
+        problem: str,
+        *,
+        sample: int | None = None,
+    ) -> str:
         """One more request that quotes what was wrong with ``text`` (a placeholder dropped or invented, a
         training example copied, the current text repeated)."""
         request, current = self.request_for(candidate, component), candidate[component]
-        messages = [*self.messages(candidate, component, rollouts, sample),
-                    {"role": "assistant", "content": f"```\n{request.shown(text, current)}\n```"},
-                    {"role": "user", "content": f"That text cannot be used: it {problem}. "
-                                                f"{request.repair_ask(placeholders(current))}"}]
+        messages = [
+            *self.messages(candidate, component, rollouts, sample),
+            {"role": "assistant", "content": f"```\n{request.shown(text, current)}\n```"},
+            {
+                "role": "user",
+                "content": f"That text cannot be used: it {problem}. {request.repair_ask(placeholders(current))}",
+            },
+        ]
         return self._ask(candidate, component, messages, sample)
 
     def _ask(self, candidate: Candidate, component: str, messages: list[dict[str, str]], sample: int | None) -> str:

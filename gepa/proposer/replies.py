@@ -14,16 +14,23 @@ from gepa.core.candidate import placeholders
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
 # Talk about the text, not part of it: a lead-in naming a new version of it, a remark on what it does.
-_LEAD_IN = re.compile(r"^\W*(?:certainly|sure|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b[^\n]*"
-                      r"\b(?:improved|revised|updated|new|rewritten|better|modified)\b[^\n]*"
-                      r"\b(?:prompt|text|instructions?|version|template)\b[^\n]*:\s*$", re.IGNORECASE)
-_REMARK = re.compile(r"^\s*(?:this|the above)\s+(?:(?:improved|revised|updated|new|rewritten)\s+(?:\w+\s+)?"
-                     r"(?:prompt|text|version|instructions?|template)\b|(?:\w+\s+)?(?:prompt|text|version|"
-                     r"instructions?|template)\s+(?:is|are|should|will|helps|ensures|addresses|now|makes|keeps|"
-                     r"clearly|provides|specifies|focuses|emphasizes|guides)\b)", re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"^\W*(?:certainly|sure|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b[^\n]*"
+    r"\b(?:improved|revised|updated|new|rewritten|better|modified)\b[^\n]*"
+    r"\b(?:prompt|text|instructions?|version|template)\b[^\n]*:\s*$",
+    re.IGNORECASE,
+)
+_REMARK = re.compile(
+    r"^\s*(?:this|the above)\s+(?:(?:improved|revised|updated|new|rewritten)\s+(?:\w+\s+)?"
+    r"(?:prompt|text|version|instructions?|template)\b|(?:\w+\s+)?(?:prompt|text|version|"
+    r"instructions?|template)\s+(?:is|are|should|will|helps|ensures|addresses|now|makes|keeps|"
+    r"clearly|provides|specifies|focuses|emphasizes|guides)\b)",
+    re.IGNORECASE,
+)
 _WRAPPER_KEY = re.compile(r"(?:new|improved|revised|updated)\w*|\w*(?:prompt|instructions?)\w*", re.IGNORECASE)
-_LABEL = re.compile(r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n",
-                    re.IGNORECASE)
+_LABEL = re.compile(
+    r"^\s*(?:new|improved|updated|revised)?\s*(?:text|prompt|instruction|version)?[^\n:]{0,40}:\s*\n", re.IGNORECASE
+)
 
 
 _FENCE_LINE = re.compile(r"[ \t]*```[^\n`]*[ \t]*")
@@ -38,8 +45,9 @@ def extract_text(reply: str) -> str:
     def unpaired() -> bool:
         return sum(bool(_FENCE_LINE.fullmatch(line)) for line in lines) % 2 == 1
 
-    while lines and (not lines[0].strip() or lines[0].strip() == "```"
-                     or (_FENCE_LINE.fullmatch(lines[0]) and unpaired())):
+    while lines and (
+        not lines[0].strip() or lines[0].strip() == "```" or (_FENCE_LINE.fullmatch(lines[0]) and unpaired())
+    ):
         lines.pop(0)
     if lines and _FENCE_LINE.fullmatch(lines[-1]) and unpaired():
         lines.pop()
@@ -69,7 +77,7 @@ def _without_chatter(text: str) -> str:
     except ValueError:
         wrapped = None
     if isinstance(wrapped, dict) and len(wrapped) == 1:
-        (key, value), = wrapped.items()
+        ((key, value),) = wrapped.items()
         if isinstance(value, str) and _WRAPPER_KEY.fullmatch(key):
             text = value
     lines = text.strip().splitlines()

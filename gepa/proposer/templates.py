@@ -37,12 +37,16 @@ INSTRUCTIONS_TEMPLATE = read_template("instructions.md")
 COMPONENT_TEMPLATE = read_template("component.md")
 POLICIES = {
     # For small reflectors: worked examples that end in an answer cue, the expected answers named, "keep it short".
-    "scaffolded": ReflectionPolicy(instructions=INSTRUCTIONS_TEMPLATE, component=COMPONENT_TEMPLATE,
-                                   worked_examples=True, expected_line=True),
+    "scaffolded": ReflectionPolicy(
+        instructions=INSTRUCTIONS_TEMPLATE, component=COMPONENT_TEMPLATE, worked_examples=True, expected_line=True
+    ),
     # The request of the GEPA paper's kind: write down the task's facts, rules and strategy that the failures show.
-    "general": ReflectionPolicy(instructions=read_template("general_instructions.md"),
-                                component=read_template("general_component.md"),
-                                worked_examples=False, expected_line=False),
+    "general": ReflectionPolicy(
+        instructions=read_template("general_instructions.md"),
+        component=read_template("general_component.md"),
+        worked_examples=False,
+        expected_line=False,
+    ),
 }
 DEFAULT_POLICY = "scaffolded"
 

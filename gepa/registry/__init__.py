@@ -13,5 +13,13 @@ from gepa.registry.store import (
     version_number,
 )
 
-__all__ = ["VERSION_REF", "PromptRegistry", "PromptVersion", "checked", "default_root", "load", "parse_ref",
-           "version_number"]
+__all__ = [
+    "VERSION_REF",
+    "PromptRegistry",
+    "PromptVersion",
+    "checked",
+    "default_root",
+    "load",
+    "parse_ref",
+    "version_number",
+]

@@ -24,8 +24,14 @@ def _mlflow(tracking_uri: str | None) -> Any:
     return mlflow
 
 
-def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[str, Any], *,
-                       alias: str | None = None, tracking_uri: str | None = None) -> tuple[int, bool]:
+def register_in_mlflow(
+    name: str,
+    components: Mapping[str, str],
+    meta: Mapping[str, Any],
+    *,
+    alias: str | None = None,
+    tracking_uri: str | None = None,
+) -> tuple[int, bool]:
     """Register (or find, by content hash) the prompt; point ``alias`` at it. Returns (version, created).
     MLflow's failures (a file store, a wrong scheme, no server, a missing database driver) are a ``UserError``
     naming the fix."""
@@ -38,18 +44,29 @@ def register_in_mlflow(name: str, components: Mapping[str, str], meta: Mapping[s
         raise UserError(mlflow_problem(exc, tracking_uri, "--mlflow-uri")) from exc
 
 
-def _register(mlflow: Any, name: str, components: Mapping[str, str], meta: Mapping[str, Any], alias: str | None,
-              tracking_uri: str | None) -> tuple[int, bool]:
+def _register(
+    mlflow: Any,
+    name: str,
+    components: Mapping[str, str],
+    meta: Mapping[str, Any],
+    alias: str | None,
+    tracking_uri: str | None,
+) -> tuple[int, bool]:
     digest = content_hash(components)
     latest = mlflow.genai.load_prompt(f"prompts:/{name}@latest", allow_missing=True)
     if latest is not None and latest.tags.get("gepa.content_hash") == digest:
         version, created = int(latest.version), False
     else:
-        tags = {"gepa.content_hash": digest,
-                **{f"gepa.{k}": str(v) for k, v in meta.items() if v is not None and k != "components"}}
-        registered = mlflow.genai.register_prompt(name=name, template=chat_turns(components),
-                                                  commit_message=f"gepa export from {meta.get('source_run', '?')}",
-                                                  tags=tags)
+        tags = {
+            "gepa.content_hash": digest,
+            **{f"gepa.{k}": str(v) for k, v in meta.items() if v is not None and k != "components"},
+        }
+        registered = mlflow.genai.register_prompt(
+            name=name,
+            template=chat_turns(components),
+            commit_message=f"gepa export from {meta.get('source_run', '?')}",
+            tags=tags,
+        )
         version, created = int(registered.version), True
     if alias:
         mlflow.genai.set_prompt_alias(name=name, alias=alias, version=version)

@@ -12,8 +12,12 @@ from urllib.parse import urlparse
 from gepa.errors import UserError, install_hint, redact_secrets
 
 EXAMPLE_URI = "sqlite:///mlflow.db"
-_UNREACHABLE = ("Failed to establish a new connection", "NameResolutionError", "ConnectTimeoutError",
-                "Connection refused")
+_UNREACHABLE = (
+    "Failed to establish a new connection",
+    "NameResolutionError",
+    "ConnectTimeoutError",
+    "Connection refused",
+)
 
 
 def import_mlflow(purpose: str) -> Any:
@@ -37,16 +41,22 @@ def mlflow_problem(exc: BaseException, uri: str | None, setting: str) -> str:
     where = _shown(uri) if uri else "MLflow's default store"
     if "filesystem tracking backend" in text:
         database = "sqlite:///" + str(PurePosixPath(urlparse(uri or "mlruns").path).parent / "mlflow.db")
-        return (f"MLflow cannot use the file store {where!r} (MLflow 3 refuses it); give {setting} a database "
-                f"instead, e.g. {database} (no server needed)")
+        return (
+            f"MLflow cannot use the file store {where!r} (MLflow 3 refuses it); give {setting} a database "
+            f"instead, e.g. {database} (no server needed)"
+        )
     if "unsupported URI" in text or "Unexpected URI scheme" in text:
-        return (f"{where!r} is not an MLflow tracking URI; give {setting} a database such as {EXAMPLE_URI} (no "
-                "server needed) or the http(s):// address of an MLflow server")
+        return (
+            f"{where!r} is not an MLflow tracking URI; give {setting} a database such as {EXAMPLE_URI} (no "
+            "server needed) or the http(s):// address of an MLflow server"
+        )
     if isinstance(exc, ImportError):  # a database driver MLflow's store needs, such as psycopg
         return f"MLflow at {where} needs the Python module {exc.name or text!r}, which is not installed"
     if any(sign in text for sign in _UNREACHABLE):
-        return (f"no MLflow server answers at {where}; start one (mlflow server --backend-store-uri {EXAMPLE_URI}) "
-                f"or give {setting} a local database such as {EXAMPLE_URI}")
+        return (
+            f"no MLflow server answers at {where}; start one (mlflow server --backend-store-uri {EXAMPLE_URI}) "
+            f"or give {setting} a local database such as {EXAMPLE_URI}"
+        )
     return f"MLflow at {where} failed: {type(exc).__name__}: {redact_secrets(text.split('. ')[0][:300])}"
 
 

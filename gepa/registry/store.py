@@ -122,7 +122,7 @@ class PromptRegistry:
         except ValueError as exc:
             raise RegistryError(f"{path}: not valid JSON ({exc}); fix or delete the file") from exc
         if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
-            raise RegistryError(f"{path}: must map alias names to version numbers, e.g. {{\"production\": 2}}")
+            raise RegistryError(f'{path}: must map alias names to version numbers, e.g. {{"production": 2}}')
         return data
 
     def get(self, ref: str) -> PromptVersion:
@@ -135,8 +135,9 @@ class PromptRegistry:
             if selector == "latest" and "latest" not in aliases and versions:
                 number = versions[-1]
             elif selector not in aliases:
-                raise RegistryError(f"prompt {name!r} has no alias {selector!r}; aliases: "
-                                    f"{', '.join(sorted(aliases)) or 'none'}")
+                raise RegistryError(
+                    f"prompt {name!r} has no alias {selector!r}; aliases: {', '.join(sorted(aliases)) or 'none'}"
+                )
             else:
                 number = aliases[selector]
         if number not in versions:
@@ -156,8 +157,10 @@ class PromptRegistry:
         if not isinstance(names, list) or not names:
             raise RegistryError(f"{meta_path}: must list its 'components'")
         if not isinstance(meta.get("content_hash"), str):
-            raise RegistryError(f"{meta_path}: has no 'content_hash'; every exported version records one, so this "
-                                "folder was not written by gepa export: export the prompt again")
+            raise RegistryError(
+                f"{meta_path}: has no 'content_hash'; every exported version records one, so this "
+                "folder was not written by gepa export: export the prompt again"
+            )
         components = {}
         for component in names:
             if problem := name_problem(component, "component name"):
@@ -168,16 +171,20 @@ class PromptRegistry:
             try:
                 components[component] = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
-                raise RegistryError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-                                    f"{exc.start})") from None
+                raise RegistryError(
+                    f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+                ) from None
         if content_hash(components) != meta["content_hash"]:
-            raise RegistryError(f"{folder}: the component files were edited after export (content hash "
-                                f"mismatch); versions are immutable: export a new version instead")
+            raise RegistryError(
+                f"{folder}: the component files were edited after export (content hash "
+                f"mismatch); versions are immutable: export a new version instead"
+            )
         return PromptVersion(name=name, version=number, components=components, meta=meta)
 
     # -- writing ----------------------------------------------------------------------------------
-    def publish(self, name: str, components: Mapping[str, str], meta: Mapping[str, Any],
-                alias: str | None = None) -> tuple[PromptVersion, bool]:
+    def publish(
+        self, name: str, components: Mapping[str, str], meta: Mapping[str, Any], alias: str | None = None
+    ) -> tuple[PromptVersion, bool]:
         """Register ``components`` as a new version (or find the identical one); returns (version, created)."""
         folder = self.root / checked(name)
         for component in components:
@@ -195,12 +202,18 @@ class PromptRegistry:
                 version, created = same, False
             else:
                 number = (numbers[-1] if numbers else 0) + 1
-                full_meta = {**meta, "components": list(components), "content_hash": digest,
-                             "parent_version": existing[-1].version if existing else None,
-                             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                full_meta = {
+                    **meta,
+                    "components": list(components),
+                    "content_hash": digest,
+                    "parent_version": existing[-1].version if existing else None,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
                 self._write_version(folder / f"v{number:04d}", components, full_meta)
-                version, created = PromptVersion(name=name, version=number, components=dict(components),
-                                                 meta=full_meta), True
+                version, created = (
+                    PromptVersion(name=name, version=number, components=dict(components), meta=full_meta),
+                    True,
+                )
                 self._set_aliases(name, {"latest": number})
             if alias:
                 self._set_aliases(name, {alias: version.version})

@@ -46,20 +46,45 @@ class RunModels:
     seed: int = 0
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
-    def client(self, model: ModelLike, role: str, params: Mapping[str, Any], *, api_base: str | None = None,
-               api_key_env: str | None = None) -> ModelClient:
+    def client(
+        self,
+        model: ModelLike,
+        role: str,
+        params: Mapping[str, Any],
+        *,
+        api_base: str | None = None,
+        api_key_env: str | None = None,
+    ) -> ModelClient:
         """A client for ``model`` in ``role``; a ready ``ModelClient`` is used as it is."""
         if isinstance(model, ModelClient):
             return model
-        backend = model if not isinstance(model, str) else open_backend(
-            model, api_base=api_base, api_key_env=api_key_env, prices=model_prices(self.prices, model))
-        return ModelClient(backend, role=role, ledger=self.ledger, cache=self.cache, params=params,
-                           limiter=self.limiter, seed=self.seed)
+        backend = (
+            model
+            if not isinstance(model, str)
+            else open_backend(
+                model, api_base=api_base, api_key_env=api_key_env, prices=model_prices(self.prices, model)
+            )
+        )
+        return ModelClient(
+            backend,
+            role=role,
+            ledger=self.ledger,
+            cache=self.cache,
+            params=params,
+            limiter=self.limiter,
+            seed=self.seed,
+        )
 
 
-def task_system(task_model: ModelLike | System, models: RunModels, params: Mapping[str, Any], *,
-                input_fields: Sequence[str] = (), api_base: str | None = None,
-                api_key_env: str | None = None) -> System:
+def task_system(
+    task_model: ModelLike | System,
+    models: RunModels,
+    params: Mapping[str, Any],
+    *,
+    input_fields: Sequence[str] = (),
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+) -> System:
     """The system under optimisation: a given pipeline, or one call of the task model per example."""
     if isinstance(task_model, System) and not isinstance(task_model, ModelClient):
         return task_model
@@ -71,14 +96,25 @@ def default_policy(reflection_model: ModelLike) -> str:
     """The reflection request for a reflector: ``scaffolded`` (worked examples, an answer cue) for a model that runs
     on this machine, whose size is that of the embedded models (135M to a few B); ``general`` (the task's facts,
     rules and strategy, the GEPA paper's kind of request) for a served model, which is usually far larger."""
-    name = reflection_model if isinstance(reflection_model, str) else str(getattr(reflection_model, "model", "")
-                                                                          or getattr(reflection_model, "name", ""))
+    name = (
+        reflection_model
+        if isinstance(reflection_model, str)
+        else str(getattr(reflection_model, "model", "") or getattr(reflection_model, "name", ""))
+    )
     return "scaffolded" if is_local(name) else "general"
 
 
-def reflective_proposer(reflection_model: ModelLike | Proposer, models: RunModels, params: Mapping[str, Any], *,
-                        template: str | None = None, policy: str = "default", input_fields: Sequence[str] = (),
-                        api_base: str | None = None, api_key_env: str | None = None) -> Proposer:
+def reflective_proposer(
+    reflection_model: ModelLike | Proposer,
+    models: RunModels,
+    params: Mapping[str, Any],
+    *,
+    template: str | None = None,
+    policy: str = "default",
+    input_fields: Sequence[str] = (),
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+) -> Proposer:
     """The proposer: a given one, or the reflective proposer on the reflection model (``policy`` ``default``:
     the one ``default_policy`` picks for it)."""
     if isinstance(reflection_model, Proposer):
@@ -95,5 +131,10 @@ def rollout_executor(config: OptimizerConfig) -> RolloutExecutor | None:
         return None
     from gepa.run.ray_executor import RayRollouts  # Ray is an extra, imported only when asked for
 
-    return RayRollouts(config.concurrency, address=config.ray_address, cpus=config.ray_cpus_per_rollout,
-                       gpus=config.ray_gpus_per_rollout, timeout=config.rollout_timeout)
+    return RayRollouts(
+        config.concurrency,
+        address=config.ray_address,
+        cpus=config.ray_cpus_per_rollout,
+        gpus=config.ray_gpus_per_rollout,
+        timeout=config.rollout_timeout,
+    )

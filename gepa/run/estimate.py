@@ -27,8 +27,9 @@ def estimate(prepared: Prepared) -> Estimate:
     task_calls = (config.max_metric_calls or 0) * samples
     reflection_calls = config.reflection_call_limit() or 0
     test_calls = 2 * len(splits.test) * samples
-    shown = render_messages(prepared.seed, preview_fields(prepared.system, splits.train[0].fields),
-                            prepared.input_fields)
+    shown = render_messages(
+        prepared.seed, preview_fields(prepared.system, splits.train[0].fields), prepared.input_fields
+    )
     prompt_size = prompt_tokens(m["content"] for m in shown)
     prices = task_prices(spec)
     task_rate = token_prices(prepared.task_model, model_prices(prices, prepared.task_model))
@@ -38,6 +39,7 @@ def estimate(prepared: Prepared) -> Estimate:
     task_out = int(spec.model_params.get("max_tokens") or 256)
     reflection_in = 1500 + prompt_size * config.minibatch_size
     reflection_out = int(spec.reflection_params.get("max_tokens") or 512)
-    cost = ((task_calls + test_calls) * (prompt_size * task_rate[0] + task_out * task_rate[1])
-            + reflection_calls * (reflection_in * reflection_rate[0] + reflection_out * reflection_rate[1]))
+    cost = (task_calls + test_calls) * (prompt_size * task_rate[0] + task_out * task_rate[1]) + reflection_calls * (
+        reflection_in * reflection_rate[0] + reflection_out * reflection_rate[1]
+    )
     return Estimate(task_calls=task_calls, reflection_calls=reflection_calls, test_calls=test_calls, cost_usd=cost)

@@ -29,8 +29,14 @@ class ExportResult:
 
     def record(self) -> ExportRecord:
         """What ``summary.json`` keeps of this export: the version by name and number, not its texts."""
-        return ExportRecord(name=self.version.name, version=self.version.version, created=self.created,
-                            alias=self.alias, promoted=self.promoted, reason=self.reason)
+        return ExportRecord(
+            name=self.version.name,
+            version=self.version.version,
+            created=self.created,
+            alias=self.alias,
+            promoted=self.promoted,
+            reason=self.reason,
+        )
 
 
 def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate, dict[str, Any]]:
@@ -45,34 +51,52 @@ def best_of(run_dir: RunDir, candidate_id: str | None = None) -> tuple[Candidate
             best = state.index_of(candidate_id)
         except KeyError:
             front = [m.id for m in summary.front] if summary else [state.candidates[best].id]
-            raise UserError(f"{run_dir.root}: no candidate {candidate_id!r}; the front is "
-                            f"{', '.join(front)}") from None
+            raise UserError(f"{run_dir.root}: no candidate {candidate_id!r}; the front is {', '.join(front)}") from None
         if candidate_id in state.guard_failed:
             raise UserError(f"candidate {candidate_id} fell on a guard set of the task; it is never exported")
         if candidate_id in state.constant_answers:
-            raise UserError(f"candidate {candidate_id} {state.constant_answers[candidate_id]['line']}; a prompt that "
-                            "gives one answer to everything is never exported")
+            raise UserError(
+                f"candidate {candidate_id} {state.constant_answers[candidate_id]['line']}; a prompt that "
+                "gives one answer to everything is never exported"
+            )
         if candidate_id in state.guard_unpaid:
-            raise UserError(f"candidate {candidate_id} was never checked on the task's guard sets (the budget ran "
-                            "out); check it with `gepa optimize TASK --resume RUN --budget N`, N above the run's "
-                            "budget")
+            raise UserError(
+                f"candidate {candidate_id} was never checked on the task's guard sets (the budget ran "
+                "out); check it with `gepa optimize TASK --resume RUN --budget N`, N above the run's "
+                "budget"
+            )
     chosen = state.candidates[best].id
     known = {m.id: m.test for m in summary.front} | {summary.best.id: summary.best.test} if summary else {}
     test = known.get(chosen)
     task, models = config.get("task", {}), config.get("models", {})
-    meta = {"source_run": str(run_dir.root), "task": task.get("name"), "task_path": config.get("task_path"),
-            "model": models.get("task"), "reflection_model": models.get("reflection"),
-            "val_score": state.mean_scores()[best], "test_score": test,
-            "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
-            "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", GUARD_TOLERANCE),
-            "mlflow_run_id": run_dir.mlflow_run_id()}
+    meta = {
+        "source_run": str(run_dir.root),
+        "task": task.get("name"),
+        "task_path": config.get("task_path"),
+        "model": models.get("task"),
+        "reflection_model": models.get("reflection"),
+        "val_score": state.mean_scores()[best],
+        "test_score": test,
+        "guard_scores": state.guard_scores.get(state.candidates[best].id, {}),
+        "guard_tolerance": config.get("optimizer", {}).get("guard_tolerance", GUARD_TOLERANCE),
+        "mlflow_run_id": run_dir.mlflow_run_id(),
+    }
     return state.candidates[best], meta
 
 
-def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: str | None = None,
-               promote_if_better: bool = False, scorer: Scorer | None = None,
-               guard_scorer: GuardScorer | None = None, candidate_id: str | None = None,
-               level: float = 0.95, any_gain: bool = False) -> ExportResult:
+def export_run(
+    run_dir: RunDir,
+    name: str,
+    *,
+    registry: PromptRegistry,
+    alias: str | None = None,
+    promote_if_better: bool = False,
+    scorer: Scorer | None = None,
+    guard_scorer: GuardScorer | None = None,
+    candidate_id: str | None = None,
+    level: float = 0.95,
+    any_gain: bool = False,
+) -> ExportResult:
     """Register the best candidate; with ``promote_if_better``, move ``alias`` only if the evidence says it beats
     the incumbent on the task's test split: the paired bootstrap interval of new - old over the test examples
     (at ``level``) lies above 0, so a gain noise could explain does not promote (``any_gain``: a higher mean
@@ -82,8 +106,13 @@ def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: s
         raise UserError("--promote-if-better needs --alias (the alias to move if the new version wins)")
     if not promote_if_better:
         version, created = registry.publish(name, candidate.components, meta, alias=alias)
-        return ExportResult(version=version, created=created, alias=alias, promoted=alias is not None,
-                            reason=f"alias {alias!r} set" if alias else "")
+        return ExportResult(
+            version=version,
+            created=created,
+            alias=alias,
+            promoted=alias is not None,
+            reason=f"alias {alias!r} set" if alias else "",
+        )
     assert alias is not None
     try:
         incumbent: PromptVersion | None = registry.get(f"{name}@{alias}")
@@ -92,30 +121,58 @@ def export_run(run_dir: RunDir, name: str, *, registry: PromptRegistry, alias: s
     if incumbent is None:
         version, created = registry.publish(name, candidate.components, meta)
         registry.promote(name, version.version, alias)
-        return ExportResult(version=version, created=created, alias=alias, promoted=True,
-                            reason=f"no version had alias {alias!r}; it now points at v{version.version}")
+        return ExportResult(
+            version=version,
+            created=created,
+            alias=alias,
+            promoted=True,
+            reason=f"no version had alias {alias!r}; it now points at v{version.version}",
+        )
     if incumbent.candidate().id == candidate.id:
         version, created = registry.publish(name, candidate.components, meta)
-        return ExportResult(version=version, created=created, alias=alias, promoted=False,
-                            reason=f"{alias!r} already points at this content (v{version.version})")
-    won, figures, meta["promotion"] = _evidence(candidate, meta, incumbent, alias, scorer, guard_scorer,
-                                                level=level, any_gain=any_gain)
+        return ExportResult(
+            version=version,
+            created=created,
+            alias=alias,
+            promoted=False,
+            reason=f"{alias!r} already points at this content (v{version.version})",
+        )
+    won, figures, meta["promotion"] = _evidence(
+        candidate, meta, incumbent, alias, scorer, guard_scorer, level=level, any_gain=any_gain
+    )
     version, created = registry.publish(name, candidate.components, meta)
     if won:
         registry.promote(name, version.version, alias)
-        return ExportResult(version=version, created=created, alias=alias, promoted=True,
-                            reason=f"v{version.version} {figures}")
-    return ExportResult(version=version, created=created, alias=alias, promoted=False,
-                        reason=f"v{version.version} {figures}; {alias!r} stays on v{incumbent.version}")
+        return ExportResult(
+            version=version, created=created, alias=alias, promoted=True, reason=f"v{version.version} {figures}"
+        )
+    return ExportResult(
+        version=version,
+        created=created,
+        alias=alias,
+        promoted=False,
+        reason=f"v{version.version} {figures}; {alias!r} stays on v{incumbent.version}",
+    )
 
 
-def _evidence(candidate: Candidate, meta: Mapping[str, Any], incumbent: PromptVersion, alias: str,
-              scorer: Scorer | None, guard_scorer: GuardScorer | None, *, level: float,
-              any_gain: bool) -> tuple[bool, str, dict[str, Any]]:
+def _evidence(
+    candidate: Candidate,
+    meta: Mapping[str, Any],
+    incumbent: PromptVersion,
+    alias: str,
+    scorer: Scorer | None,
+    guard_scorer: GuardScorer | None,
+    *,
+    level: float,
+    any_gain: bool,
+) -> tuple[bool, str, dict[str, Any]]:
     """Whether ``candidate`` should take ``alias`` from ``incumbent``, the figures that say why, and the record
     of the decision (kept in the new version's meta.json: the interval, the counts, the rule)."""
-    record: dict[str, Any] = {"alias": alias, "against": incumbent.version, "rule": "any gain" if any_gain
-                              else "interval above 0"}
+    record: dict[str, Any] = {
+        "alias": alias,
+        "against": incumbent.version,
+        "rule": "any gain" if any_gain else "interval above 0",
+    }
     regression = _guard_regression(meta, incumbent, guard_scorer)
     if regression:
         return False, regression, {**record, "promoted": False, "guard": regression}
@@ -124,22 +181,42 @@ def _evidence(candidate: Candidate, meta: Mapping[str, Any], incumbent: PromptVe
         old_score = _known_or_scored(incumbent.meta.get("test_score"), incumbent.ref)
         won = new_score > old_score
         figures = f"test {new_score:.3f} against v{incumbent.version}'s {old_score:.3f}"
-        return won, figures if won else f"{figures}, no higher", {**record, "promoted": won, "test": new_score,
-                                                                  "incumbent_test": old_score}
+        return (
+            won,
+            figures if won else f"{figures}, no higher",
+            {**record, "promoted": won, "test": new_score, "incumbent_test": old_score},
+        )
     if scorer is None:
-        raise UserError("promoting by evidence scores both versions on the task's test split, and this run has no "
-                        "task to score them on")
+        raise UserError(
+            "promoting by evidence scores both versions on the task's test split, and this run has no "
+            "task to score them on"
+        )
     new_scores, old_scores = scorer(candidate), scorer(incumbent.candidate())
     found = paired_difference(new_scores, old_scores, level=level)
     won = found.mean > 0 if any_gain else found.low > 0
-    figures = (f"test {sum(new_scores) / len(new_scores):.3f} against v{incumbent.version}'s "
-               f"{sum(old_scores) / len(old_scores):.3f}: {found.mean:+.3f} ({found.level:.0%} interval "
-               f"{found.low:+.3f} to {found.high:+.3f}; {found.better} of {found.n} examples better, "
-               f"{found.worse} worse)")
+    figures = (
+        f"test {sum(new_scores) / len(new_scores):.3f} against v{incumbent.version}'s "
+        f"{sum(old_scores) / len(old_scores):.3f}: {found.mean:+.3f} ({found.level:.0%} interval "
+        f"{found.low:+.3f} to {found.high:+.3f}; {found.better} of {found.n} examples better, "
+        f"{found.worse} worse)"
+    )
     if not won:
         figures += ", no higher" if any_gain else ", an interval that reaches 0: noise could explain the difference"
-    return won, figures, {**record, "promoted": won, "mean": found.mean, "low": found.low, "high": found.high,
-                          "level": found.level, "better": found.better, "worse": found.worse, "n": found.n}
+    return (
+        won,
+        figures,
+        {
+            **record,
+            "promoted": won,
+            "mean": found.mean,
+            "low": found.low,
+            "high": found.high,
+            "level": found.level,
+            "better": found.better,
+            "worse": found.worse,
+            "n": found.n,
+        },
+    )
 
 
 def _known_or_scored(known: Any, what: str) -> float:
@@ -158,6 +235,9 @@ def _guard_regression(new_meta: Mapping[str, Any], old: PromptVersion, guard_sco
     if not all(name in old_guard for name in new_guard) and guard_scorer is not None:
         old_guard = {**guard_scorer(old.candidate()), **old_guard}
     tolerance = float(new_meta.get("guard_tolerance", GUARD_TOLERANCE))
-    fell = [f"{name!r} {value:.3f} against v{old.version}'s {old_guard[name]:.3f}"
-            for name, value in new_guard.items() if name in old_guard and value < old_guard[name] - tolerance]
+    fell = [
+        f"{name!r} {value:.3f} against v{old.version}'s {old_guard[name]:.3f}"
+        for name, value in new_guard.items()
+        if name in old_guard and value < old_guard[name] - tolerance
+    ]
     return f"falls on the guard set {', '.join(fell)} (tolerance {tolerance:.2f})" if fell else ""

@@ -17,15 +17,17 @@ class Progress:
     """Shows iteration, best validation score, budget used (calls, $) and cache hit rate; tqdm adds elapsed
     time and the ETA. ``close`` must be called when the run ends."""
 
-    def __init__(self, *, max_calls: int | None, usage: Any, interactive: bool | None = None,
-                 quiet: bool = False) -> None:
+    def __init__(
+        self, *, max_calls: int | None, usage: Any, interactive: bool | None = None, quiet: bool = False
+    ) -> None:
         self.usage, self.quiet = usage, quiet
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.best: float | None = None
         self._bar: Any = None
         if self.interactive and not quiet:
-            self._bar = tqdm(total=max_calls, unit="call", desc="gepa", file=sys.stderr, dynamic_ncols=True,
-                             leave=False)
+            self._bar = tqdm(
+                total=max_calls, unit="call", desc="gepa", file=sys.stderr, dynamic_ncols=True, leave=False
+            )
 
     def __call__(self, event: Event) -> None:
         if self.quiet:
@@ -36,8 +38,10 @@ class Progress:
             if data["previous"] is None:
                 self._line(f"seed {data['candidate']} scores {self.best:.3f} on validation")
             else:
-                self._line(f"iteration {event.iteration}: new best {data['candidate']} "
-                           f"val {self.best:.3f} (was {float(data['previous']):.3f})")
+                self._line(
+                    f"iteration {event.iteration}: new best {data['candidate']} "
+                    f"val {self.best:.3f} (was {float(data['previous']):.3f})"
+                )
         elif event.kind == "rollout_scored" and self._bar is not None:
             self._bar.update(1)  # each rollout is one metric call: the bar moves inside a batch
         elif event.kind == "final_scoring" and self._bar is not None:
@@ -47,8 +51,10 @@ class Progress:
             self._bar.n = int(data["metric_calls"])  # the engine's own count settles the bar after each batch
             total = self.usage.total()
             lookups = total.calls + total.cache_hits
-            self._bar.set_postfix_str(f"iter {event.iteration} best {self._best()} ${float(data['cost_usd']):.4f} "
-                                      f"cache {total.cache_hits / lookups if lookups else 0.0:.0%}")
+            self._bar.set_postfix_str(
+                f"iter {event.iteration} best {self._best()} ${float(data['cost_usd']):.4f} "
+                f"cache {total.cache_hits / lookups if lookups else 0.0:.0%}"
+            )
         elif event.kind == "run_finished":
             self._line(f"stopped: {data['reason']}")
 

@@ -35,8 +35,9 @@ def import_ray() -> Any:
     return ray
 
 
-def rollout_in_worker(system: System, evaluator: Evaluator, pair: tuple[Candidate, Example],
-                      timeout: float | None) -> tuple[Rollout, ShippedUsage]:
+def rollout_in_worker(
+    system: System, evaluator: Evaluator, pair: tuple[Candidate, Example], timeout: float | None
+) -> tuple[Rollout, ShippedUsage]:
     """One rollout in a Ray worker, with the usage its model calls recorded there."""
     return rollout(system, evaluator, *pair, timeout), drain_shipped()
 
@@ -44,18 +45,30 @@ def rollout_in_worker(system: System, evaluator: Evaluator, pair: tuple[Candidat
 class RayRollouts:
     """Each rollout a Ray task needing ``cpus`` CPUs and ``gpus`` GPUs."""
 
-    def __init__(self, concurrency: int, *, address: str | None = None, cpus: float = 1.0, gpus: float = 0.0,
-                 timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        *,
+        address: str | None = None,
+        cpus: float = 1.0,
+        gpus: float = 0.0,
+        timeout: float | None = None,
+    ) -> None:
         ray = import_ray()
         self._ray, self._concurrency, self._timeout = ray, concurrency, timeout
         if not ray.is_initialized():
-            ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            ray.init(
+                address=address or os.environ.get("RAY_ADDRESS") or None,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
         self._task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(rollout_in_worker)
         self._sent: dict[tuple[int, int], tuple[Any, Any]] = {}
 
-    def map(self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]],
-            done: Done | None = None) -> list[Rollout]:
+    def map(
+        self, system: System, evaluator: Evaluator, pairs: Sequence[tuple[Candidate, Example]], done: Done | None = None
+    ) -> list[Rollout]:
         ray = self._ray
         system_ref, evaluator_ref = self._send(system, evaluator)
         results: list[Rollout | None] = [None] * len(pairs)

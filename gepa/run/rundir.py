@@ -1,13 +1,13 @@
 """Run directories: ``runs/<task>-<utc stamp>/`` holding everything a run knows, in readable JSON (``gepa.jsonfiles``).
 
-    config.json    the resolved task (never an API key: keys stay in the environment)
-    events.jsonl   append-only log of every engine event
-    state.json     the run state, replaced atomically after every iteration (resume reads it)
-    usage.jsonl    every amount of calls, cache hits, tokens and cost as it is recorded, flushed per call
-    usage.json     their totals per model and role, written with each checkpoint
-    best/          the best candidate's components as plain text files
-    summary.json   final scores and counts, written when the run ends
-    val_inputs.jsonl  each validation example's input fields, in validation order (the report shows them)
+config.json    the resolved task (never an API key: keys stay in the environment)
+events.jsonl   append-only log of every engine event
+state.json     the run state, replaced atomically after every iteration (resume reads it)
+usage.jsonl    every amount of calls, cache hits, tokens and cost as it is recorded, flushed per call
+usage.json     their totals per model and role, written with each checkpoint
+best/          the best candidate's components as plain text files
+summary.json   final scores and counts, written when the run ends
+val_inputs.jsonl  each validation example's input fields, in validation order (the report shows them)
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class RunDir:
         """A new run in exactly ``path`` (``gepa.optimize(run_dir=...)``): it may exist only if it is empty."""
         path.mkdir(parents=True, exist_ok=True)
         if any(path.iterdir()):
-            raise RunStateError(f"{path}: not empty and not a gepa run directory (no config.json); "
-                                "give a new or empty folder")
+            raise RunStateError(
+                f"{path}: not empty and not a gepa run directory (no config.json); give a new or empty folder"
+            )
         return cls(path)
 
     @classmethod
@@ -101,8 +102,10 @@ class RunDir:
         try:
             lock.acquire()
         except Timeout:
-            raise RunStateError(f"{self.root}: another gepa process is working in this run; wait for it to finish "
-                                "(or stop it with a STOP file in the run directory)") from None
+            raise RunStateError(
+                f"{self.root}: another gepa process is working in this run; wait for it to finish "
+                "(or stop it with a STOP file in the run directory)"
+            ) from None
         try:
             yield
         finally:
@@ -139,14 +142,18 @@ class RunDir:
         path = self.root / "usage.jsonl"
         fresh = not path.is_file() or path.stat().st_size == 0
         with open(path, "a", encoding="utf-8") as handle:
+
             def journal(model: str, role: str, amounts: Mapping[str, Any]) -> None:
                 handle.write(json_line({"model": model, "role": role, **amounts}))
                 handle.flush()
 
             if fresh:
                 for row in carried:
-                    journal(str(row["model"]), str(row["role"]),
-                            {k: v for k, v in row.items() if k not in ("model", "role")})
+                    journal(
+                        str(row["model"]),
+                        str(row["role"]),
+                        {k: v for k, v in row.items() if k not in ("model", "role")},
+                    )
             yield journal
 
     def write_best(self, candidate: Candidate) -> Path:
@@ -162,6 +169,7 @@ class RunDir:
     def write_inputs(self, examples: Sequence[Example], names: Sequence[str]) -> None:
         """The validation examples' ``names`` fields (every field but ``id`` when none is named), once per run:
         rollouts keep only the rendered messages, and the report shows each example's input beside the answers."""
+
         def inputs(example: Example) -> dict[str, Any]:
             return {k: v for k, v in example.fields.items() if (k in names if names else k != "id")}
 
@@ -219,8 +227,11 @@ class RunDir:
         if number < count:
             dropped.append(f"{count - number} rollouts were never written")
         if dropped:
-            self.notes.append(f"{path}: {len(records)} of {count} rollouts read; " + "; ".join(dropped)
-                              + ". The scores in state.json are intact; the next save of the run rewrites the log")
+            self.notes.append(
+                f"{path}: {len(records)} of {count} rollouts read; "
+                + "; ".join(dropped)
+                + ". The scores in state.json are intact; the next save of the run rewrites the log"
+            )
         return records, end
 
     def usage(self) -> list[dict[str, Any]]:

@@ -96,19 +96,36 @@ class Prepared:
 
     def resolved_config(self) -> dict[str, Any]:
         """What config.json records: the task as run (no secrets: only the names of key variables)."""
-        source = ({"task_path": str(self.task.path.resolve()),
-                   "task": self.task.spec.model_dump(mode="json", by_alias=True)} if self.task is not None else
-                  {"task_path": None, "task": {"name": self.name, "evaluator": evaluator_name(self.evaluator),
-                                               "input_fields": self.input_fields}})
-        return {**source,
-                "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
-                "models": {"task": self.task_model, "reflection": self.reflection_model},
-                "seed_candidate": self.seed.to_dict(), "optimizer": asdict(self.config),
-                "data": self.splits.sources, "data_fingerprint": self.splits.fingerprint()}
+        source = (
+            {"task_path": str(self.task.path.resolve()), "task": self.task.spec.model_dump(mode="json", by_alias=True)}
+            if self.task is not None
+            else {
+                "task_path": None,
+                "task": {
+                    "name": self.name,
+                    "evaluator": evaluator_name(self.evaluator),
+                    "input_fields": self.input_fields,
+                },
+            }
+        )
+        return {
+            **source,
+            "overrides": {k: v for k, v in self.overrides.__dict__.items() if v is not None},
+            "models": {"task": self.task_model, "reflection": self.reflection_model},
+            "seed_candidate": self.seed.to_dict(),
+            "optimizer": asdict(self.config),
+            "data": self.splits.sources,
+            "data_fingerprint": self.splits.fingerprint(),
+        }
 
 
-def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
-            cache: ResponseCache | None = None, registry: PromptRegistry | None = None) -> Prepared:
+def prepare(
+    task_path: str | Path,
+    overrides: Overrides = Overrides(),
+    *,
+    cache: ResponseCache | None = None,
+    registry: PromptRegistry | None = None,
+) -> Prepared:
     task = load_task(task_path)
     spec = task.spec
     splits = load_splits(task)
@@ -121,54 +138,88 @@ def prepare(task_path: str | Path, overrides: Overrides = Overrides(), *,
     models = RunModels(cache=cache, limiter=limiter, seed=run_seed, prices=task_prices(spec))
     task_model = overrides.model or spec.model
     reflection_model = overrides.reflection_model or pick_reflection_model(
-        task_model, spec.reflection_model, task_model_overridden=overrides.model is not None)
-    task_client = models.client(task_model, "task", spec.model_params, api_base=spec.api_base,
-                                api_key_env=spec.api_key_env)
+        task_model, spec.reflection_model, task_model_overridden=overrides.model is not None
+    )
+    task_client = models.client(
+        task_model, "task", spec.model_params, api_base=spec.api_base, api_key_env=spec.api_key_env
+    )
     input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
     system = task_system(task, task_client, input_fields)
     warnings = check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
-        evaluator = build_evaluator(spec.evaluator_specs(), base_dir=task.base_dir,
-                                    judge_client=lambda model: models.client(model or task_model, "judge",
-                                                                             {"temperature": 0},
-                                                                             api_base=spec.api_base,
-                                                                             api_key_env=spec.api_key_env))
+        evaluator = build_evaluator(
+            spec.evaluator_specs(),
+            base_dir=task.base_dir,
+            judge_client=lambda model: models.client(
+                model or task_model, "judge", {"temperature": 0}, api_base=spec.api_base, api_key_env=spec.api_key_env
+            ),
+        )
     except EvaluatorError as exc:
         raise TaskSpecError(str(exc), path=str(task.path), field="evaluator") from None
     template, policy = reflection_template(task, overrides.reflection_template or spec.reflection_template)
-    config = OptimizerConfig(**spec.budget.model_dump(), **spec.optimizer.model_dump(), seed=run_seed,
-                             optimize=tuple(spec.optimize) if spec.optimize else None,
-                             objectives=spec.objective_list(), select=spec.selection())
-    config = replace(config, max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
-                     concurrency=overrides.concurrency or config.concurrency,
-                     executor=overrides.executor or config.executor)
+    config = OptimizerConfig(
+        **spec.budget.model_dump(),
+        **spec.optimizer.model_dump(),
+        seed=run_seed,
+        optimize=tuple(spec.optimize) if spec.optimize else None,
+        objectives=spec.objective_list(),
+        select=spec.selection(),
+    )
+    config = replace(
+        config,
+        max_metric_calls=overrides.max_metric_calls or config.max_metric_calls,
+        concurrency=overrides.concurrency or config.concurrency,
+        executor=overrides.executor or config.executor,
+    )
     if config.samples_per_example > 1 and spec.model_params.get("temperature") == 0:
-        warnings.append(f"optimizer.samples_per_example is {config.samples_per_example} but the task model answers "
-                        "greedily (model_params.temperature 0): its samples repeat one answer, so each pair costs "
-                        f"{config.samples_per_example} calls for nothing unless your evaluator's score varies")
+        warnings.append(
+            f"optimizer.samples_per_example is {config.samples_per_example} but the task model answers "
+            "greedily (model_params.temperature 0): its samples repeat one answer, so each pair costs "
+            f"{config.samples_per_example} calls for nothing unless your evaluator's score varies"
+        )
     guard_size = sum(len(examples) for examples in splits.guard.values())
     if problem := config.seed_budget_problem(len(splits.val), guard_size):
-        raise TaskSpecError(f"{problem} (budget.max_metric_calls, or --budget)", path=str(task.path),
-                            field="budget.max_metric_calls")
+        raise TaskSpecError(
+            f"{problem} (budget.max_metric_calls, or --budget)", path=str(task.path), field="budget.max_metric_calls"
+        )
     unknown = [n for n in (spec.optimize or []) if n not in seed.components]
     if unknown:
-        raise TaskSpecError(f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
-                            path=str(task.path), field="optimize")
+        raise TaskSpecError(
+            f"optimize names {unknown!r}, but the prompt's components are {list(seed.components)!r}",
+            path=str(task.path),
+            field="optimize",
+        )
     reflects_itself = reflection_model == task_model and spec.reflection_api_base is None
     reflection_base = spec.api_base if reflects_itself else spec.reflection_api_base
     reflection_key = spec.api_key_env if reflects_itself else spec.reflection_api_key_env
-    proposer = reflective_proposer(reflection_model, models, {**spec.reflection_params,
-                                                              **(overrides.reflection_params or {})},
-                                   template=template, policy=policy, input_fields=input_fields,
-                                   api_base=reflection_base,
-                                   api_key_env=reflection_key)
-    return Prepared(name=spec.name, task=task, splits=splits, seed=seed, config=config, ledger=models.ledger,
-                    task_client=task_client, evaluator=evaluator, system=system,
-                    proposer=proposer, input_fields=input_fields, task_model=task_client.model,
-                    reflection_model=reflection_model,
-                    endpoints={task_model: (spec.api_base, spec.api_key_env),
-                               reflection_model: (reflection_base, reflection_key)},
-                    overrides=overrides, warnings=warnings)
+    proposer = reflective_proposer(
+        reflection_model,
+        models,
+        {**spec.reflection_params, **(overrides.reflection_params or {})},
+        template=template,
+        policy=policy,
+        input_fields=input_fields,
+        api_base=reflection_base,
+        api_key_env=reflection_key,
+    )
+    return Prepared(
+        name=spec.name,
+        task=task,
+        splits=splits,
+        seed=seed,
+        config=config,
+        ledger=models.ledger,
+        task_client=task_client,
+        evaluator=evaluator,
+        system=system,
+        proposer=proposer,
+        input_fields=input_fields,
+        task_model=task_client.model,
+        reflection_model=reflection_model,
+        endpoints={task_model: (spec.api_base, spec.api_key_env), reflection_model: (reflection_base, reflection_key)},
+        overrides=overrides,
+        warnings=warnings,
+    )
 
 
 def task_system(task: Task, client: ModelClient, input_fields: Sequence[str]) -> System:
@@ -184,15 +235,23 @@ def task_system(task: Task, client: ModelClient, input_fields: Sequence[str]) ->
     try:
         return PipelineSystem(factory(client))
     except Exception as exc:  # noqa: BLE001 - the user's constructor: any failure is theirs to fix
-        raise TaskSpecError(f"system: {reference} could not be built: {type(exc).__name__}: {exc}",
-                            path=str(task.path), field="system.python") from None
+        raise TaskSpecError(
+            f"system: {reference} could not be built: {type(exc).__name__}: {exc}",
+            path=str(task.path),
+            field="system.python",
+        ) from None
 
 
 def check_candidate(prepared: Prepared, candidate: Candidate, source: str) -> list[str]:
     """Check a candidate from elsewhere (a file, the registry, a run) against the task as its seed was checked;
     errors name ``source``. Returns its warnings."""
-    return check_fields(prepared.task_file(), candidate, prepared.splits,
-                        provided=set(getattr(prepared.system, "provides", ())), source=source)
+    return check_fields(
+        prepared.task_file(),
+        candidate,
+        prepared.splits,
+        provided=set(getattr(prepared.system, "provides", ())),
+        source=source,
+    )
 
 
 def probe_models(prepared: Prepared) -> list[str]:
@@ -201,8 +260,9 @@ def probe_models(prepared: Prepared) -> list[str]:
     for model, (api_base, api_key_env) in prepared.endpoints.items():
         backend = open_backend(model, api_base=api_base, api_key_env=api_key_env)
         client = ModelClient(backend, role="probe", max_attempts=2, backoff_initial=0.2, backoff_max=1.0)
-        reply = client.complete([{"role": "user", "content": "Reply with the word OK."}],
-                                {"temperature": 0, "max_tokens": 4})
+        reply = client.complete(
+            [{"role": "user", "content": "Reply with the word OK."}], {"temperature": 0, "max_tokens": 4}
+        )
         lines.append(f"{model}" + (f" at {api_base}" if api_base else "") + f": answered {reply.text.strip()!r}")
     return lines
 
@@ -217,21 +277,36 @@ def reflection_template(task: Task, name: str | None) -> tuple[str | None, str]:
         return packaged_template(name), "default"
     path = task.resolve(name)
     if not path.is_file():
-        raise TaskSpecError(f"reflection_template: no file {str(path)!r} (or use a packaged one: "
-                            f"{', '.join(PACKAGED_TEMPLATES)})", path=str(task.path), field="reflection_template")
+        raise TaskSpecError(
+            f"reflection_template: no file {str(path)!r} (or use a packaged one: {', '.join(PACKAGED_TEMPLATES)})",
+            path=str(task.path),
+            field="reflection_template",
+        )
     return read_utf8(path), "default"
 
 
-def score(prepared: Prepared, candidate: Candidate, examples: Sequence[Example],
-          done: Done | None = None) -> tuple[float, list[Rollout]]:
+def score(
+    prepared: Prepared, candidate: Candidate, examples: Sequence[Example], done: Done | None = None
+) -> tuple[float, list[Rollout]]:
     """Mean score and rollouts of ``candidate`` on ``examples`` (used for test scores; not budgeted); ``done``
     sees each rollout as it finishes."""
     if not examples:
         return float("nan"), []
-    with Rollouts(prepared.config.executor, prepared.config.concurrency, prepared.system,
-                  rollout_executor(prepared.config), prepared.config.rollout_timeout) as executor:
-        results = score_pairs(executor, prepared.system, prepared.evaluator, [(candidate, e) for e in examples],
-                              prepared.config.samples_per_example, done)
+    with Rollouts(
+        prepared.config.executor,
+        prepared.config.concurrency,
+        prepared.system,
+        rollout_executor(prepared.config),
+        prepared.config.rollout_timeout,
+    ) as executor:
+        results = score_pairs(
+            executor,
+            prepared.system,
+            prepared.evaluator,
+            [(candidate, e) for e in examples],
+            prepared.config.samples_per_example,
+            done,
+        )
     return float(np.mean([r.score for r in results])), results
 
 
@@ -277,9 +352,16 @@ class Outcome:
     summary: RunSummary
 
 
-def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
-        callbacks: Sequence[Callback] = (), should_stop: Callable[[], bool] = lambda: False,
-        registry: PromptRegistry | None = None, directory: Path | None = None) -> Outcome:
+def run(
+    prepared: Prepared,
+    *,
+    runs_root: Path,
+    resume: RunDir | None = None,
+    callbacks: Sequence[Callback] = (),
+    should_stop: Callable[[], bool] = lambda: False,
+    registry: PromptRegistry | None = None,
+    directory: Path | None = None,
+) -> Outcome:
     """Optimise, persisting every iteration; resume from ``resume`` when given; export if the task asks. A new
     run gets a fresh directory under ``runs_root``, or ``directory`` itself when given."""
     _check_executor(prepared.config)
@@ -298,8 +380,14 @@ def run(prepared: Prepared, *, runs_root: Path, resume: RunDir | None = None,
                 prepared.ledger.journal = None
 
 
-def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: Sequence[Callback],
-                should_stop: Callable[[], bool], registry: PromptRegistry | None) -> Outcome:
+def _run_locked(
+    prepared: Prepared,
+    run_dir: RunDir,
+    resuming: bool,
+    callbacks: Sequence[Callback],
+    should_stop: Callable[[], bool],
+    registry: PromptRegistry | None,
+) -> Outcome:
     if resuming:
         prepared = as_recorded(prepared, run_dir.config())
         state = _resumable_state(run_dir, prepared)
@@ -318,21 +406,35 @@ def _run_locked(prepared: Prepared, run_dir: RunDir, resuming: bool, callbacks: 
         callbacks = [*callbacks, tracker]
 
     optimizer = Optimizer(
-        system=prepared.system, evaluator=prepared.evaluator, proposer=prepared.proposer,
-        trainset=prepared.splits.train, valset=prepared.splits.val, guardsets=prepared.splits.guard,
-        config=prepared.config, policies=prepared.policies,
-        callbacks=callbacks, record=log, spent_usd=prepared.ledger.spent_usd,
+        system=prepared.system,
+        evaluator=prepared.evaluator,
+        proposer=prepared.proposer,
+        trainset=prepared.splits.train,
+        valset=prepared.splits.val,
+        guardsets=prepared.splits.guard,
+        config=prepared.config,
+        policies=prepared.policies,
+        callbacks=callbacks,
+        record=log,
+        spent_usd=prepared.ledger.spent_usd,
         should_stop=lambda: should_stop() or stop_file.exists(),
         checkpoint=lambda s: run_dir.save_state(s, prepared.ledger.to_dict()),
-        executor=rollout_executor(prepared.config))
+        executor=rollout_executor(prepared.config),
+    )
     state = optimizer.run(prepared.seed, state)
     summary = finish(prepared, run_dir, state, callbacks)
     export = prepared.task.spec.export if prepared.task is not None else None
     if export is not None and state.finished:
-        result = export_run(run_dir, export.name, registry=registry or PromptRegistry(), alias=export.alias,
-                            promote_if_better=export.promote_if_better, any_gain=export.promote_on_any_gain,
-                            scorer=lambda candidate: test_scores(prepared, candidate),
-                            guard_scorer=lambda candidate: guard_scores(prepared, candidate))
+        result = export_run(
+            run_dir,
+            export.name,
+            registry=registry or PromptRegistry(),
+            alias=export.alias,
+            promote_if_better=export.promote_if_better,
+            any_gain=export.promote_on_any_gain,
+            scorer=lambda candidate: test_scores(prepared, candidate),
+            guard_scorer=lambda candidate: guard_scores(prepared, candidate),
+        )
         summary = replace(summary, export=result.record())
         run_dir.write_summary(summary)
     if tracker is not None:
@@ -351,8 +453,12 @@ def _tracker(prepared: Prepared, run_dir: RunDir) -> MlflowTracker | None:
     if mlflow is None:
         return None
     config = prepared.resolved_config()
-    params = {"task": prepared.name, "task_model": prepared.task_model, "reflection_model": prepared.reflection_model,
-              **{f"optimizer.{k}": v for k, v in config["optimizer"].items() if v is not None}}
+    params = {
+        "task": prepared.name,
+        "task_model": prepared.task_model,
+        "reflection_model": prepared.reflection_model,
+        **{f"optimizer.{k}": v for k, v in config["optimizer"].items() if v is not None},
+    }
     return MlflowTracker(run_dir, uri=mlflow.uri, experiment=mlflow.experiment, params=params)
 
 
@@ -366,8 +472,13 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
         task["evaluator"] = as_recorded_today(task["evaluator"])
     task["optimizer"] = {k: v for k, v in (task.get("optimizer") or {}).items() if k not in RESUMABLE_CHANGES}
     optimizer = {k: v for k, v in config.get("optimizer", {}).items() if k not in RESUMABLE_CHANGES}
-    return {"task file": task, "seed prompt": config.get("seed_candidate"), "search settings": optimizer,
-            "models": config.get("models"), "data": config.get("data_fingerprint")}
+    return {
+        "task file": task,
+        "seed prompt": config.get("seed_candidate"),
+        "search settings": optimizer,
+        "models": config.get("models"),
+        "data": config.get("data_fingerprint"),
+    }
 
 
 ADDED_SETTINGS = added_settings() | {"name"}  # and the task file's name
@@ -378,9 +489,12 @@ def _same_settings(before: Any, now: Any) -> bool:
     agrees when it holds its default, so runs made by an older gepa still resume. Any other new key differs."""
     if isinstance(before, dict) and isinstance(now, dict):
         defaults = {f.name: f.default for f in fields(OptimizerConfig)}
-        return all(_same_settings(before[k], now[k]) if k in before
-                   else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == defaults.get(k))
-                   for k in now) and set(before) <= set(now)
+        return all(
+            _same_settings(before[k], now[k])
+            if k in before
+            else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == defaults.get(k))
+            for k in now
+        ) and set(before) <= set(now)
     return bool(before == now)
 
 
@@ -399,8 +513,10 @@ def _check_resumable(run_dir: RunDir, prepared: Prepared) -> tuple[RunState | No
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
         if not _same_settings(before[part], value):
-            raise RunStateError(f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
-                                "concurrency and the executor may change on resume); start a new run instead")
+            raise RunStateError(
+                f"{run_dir.root}: the {part} changed since this run started (only the budget, the "
+                "concurrency and the executor may change on resume); start a new run instead"
+            )
     return (run_dir.load_state() if run_dir.has_state() else None), recorded, current
 
 
@@ -424,12 +540,17 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
     front_indices = np.flatnonzero(state.front_weights(prepared.config.front_objectives())).tolist()
     on_test = sorted({0, best_index, *front_indices})
     notify = _notifier(callbacks, state)
-    notify("final_scoring", split="test", examples=len(test) * len(on_test) if test else 0,
-           candidates=[state.candidates[i].id for i in on_test])
+    notify(
+        "final_scoring",
+        split="test",
+        examples=len(test) * len(on_test) if test else 0,
+        candidates=[state.candidates[i].id for i in on_test],
+    )
 
     def test_score(candidate: Candidate) -> tuple[float, list[Rollout]]:
-        return score(prepared, candidate, test,
-                     lambda _, r: notify("rollout_scored", example=r.example_id, score=r.score))
+        return score(
+            prepared, candidate, test, lambda _, r: notify("rollout_scored", example=r.example_id, score=r.score)
+        )
 
     seed_test, seed_test_rollouts = test_score(state.candidates[0])
     best_test, best_test_rollouts = (seed_test, seed_test_rollouts) if best_index == 0 else test_score(best)
@@ -440,51 +561,97 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
         member = state.candidates[i]
         guard = state.guard_scores.get(member.id, {})
         member_test = seed_test if i == 0 else best_test if i == best_index else test_score(member)[0]
-        front.append(FrontMember(
-            id=member.id, val=means[i], test=_num(member_test), guard=guard, origin=member.origin,
-            objectives=state.objective_means(i),
-            guard_failed=member.id in state.guard_failed, guard_unpaid=member.id in state.guard_unpaid,
-            guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items())))
+        front.append(
+            FrontMember(
+                id=member.id,
+                val=means[i],
+                test=_num(member_test),
+                guard=guard,
+                origin=member.origin,
+                objectives=state.objective_means(i),
+                guard_failed=member.id in state.guard_failed,
+                guard_unpaid=member.id in state.guard_unpaid,
+                guard_warning=means[i] > means[0] and any(v < seed_guard.get(k, v) for k, v in guard.items()),
+            )
+        )
     usage, events = prepared.ledger.total(), run_dir.events()
     seed_splits = _scored_splits(prepared, state, state.candidates[0], seed_test_rollouts)
     best_splits = _scored_splits(prepared, state, best, best_test_rollouts)
-    gains = {split: paired_difference([r.score for r in rollouts], [r.score for r in seed_splits[split]],
-                                      seed=prepared.config.seed)
-             for split, rollouts in best_splits.items() if len(seed_splits.get(split, ())) == len(rollouts)}
-    flagged = [{"candidate": cid, "val": means[state.index_of(cid)], **found}
-               for cid, found in state.constant_answers.items()]
+    gains = {
+        split: paired_difference(
+            [r.score for r in rollouts], [r.score for r in seed_splits[split]], seed=prepared.config.seed
+        )
+        for split, rollouts in best_splits.items()
+        if len(seed_splits.get(split, ())) == len(rollouts)
+    }
+    flagged = [
+        {"candidate": cid, "val": means[state.index_of(cid)], **found} for cid, found in state.constant_answers.items()
+    ]
     noisy = [cid for cid in state.within_noise if means[state.index_of(cid)] > means[best_index]]
     summary = RunSummary(
-        task=prepared.name, run_dir=str(run_dir.root),
-        status="finished" if state.finished else "stopped (resumable)", stop_reason=state.stop_reason,
-        iterations=state.iteration, candidates=len(state.candidates), metric_calls=state.metric_calls,
+        task=prepared.name,
+        run_dir=str(run_dir.root),
+        status="finished" if state.finished else "stopped (resumable)",
+        stop_reason=state.stop_reason,
+        iterations=state.iteration,
+        candidates=len(state.candidates),
+        metric_calls=state.metric_calls,
         seed=CandidateScores(id=seed_id, val=means[0], test=_num(seed_test), guard=seed_guard),
-        best=BestScores(id=best.id, val=means[best_index], test=_num(best_test),
-                        guard=state.guard_scores.get(best.id, {}), components=dict(best.components)),
-        best_prompt_dir=str(run_dir.write_best(best)), counts=dict(state.counts),
-        usage=UsageTotals(model_calls=usage.calls, cache_hits=usage.cache_hits, input_tokens=usage.input_tokens,
-                          output_tokens=usage.output_tokens, tokens_saved=usage.tokens_saved, cost_usd=usage.cost_usd),
-        usage_by_model=prepared.ledger.to_dict(), test_examples=len(test), front=front,
+        best=BestScores(
+            id=best.id,
+            val=means[best_index],
+            test=_num(best_test),
+            guard=state.guard_scores.get(best.id, {}),
+            components=dict(best.components),
+        ),
+        best_prompt_dir=str(run_dir.write_best(best)),
+        counts=dict(state.counts),
+        usage=UsageTotals(
+            model_calls=usage.calls,
+            cache_hits=usage.cache_hits,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            tokens_saved=usage.tokens_saved,
+            cost_usd=usage.cost_usd,
+        ),
+        usage_by_model=prepared.ledger.to_dict(),
+        test_examples=len(test),
+        front=front,
         objectives=[{"name": o.name, "direction": o.direction} for o in prepared.config.front_objectives()],
         baselines={split: b.to_dict() for split, rollouts in seed_splits.items() if (b := baseline(rollouts))},
         answers={"seed": _answers(seed_splits), "best": _answers(best_splits)},
         constant_answers=flagged,
-        within_noise=[{"candidate": cid, "val": means[state.index_of(cid)], "gain": state.within_noise[cid]}
-                      for cid in noisy],
+        within_noise=[
+            {"candidate": cid, "val": means[state.index_of(cid)], "gain": state.within_noise[cid]} for cid in noisy
+        ],
         gains={split: gain.to_dict() for split, gain in gains.items()},
-        diagnosis=explain(RunFacts(counts=state.counts, rejected_minibatches=rejected_minibatches(events),
-                                   first_rejections=first_rejections(events),
-                                   guard_failures=guard_failures(events, state.guard_unpaid),
-                                   constant_answers=flagged,
-                                   within_noise=[(cid, PairedDifference(**state.within_noise[cid])) for cid in noisy],
-                                   best_constant=[found.line() for split, rollouts in best_splits.items()
-                                                  if (found := constant_answer(rollouts, split))],
-                                   majority={split: (float(np.mean([r.score for r in rollouts])), b.majority,
-                                                     b.majority_rate) for split, rollouts in best_splits.items()
-                                             if (b := baseline(rollouts))},
-                                   gains=gains, minibatch_size=prepared.config.minibatch_size, seed_val=means[0],
-                                   best_val=means[best_index], iterations=state.iteration,
-                                   stop_reason=state.stop_reason)))
+        diagnosis=explain(
+            RunFacts(
+                counts=state.counts,
+                rejected_minibatches=rejected_minibatches(events),
+                first_rejections=first_rejections(events),
+                guard_failures=guard_failures(events, state.guard_unpaid),
+                constant_answers=flagged,
+                within_noise=[(cid, PairedDifference(**state.within_noise[cid])) for cid in noisy],
+                best_constant=[
+                    found.line()
+                    for split, rollouts in best_splits.items()
+                    if (found := constant_answer(rollouts, split))
+                ],
+                majority={
+                    split: (float(np.mean([r.score for r in rollouts])), b.majority, b.majority_rate)
+                    for split, rollouts in best_splits.items()
+                    if (b := baseline(rollouts))
+                },
+                gains=gains,
+                minibatch_size=prepared.config.minibatch_size,
+                seed_val=means[0],
+                best_val=means[best_index],
+                iterations=state.iteration,
+                stop_reason=state.stop_reason,
+            )
+        ),
+    )
     run_dir.save_state(state, prepared.ledger.to_dict())  # usage now includes the test calls
     summary = replace(summary, report=str(write_report(run_dir, summary)))
     run_dir.write_summary(summary)
@@ -493,29 +660,38 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
 
 def _notifier(callbacks: Sequence[Callback], state: RunState) -> Callable[..., None]:
     """Shows an event to ``callbacks`` only (never to the run log); a failing display must not lose the run."""
+
     def notify(kind: EventKind, **data: Any) -> None:
         for callback in callbacks:
             try:
                 callback(Event(kind=kind, iteration=state.iteration, data=data))
             except Exception:  # noqa: BLE001 - a broken display must not lose a finished run's summary
                 pass
+
     return notify
 
 
-def _scored_splits(prepared: Prepared, state: RunState, candidate: Candidate,
-                   test: list[Rollout]) -> dict[str, list[Rollout]]:
+def _scored_splits(
+    prepared: Prepared, state: RunState, candidate: Candidate, test: list[Rollout]
+) -> dict[str, list[Rollout]]:
     """``candidate``'s rollouts on validation, test and each guard set it was scored on, by split name."""
     scored = state.rollouts.get(candidate.id, {})
     splits = {"validation": prepared.splits.val, **prepared.splits.guard}
-    found = {name: [scored[e.id] for e in examples] for name, examples in splits.items()
-             if examples and all(e.id in scored for e in examples)}
+    found = {
+        name: [scored[e.id] for e in examples]
+        for name, examples in splits.items()
+        if examples and all(e.id in scored for e in examples)
+    }
     return {**found, "test": test} if test else found
 
 
 def _answers(splits: dict[str, list[Rollout]]) -> dict[str, dict[str, int]]:
     """The five most frequent answers on each split that has a label set."""
-    return {split: dict(list(answer_counts(rollouts).items())[:5]) for split, rollouts in splits.items()
-            if baseline(rollouts) is not None}
+    return {
+        split: dict(list(answer_counts(rollouts).items())[:5])
+        for split, rollouts in splits.items()
+        if baseline(rollouts) is not None
+    }
 
 
 def _num(value: float) -> float | None:

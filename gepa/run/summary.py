@@ -22,8 +22,10 @@ class CandidateScores:
 
     def gaps(self) -> dict[str, Any]:
         """How far test and each guard set fall from validation (negative: worse than validation)."""
-        return {"val_to_test": None if self.test is None else self.test - self.val,
-                "val_to_guard": {name: value - self.val for name, value in self.guard.items()}}
+        return {
+            "val_to_test": None if self.test is None else self.test - self.val,
+            "val_to_guard": {name: value - self.val for name, value in self.guard.items()},
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +113,13 @@ class RunSummary:
     def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
         export = data.get("export")
         fields = {k: v for k, v in data.items() if k != "gaps"}
-        return cls(**{**fields, "seed": CandidateScores(**data["seed"]), "best": BestScores(**data["best"]),
-                      "usage": UsageTotals(**data["usage"]),
-                      "front": [FrontMember(**m) for m in data.get("front", [])],
-                      "export": ExportRecord(**export) if export else None})
+        return cls(
+            **{
+                **fields,
+                "seed": CandidateScores(**data["seed"]),
+                "best": BestScores(**data["best"]),
+                "usage": UsageTotals(**data["usage"]),
+                "front": [FrontMember(**m) for m in data.get("front", [])],
+                "export": ExportRecord(**export) if export else None,
+            }
+        )

@@ -57,9 +57,13 @@ class MlflowTracker:
             elif event.kind in ("candidate_rejected", "merge_rejected", "proposal_rejected"):
                 self.rejected += 1
             elif event.kind == "budget":
-                metrics = {"best_val": self.best_val, "metric_calls": float(data["metric_calls"]),
-                           "cost_usd": float(data.get("cost_usd") or 0.0), "accepted": float(self.accepted),
-                           "rejected": float(self.rejected)}
+                metrics = {
+                    "best_val": self.best_val,
+                    "metric_calls": float(data["metric_calls"]),
+                    "cost_usd": float(data.get("cost_usd") or 0.0),
+                    "accepted": float(self.accepted),
+                    "rejected": float(self.rejected),
+                }
                 for key, value in metrics.items():
                     self.client.log_metric(self.run_id, key, value, step=event.iteration)
         except Exception as exc:  # noqa: BLE001 - tracking must never stop the run
@@ -70,12 +74,20 @@ class MlflowTracker:
         if self.client is None or self.run_id is None:
             return
         try:
-            finals = {"seed_val": summary.seed.val, "best_val": summary.best.val, "seed_test": summary.seed.test,
-                      "best_test": summary.best.test, "model_calls": summary.usage.model_calls,
-                      "cost_usd": summary.usage.cost_usd}
+            finals = {
+                "seed_val": summary.seed.val,
+                "best_val": summary.best.val,
+                "seed_test": summary.seed.test,
+                "best_test": summary.best.test,
+                "model_calls": summary.usage.model_calls,
+                "cost_usd": summary.usage.cost_usd,
+            }
             for split, gain in summary.gains.items():
-                finals |= {f"gain_{split}": gain["mean"], f"gain_{split}_low": gain["low"],
-                           f"gain_{split}_high": gain["high"]}
+                finals |= {
+                    f"gain_{split}": gain["mean"],
+                    f"gain_{split}_low": gain["low"],
+                    f"gain_{split}_high": gain["high"],
+                }
             for key, value in finals.items():
                 if isinstance(value, int | float):
                     self.client.log_metric(self.run_id, key, float(value), step=summary.iterations)
@@ -94,4 +106,3 @@ class MlflowTracker:
         problem = str(exc) if isinstance(exc, UserError) else mlflow_problem(exc, self.uri, "tracking.mlflow.uri")
         print(f"warning: MLflow tracking stopped ({problem}); the run goes on", file=sys.stderr)
         self.client = None
-

@@ -33,8 +33,12 @@ class Splits:
     def fingerprint(self) -> dict[str, str]:
         """A short hash of each split's examples: a resumed run must score the same examples."""
         digest = {}
-        sets = {"train": self.train, "val": self.val, "test": self.test,
-                **{f"guard:{name}": examples for name, examples in self.guard.items()}}
+        sets = {
+            "train": self.train,
+            "val": self.val,
+            "test": self.test,
+            **{f"guard:{name}": examples for name, examples in self.guard.items()},
+        }
         for name, examples in sets.items():
             rows = [[e.id, dict(e.fields)] for e in examples]
             blob = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str)
@@ -69,8 +73,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         if isinstance(data, dict) and isinstance(data.get("examples"), list):
             data = data["examples"]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise TaskSpecError("a .json data file must hold a list of objects (or {\"examples\": [...]})",
-                                path=str(path))
+            raise TaskSpecError(
+                'a .json data file must hold a list of objects (or {"examples": [...]})', path=str(path)
+            )
         return data
     return _csv_rows(text, path)
 
@@ -98,10 +103,14 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     for row in reader:
         missing = [key for key, value in row.items() if value is None]
         if missing or None in row:
-            problem = (f"has no value for {', '.join(map(repr, missing))}" if missing
-                       else "has more cells than the header")
-            raise TaskSpecError(f"this row {problem} (columns: {', '.join(reader.fieldnames or [])})",
-                                path=str(path), line=reader.line_num)
+            problem = (
+                f"has no value for {', '.join(map(repr, missing))}" if missing else "has more cells than the header"
+            )
+            raise TaskSpecError(
+                f"this row {problem} (columns: {', '.join(reader.fieldnames or [])})",
+                path=str(path),
+                line=reader.line_num,
+            )
         rows.append(dict(row))
     return rows
 
@@ -112,8 +121,9 @@ def to_examples(split: str, rows: Sequence[dict[str, Any]], source: str) -> list
     for index, row in enumerate(rows):
         example_id = f"{split}/{row.get('id', index)}"
         if example_id in seen:
-            raise TaskSpecError(f"two {split} examples share the id {row.get('id')!r}; ids must be unique",
-                                path=source, field="id")
+            raise TaskSpecError(
+                f"two {split} examples share the id {row.get('id')!r}; ids must be unique", path=source, field="id"
+            )
         seen.add(example_id)
         examples.append(Example(id=example_id, fields=row))
     return examples
@@ -130,8 +140,11 @@ def load_splits(task: Task) -> Splits:
         n_train = round(len(rows) * data.split.train)
         n_val = round(len(rows) * data.split.val)
         n_test = round(len(rows) * data.split.test)
-        picked = {"train": order[:n_train], "val": order[n_train:n_train + n_val],
-                  "test": order[n_train + n_val:n_train + n_val + n_test]}
+        picked = {
+            "train": order[:n_train],
+            "val": order[n_train : n_train + n_val],
+            "test": order[n_train + n_val : n_train + n_val + n_test],
+        }
         by_split = {k: [rows[i] for i in idx] for k, idx in picked.items()}
         sources = {k: str(path) for k in picked}
     else:
@@ -147,10 +160,13 @@ def load_splits(task: Task) -> Splits:
         by_split[split] = by_split[split][:limit]
     for split in ("train", "val"):
         if not by_split[split]:
-            raise TaskSpecError(f"the {split} split is empty", path=sources.get(split, str(task.path)),
-                                field=f"data.{split}")
-    examples = {split: to_examples(split, by_split[split], sources.get(split, str(task.path)))
-                for split in ("train", "val", "test")}
+            raise TaskSpecError(
+                f"the {split} split is empty", path=sources.get(split, str(task.path)), field=f"data.{split}"
+            )
+    examples = {
+        split: to_examples(split, by_split[split], sources.get(split, str(task.path)))
+        for split in ("train", "val", "test")
+    }
     guard = {}
     for name, relative in data.guard_files().items():
         path = task.resolve(relative)

@@ -32,13 +32,18 @@ def task_reference_markdown() -> str:
             where = f"{path}.{key}" if path else key
             tags = _tags(spec)
             if tags and tags.keys() - named.keys():  # a union chosen by a key: a table of its types first
-                sections.append((f"`{where}`", {"types": {tag: definitions[ref] for ref, tag in tags.items()},
-                                                "key": _tag_key(spec)}))
+                sections.append(
+                    (
+                        f"`{where}`",
+                        {"types": {tag: definitions[ref] for ref, tag in tags.items()}, "key": _tag_key(spec)},
+                    )
+                )
             for ref in _refs(spec):
                 if ref not in named:
                     named[ref] = where
-                    sections.append((f"`{where}` of type `{tags[ref]}`" if ref in tags else f"`{where}`",
-                                     definitions[ref]))
+                    sections.append(
+                        (f"`{where}` of type `{tags[ref]}`" if ref in tags else f"`{where}`", definitions[ref])
+                    )
                     collect(where, definitions[ref].get("properties", {}))
 
     collect("", schema["properties"])
@@ -116,9 +121,11 @@ def _type(spec: dict[str, Any], named: dict[str, str]) -> str:
             return "mapping"
         value_type = _type(values, named)
         return f"mapping of {key} to " + (f"({value_type})" if " or " in value_type else value_type)
-    bounds = [f"{symbol} {spec[word]}" for word, symbol in (("exclusiveMinimum", ">"), ("minimum", ">="),
-                                                             ("exclusiveMaximum", "<"), ("maximum", "<="))
-              if word in spec]
+    bounds = [
+        f"{symbol} {spec[word]}"
+        for word, symbol in (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"), ("maximum", "<="))
+        if word in spec
+    ]
     return (str(kind) if kind else "any") + (f" ({', '.join(bounds)})" if bounds else "")
 
 

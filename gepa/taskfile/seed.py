@@ -23,8 +23,11 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
         if source.file is not None:
             path = task.resolve(source.file)
             if not path.is_file():
-                raise TaskSpecError(f"prompt file not found: {str(path)!r}", path=str(task.path),
-                                    field=f"prompt.{component}" if component else "prompt")
+                raise TaskSpecError(
+                    f"prompt file not found: {str(path)!r}",
+                    path=str(task.path),
+                    field=f"prompt.{component}" if component else "prompt",
+                )
             return {component or "system": read_utf8(path)}
         assert source.registry is not None
         try:
@@ -34,8 +37,11 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
         if component is None:
             return dict(version.components)
         if component not in version.components:
-            raise TaskSpecError(f"registry prompt {version.ref} has no component {component!r}; it has "
-                                f"{list(version.components)!r}", path=str(task.path), field=f"prompt.{component}")
+            raise TaskSpecError(
+                f"registry prompt {version.ref} has no component {component!r}; it has {list(version.components)!r}",
+                path=str(task.path),
+                field=f"prompt.{component}",
+            )
         return {component: version.components[component]}
 
     if isinstance(prompt, str):
@@ -50,8 +56,9 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     return Candidate(components=components)
 
 
-def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None, *,
-                 source: str | None = None) -> list[str]:
+def check_fields(
+    task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None, *, source: str | None = None
+) -> list[str]:
     """Every placeholder and every expected field must exist in the data (or be ``provided`` by the pipeline,
     such as a second step's ``{{draft}}``), and every placeholder be closed; errors name ``source`` (where the
     candidate came from: a candidate file, a registry prompt), else the task file. Returns warnings: a placeholder
@@ -64,27 +71,43 @@ def check_fields(task: Task, seed: Candidate, splits: Splits, provided: set[str]
     warnings = []
     for name, text in seed.components.items():
         if unclosed := unclosed_placeholders(text):
-            raise TaskSpecError(f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
-                                f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
-                                path=where, field=f"prompt.{name}")
+            raise TaskSpecError(
+                f"unclosed placeholder {{{{{unclosed[0]} in prompt component {name!r}: the field "
+                f"would never reach the model; write it as {{{{{unclosed[0]}}}}}",
+                path=where,
+                field=f"prompt.{name}",
+            )
         for placeholder in placeholders(text):
             if placeholder not in fields | provided:
-                raise TaskSpecError(f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
-                                    f"field in the data (fields: {shown})", path=where, field=f"prompt.{name}")
+                raise TaskSpecError(
+                    f"placeholder {{{{{placeholder}}}}} in prompt component {name!r} has no matching "
+                    f"field in the data (fields: {shown})",
+                    path=where,
+                    field=f"prompt.{name}",
+                )
             if placeholder in answers:
-                warnings.append(f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
-                                "compares against: the task model sees the answer")
+                warnings.append(
+                    f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
+                    "compares against: the task model sees the answer"
+                )
     missing = sorted(expected_fields(task) - fields)
     if missing:
-        raise TaskSpecError(f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
-                            path=where, field="evaluator.expected")
-    needed = expected_fields(task) | {p for text in seed.components.values() for p in placeholders(text)
-                                      if p not in provided}
+        raise TaskSpecError(
+            f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
+            path=where,
+            field="evaluator.expected",
+        )
+    needed = expected_fields(task) | {
+        p for text in seed.components.values() for p in placeholders(text) if p not in provided
+    }
     for name, examples in splits.guard.items():
         for example in examples:
             lacking = sorted(needed - set(example.fields))
             if lacking:
-                raise TaskSpecError(f"guard set {name!r}: example {example.id} has no field {lacking[0]!r}; a guard "
-                                    f"set uses the same field names as the other splits ({', '.join(sorted(needed))})",
-                                    path=splits.sources[f"guard:{name}"], field="data.guard")
+                raise TaskSpecError(
+                    f"guard set {name!r}: example {example.id} has no field {lacking[0]!r}; a guard "
+                    f"set uses the same field names as the other splits ({', '.join(sorted(needed))})",
+                    path=splits.sources[f"guard:{name}"],
+                    field="data.guard",
+                )
     return warnings

@@ -107,8 +107,12 @@ class SamplingParams(TypedDict, total=False):
     presence_penalty: Annotated[float, Number(-2, 2), Field(description="Penalty on tokens already present.")]
     frequency_penalty: Annotated[float, Number(-2, 2), Field(description="Penalty growing with a token's count.")]
     repeat_penalty: Annotated[float, Number(0), Field(description="Penalty on repeats (local models).")]
-    stop: Annotated[str | list[str], PlainValidator(_stop), Field(description="Text that ends the answer."),
-                    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
+    stop: Annotated[
+        str | list[str],
+        PlainValidator(_stop),
+        Field(description="Text that ends the answer."),
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    ]
 
 
 class ComponentSource(Strict):
@@ -148,11 +152,14 @@ class DataSpec(Strict):
     file: str | None = Field(default=None, description="One file of examples to split by 'split'.")
     split: SplitSpec | None = Field(default=None, description="How to split 'file'.")
     limit: dict[Literal["train", "val", "test"], PositiveInt] | None = Field(
-        default=None, description="Use at most this many examples of a split, e.g. {train: 20}.")
+        default=None, description="Use at most this many examples of a split, e.g. {train: 20}."
+    )
     guard: str | dict[str, str] | None = Field(
-        default=None, description="Guard sets: examples from elsewhere (another style, the last release) a new "
-                                  "prompt must not get worse on; one file, or named files {ood: file, ...}. Same "
-                                  "field names as the other splits.")
+        default=None,
+        description="Guard sets: examples from elsewhere (another style, the last release) a new "
+        "prompt must not get worse on; one file, or named files {ood: file, ...}. Same "
+        "field names as the other splits.",
+    )
 
     @field_validator("guard")
     @classmethod
@@ -186,7 +193,8 @@ def _section_model(name: str, section: Section) -> type[BaseModel]:
     hints = get_type_hints(OptimizerConfig)
     specs: dict[str, Any] = {
         f.name: (hints[f.name], Field(default=f.default, description=f.metadata["help"], **f.metadata["bounds"]))
-        for f in section_fields(section)}
+        for f in section_fields(section)
+    }
     return create_model(name, __base__=Strict, **specs)
 
 
@@ -201,10 +209,14 @@ else:
 class ObjectiveSpec(Strict):
     """An objective and whether higher (max) or lower (min) is better."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="score, balanced (mean per-label recall), an evaluator's "
-                                                        "name, or tokens, cost_usd, latency_s, prompt_chars.")
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="score, balanced (mean per-label recall), an evaluator's "
+        "name, or tokens, cost_usd, latency_s, prompt_chars.",
+    )
     direction: Literal["max", "min"] | None = Field(
-        default=None, description="max or min (default: min for tokens, cost_usd, latency_s, prompt_chars; else max).")
+        default=None, description="max or min (default: min for tokens, cost_usd, latency_s, prompt_chars; else max)."
+    )
 
     def resolved(self) -> Objective:
         return Objective(name=self.name, direction=self.direction) if self.direction else Objective.named(self.name)
@@ -215,10 +227,12 @@ class SelectSpec(Strict):
 
     weights: dict[str, Annotated[float, Number(-MAX_WEIGHT, MAX_WEIGHT)]] | None = Field(
         default=None,
-        description="objective -> weight; min objectives count negatively, e.g. {score: 1, tokens: 0.001}.")
+        description="objective -> weight; min objectives count negatively, e.g. {score: 1, tokens: 0.001}.",
+    )
     maximize: str | None = Field(default=None, description="The objective to maximise within 'limits'.")
     limits: dict[str, Annotated[float, Number()]] | None = Field(
-        default=None, description="objective -> bound: at most it for a min objective, at least it for a max one.")
+        default=None, description="objective -> bound: at most it for a min objective, at least it for a max one."
+    )
 
     @field_validator("weights")
     @classmethod
@@ -262,40 +276,56 @@ class PriceSpec(Strict):
 class PipelineSpec(Strict):
     """A custom pipeline (``gepa.System``) in the user's code, whose prompt components the run optimises."""
 
-    python: str = Field(description="'file.py:Name' (relative to the task file) or 'module:Name': a class or "
-                                    "function called with the task model's client (``client.complete(messages)."
-                                    "text``) that returns an object with ``run(candidate, example)``; its optional "
-                                    "``provides`` lists the fields it fills for later steps' placeholders.")
+    python: str = Field(
+        description="'file.py:Name' (relative to the task file) or 'module:Name': a class or "
+        "function called with the task model's client (``client.complete(messages)."
+        "text``) that returns an object with ``run(candidate, example)``; its optional "
+        "``provides`` lists the fields it fills for later steps' placeholders."
+    )
 
 
 class MlflowTrackingSpec(Strict):
     """Where the run is tracked in MLflow."""
 
-    uri: str | None = Field(default=None, description="MLflow tracking URI, e.g. sqlite:///mlflow.db (default: "
-                                                      "$MLFLOW_TRACKING_URI, else MLflow's own; MLflow 3 refuses a "
-                                                      "file store such as ./mlruns).")
+    uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI, e.g. sqlite:///mlflow.db (default: "
+        "$MLFLOW_TRACKING_URI, else MLflow's own; MLflow 3 refuses a "
+        "file store such as ./mlruns).",
+    )
     experiment: str = Field(default="gepa", description="The MLflow experiment the run is logged under.")
 
 
 class TrackingSpec(Strict):
     """Experiment tracking of the optimisation run itself (needs the mlflow extra)."""
 
-    mlflow: MlflowTrackingSpec | None = Field(default=None, description="Log parameters, a metric history per "
-                                                                        "iteration, final figures and the run's "
-                                                                        "files to an MLflow run.")
+    mlflow: MlflowTrackingSpec | None = Field(
+        default=None,
+        description="Log parameters, a metric history per "
+        "iteration, final figures and the run's "
+        "files to an MLflow run.",
+    )
 
 
 class ExportSpec(Strict):
     """Register the best prompt in the prompt registry when the run ends."""
 
     name: str = Field(pattern=NAME_PATTERN, max_length=100, description="The prompt's name in the registry.")
-    alias: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=100,
-                              description="An alias to point at the new version (e.g. production).")
-    promote_if_better: bool = Field(default=False, description="Move the alias only if the new version wins on "
-                                                               "the test split: the paired 95% interval of the "
-                                                               "difference lies above 0.")
-    promote_on_any_gain: bool = Field(default=False, description="With promote_if_better: a higher test mean is "
-                                                                 "enough (a gain noise may explain).")
+    alias: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        max_length=100,
+        description="An alias to point at the new version (e.g. production).",
+    )
+    promote_if_better: bool = Field(
+        default=False,
+        description="Move the alias only if the new version wins on "
+        "the test split: the paired 95% interval of the "
+        "difference lies above 0.",
+    )
+    promote_on_any_gain: bool = Field(
+        default=False, description="With promote_if_better: a higher test mean is enough (a gain noise may explain)."
+    )
 
 
 def _prompt_shape(value: Any) -> str:
@@ -306,57 +336,78 @@ def _prompt_shape(value: Any) -> str:
     return "Components" if isinstance(value, dict) else "Text"
 
 
-SeedPrompt = Annotated[Annotated[str, Tag("Text")] | Annotated[ComponentSource, Tag("Source")]
-                       | Annotated[dict[ComponentName, str | ComponentSource], Tag("Components")],
-                       Discriminator(_prompt_shape)]
+SeedPrompt = Annotated[
+    Annotated[str, Tag("Text")]
+    | Annotated[ComponentSource, Tag("Source")]
+    | Annotated[dict[ComponentName, str | ComponentSource], Tag("Components")],
+    Discriminator(_prompt_shape),
+]
 
 
 class TaskSpec(Strict):
     """A gepa task file: the prompt to improve, the data, the models, the evaluator and the budget."""
 
-    name: str = Field(pattern=NAME_PATTERN, max_length=100,
-                      description="Task name; run directories are named after it.")
+    name: str = Field(
+        pattern=NAME_PATTERN, max_length=100, description="Task name; run directories are named after it."
+    )
     description: str = Field(default="", description="Free text.")
     prompt: SeedPrompt = Field(
         description="The seed candidate: a string (one system component), a mapping of components (text, "
-                    "{file: ...} or {registry: ...}) or {registry: name@alias}. {{field}} is filled per example.")
-    optimize: list[str] | None = Field(default=None, description="Components the optimizer may change "
-                                                                 "(default: all).")
+        "{file: ...} or {registry: ...}) or {registry: name@alias}. {{field}} is filled per example."
+    )
+    optimize: list[str] | None = Field(default=None, description="Components the optimizer may change (default: all).")
     data: DataSpec = Field(description="The examples.")
-    model: str = Field(default=EMBEDDED_MODEL, description="The task model: any litellm model string, "
-                                                            "local/smollm2 or local/<file.gguf>.")
-    model_params: SamplingParams = Field(default_factory=lambda: cast(SamplingParams, dict(TASK_PARAMS)),
-                                         description="The task model's sampling parameters.")
+    model: str = Field(
+        default=EMBEDDED_MODEL,
+        description="The task model: any litellm model string, local/smollm2 or local/<file.gguf>.",
+    )
+    model_params: SamplingParams = Field(
+        default_factory=lambda: cast(SamplingParams, dict(TASK_PARAMS)),
+        description="The task model's sampling parameters.",
+    )
     api_base: str | None = Field(default=None, description="Server URL of a self-hosted task model.")
     api_key_env: str | None = Field(default=None, description="Environment variable holding the task model's key.")
     reflection_model: str | None = Field(
-        default=None, description="The model that rewrites the prompt (default: the task model; the embedded "
-                                  "model when the task model is local).")
-    reflection_params: SamplingParams = Field(default_factory=lambda: cast(SamplingParams, dict(REFLECTION_PARAMS)),
-                                              description="The reflection model's sampling parameters.")
+        default=None,
+        description="The model that rewrites the prompt (default: the task model; the embedded "
+        "model when the task model is local).",
+    )
+    reflection_params: SamplingParams = Field(
+        default_factory=lambda: cast(SamplingParams, dict(REFLECTION_PARAMS)),
+        description="The reflection model's sampling parameters.",
+    )
     reflection_api_base: str | None = Field(default=None, description="Server URL of a self-hosted reflector.")
-    reflection_api_key_env: str | None = Field(default=None,
-                                               description="Environment variable holding the reflector's key.")
+    reflection_api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the reflector's key."
+    )
     reflection_template: str | None = Field(
-        default=None, description="'scaffolded' (worked examples and an answer cue, for small reflectors), 'general' "
-                                  "(the task's facts, rules and strategy), 'default' (scaffolded), 'small' (few-shot "
-                                  "turns, for tiny reflectors) or a template file.")
-    system: PipelineSpec | None = Field(default=None, description="A custom pipeline to run each example "
-                                                                  "through (default: one task-model call).")
+        default=None,
+        description="'scaffolded' (worked examples and an answer cue, for small reflectors), 'general' "
+        "(the task's facts, rules and strategy), 'default' (scaffolded), 'small' (few-shot "
+        "turns, for tiny reflectors) or a template file.",
+    )
+    system: PipelineSpec | None = Field(
+        default=None, description="A custom pipeline to run each example through (default: one task-model call)."
+    )
     evaluator: EvaluatorSpec | list[EvaluatorSpec] = Field(
         description="How an output is scored in [0, 1], with feedback for the reflector: one evaluator, or a list "
-                    "with weights.")
+        "with weights."
+    )
     objectives: list[str | ObjectiveSpec] | None = Field(
-        default=None, description="Objectives the search keeps apart on the Pareto front, e.g. [score, "
-                                  "{name: tokens, direction: min}]; default: the score alone.")
-    select: SelectSpec | None = Field(default=None, description="How the best prompt is chosen among the "
-                                                                "objectives (default: the best score).")
+        default=None,
+        description="Objectives the search keeps apart on the Pareto front, e.g. [score, "
+        "{name: tokens, direction: min}]; default: the score alone.",
+    )
+    select: SelectSpec | None = Field(
+        default=None, description="How the best prompt is chosen among the objectives (default: the best score)."
+    )
     budget: BudgetSpec = Field(default_factory=BudgetSpec, description="When the run stops.")
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="How the search proceeds.")
     prices: dict[str, PriceSpec] = Field(default_factory=dict, description="Prices of models litellm does not know.")
     rate_limit: RateLimitSpec | None = Field(default=None, description="A rate limit shared by every model.")
-    seed: int = Field(default=0, description="Drives every random choice; the same seed and cached answers give "
-                                             "the same run.")
+    seed: int = Field(
+        default=0, description="Drives every random choice; the same seed and cached answers give the same run."
+    )
     export: ExportSpec | None = Field(default=None, description="Register the best prompt when the run ends.")
     tracking: TrackingSpec | None = Field(default=None, description="Track the run in MLflow.")
 
@@ -376,16 +427,21 @@ class TaskSpec(Strict):
         specs = evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []
         if value is None or not specs or any(s.type == "python" for s in specs):
             return value
-        measured = {"score", "balanced", *COST_OBJECTIVES,
-                    *(part_names(specs) if len(specs) > 1 else [s.name for s in specs if s.name])}
+        measured = {
+            "score",
+            "balanced",
+            *COST_OBJECTIVES,
+            *(part_names(specs) if len(specs) > 1 else [s.name for s in specs if s.name]),
+        }
         if isinstance(value, SelectSpec):
             names = sorted(Selection(weights=value.weights, maximize=value.maximize, limits=value.limits).names())
         else:
             names = [o if isinstance(o, str) else o.name for o in value]
         for name in names:
             if name not in measured:
-                raise ValueError(f"objective {name!r} is not measured by this task; measured: "
-                                 f"{', '.join(sorted(measured))}")
+                raise ValueError(
+                    f"objective {name!r} is not measured by this task; measured: {', '.join(sorted(measured))}"
+                )
         return value
 
     def objective_list(self) -> tuple[Objective, ...]:
@@ -429,9 +485,10 @@ def read_utf8(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise TaskSpecError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8",
-                            path=str(path), line=line) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TaskSpecError(
+            f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8", path=str(path), line=line
+        ) from None
 
 
 def load_task(path: str | Path) -> Task:
@@ -529,10 +586,17 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
         if isinstance(part, int) or part not in model.model_fields:
             continue
         annotation = model.model_fields[part].annotation
-        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)
-                  and issubclass(a, BaseModel)]
-        nested += [b for a in getattr(annotation, "__args__", ()) for b in getattr(a, "__args__", ())
-                   if isinstance(b, type) and issubclass(b, BaseModel)]
+        nested = [
+            a
+            for a in getattr(annotation, "__args__", (annotation,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        nested += [
+            b
+            for a in getattr(annotation, "__args__", ())
+            for b in getattr(a, "__args__", ())
+            if isinstance(b, type) and issubclass(b, BaseModel)
+        ]
         if not nested:
             return None
         model = nested[0]

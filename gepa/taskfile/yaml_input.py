@@ -30,7 +30,8 @@ class _NoAliasLoader(yaml.SafeLoader):
 # YAML 1.1 reads 1e-3 and 1e308 (no dot) as strings; a task file means numbers, as YAML 1.2 and JSON do.
 _NoAliasLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 _NoAliasLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 def _refuse_repeated_keys(root: yaml.Node | None, path: str) -> None:
@@ -44,8 +45,11 @@ def _refuse_repeated_keys(root: yaml.Node | None, path: str) -> None:
             for key, value in node.value:
                 line = key.start_mark.line + 1
                 if isinstance(key, yaml.ScalarNode) and key.value in seen:
-                    raise TaskSpecError(f"the key {key.value!r} appears twice (first on line {seen[key.value]}); "
-                                        "keep one", path=path, line=line)
+                    raise TaskSpecError(
+                        f"the key {key.value!r} appears twice (first on line {seen[key.value]}); keep one",
+                        path=path,
+                        line=line,
+                    )
                 if isinstance(key, yaml.ScalarNode):
                     seen[key.value] = line
                 stack.append(value)
@@ -62,14 +66,22 @@ def read_yaml(text: str, path: str) -> tuple[yaml.Node | None, Any]:
         return root, None if root is None else loader.construct_document(root)
     except _AliasFound as found:
         mark = found.event.start_mark
-        raise TaskSpecError(f"YAML aliases (*{found.event.anchor}) are not allowed in a task file; write the value "
-                            "out where it is used", path=path, line=mark.line + 1 if mark else None,
-                            column=mark.column + 1 if mark else None) from None
+        raise TaskSpecError(
+            f"YAML aliases (*{found.event.anchor}) are not allowed in a task file; write the value "
+            "out where it is used",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise TaskSpecError(f"malformed YAML: {problem}", path=path,
-                            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from exc
+        raise TaskSpecError(
+            f"malformed YAML: {problem}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from exc
     except RecursionError:
         raise TaskSpecError("the YAML is nested too deeply to read", path=path) from None
     finally:

@@ -14,8 +14,9 @@ _PACKAGE = Path(__file__).resolve().parent / "ifeval_checkers"
 def _registry() -> Any:
     """Import the vendored checkers as a package from this folder (task files are loaded by path)."""
     if "ifeval_checkers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("ifeval_checkers", _PACKAGE / "__init__.py",
-                                                      submodule_search_locations=[str(_PACKAGE)])
+        spec = importlib.util.spec_from_file_location(
+            "ifeval_checkers", _PACKAGE / "__init__.py", submodule_search_locations=[str(_PACKAGE)]
+        )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules["ifeval_checkers"] = module

@@ -25,8 +25,13 @@ def write_report(run_dir: RunDir, summary: RunSummary | None = None) -> Path:
     """Render the report from the run directory's files (and ``summary``, when the caller has a newer one than
     summary.json); returns its path."""
     state = run_dir.load_state()
-    page = render(state, run_dir.events(), run_dir.config(), summary if summary is not None else run_dir.summary(),
-                  run_dir.inputs())
+    page = render(
+        state,
+        run_dir.events(),
+        run_dir.config(),
+        summary if summary is not None else run_dir.summary(),
+        run_dir.inputs(),
+    )
     path = run_dir.root / "report.html"
     atomic_write(path, page)
     return path

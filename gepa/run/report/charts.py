@@ -42,8 +42,10 @@ class Axis:
 
 def axes_for(x_low: float, x_high: float, y_low: float, y_high: float) -> tuple[Axis, Axis]:
     """The chart area's two axes (y grows upwards)."""
-    return (Axis(low=x_low, high=x_high, start=LEFT, end=WIDTH - RIGHT),
-            Axis(low=y_low, high=y_high, start=HEIGHT - BOTTOM, end=TOP))
+    return (
+        Axis(low=x_low, high=x_high, start=LEFT, end=WIDTH - RIGHT),
+        Axis(low=y_low, high=y_high, start=HEIGHT - BOTTOM, end=TOP),
+    )
 
 
 def _tick_label(value: float) -> str:
@@ -55,26 +57,34 @@ def frame(x: Axis, y: Axis, x_name: str, y_name: str) -> list[str]:
     marks = []
     for value in y.ticks():
         pos = y.at(value)
-        marks.append(f'<line class=grid x1="{x.start}" y1="{pos:.1f}" x2="{x.end}" y2="{pos:.1f}"/>'
-                     f'<text class=tick x="{x.start - 6}" y="{pos + 4:.1f}" text-anchor="end">'
-                     f"{_tick_label(value)}</text>")
+        marks.append(
+            f'<line class=grid x1="{x.start}" y1="{pos:.1f}" x2="{x.end}" y2="{pos:.1f}"/>'
+            f'<text class=tick x="{x.start - 6}" y="{pos + 4:.1f}" text-anchor="end">'
+            f"{_tick_label(value)}</text>"
+        )
     for value in x.ticks():
         pos = x.at(value)
-        marks.append(f'<line class=grid x1="{pos:.1f}" y1="{y.start}" x2="{pos:.1f}" y2="{y.end}"/>'
-                     f'<text class=tick x="{pos:.1f}" y="{y.start + 16}" text-anchor="middle">'
-                     f"{_tick_label(value)}</text>")
-    marks.append(f'<line class=axis x1="{x.start}" y1="{y.start}" x2="{x.end}" y2="{y.start}"/>'
-                 f'<line class=axis x1="{x.start}" y1="{y.start}" x2="{x.start}" y2="{y.end}"/>'
-                 f'<text class=axis-name x="{(x.start + x.end) / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                 f"{esc(x_name)}</text>"
-                 f'<text class=axis-name transform="translate(14 {(y.start + y.end) / 2:.0f}) rotate(-90)" '
-                 f'text-anchor="middle">{esc(y_name)}</text>')
+        marks.append(
+            f'<line class=grid x1="{pos:.1f}" y1="{y.start}" x2="{pos:.1f}" y2="{y.end}"/>'
+            f'<text class=tick x="{pos:.1f}" y="{y.start + 16}" text-anchor="middle">'
+            f"{_tick_label(value)}</text>"
+        )
+    marks.append(
+        f'<line class=axis x1="{x.start}" y1="{y.start}" x2="{x.end}" y2="{y.start}"/>'
+        f'<line class=axis x1="{x.start}" y1="{y.start}" x2="{x.start}" y2="{y.end}"/>'
+        f'<text class=axis-name x="{(x.start + x.end) / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle">'
+        f"{esc(x_name)}</text>"
+        f'<text class=axis-name transform="translate(14 {(y.start + y.end) / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{esc(y_name)}</text>'
+    )
     return marks
 
 
 def svg(label: str, marks: list[str]) -> str:
-    return (f'<svg class=chart viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-            f'aria-label="{esc(label)}">{"".join(marks)}</svg>')
+    return (
+        f'<svg class=chart viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-label="{esc(label)}">{"".join(marks)}</svg>'
+    )
 
 
 def score_chart(state: RunState) -> str:
@@ -103,9 +113,11 @@ def score_chart(state: RunState) -> str:
         marks.append(f'<circle class=dot cx="{cx:.1f}" cy="{cy:.1f}" r="4"><title>{title}</title></circle>')
         if i == best:
             marks.append(f'<circle class=ring cx="{cx:.1f}" cy="{cy:.1f}" r="8"><title>best: {title}</title></circle>')
-    return (svg("score against metric calls", marks)
-            + "<p class=muted>Dots: each candidate, when it was found; line: the best validation score so far; "
-              "ringed: the chosen best.</p>")
+    return (
+        svg("score against metric calls", marks)
+        + "<p class=muted>Dots: each candidate, when it was found; line: the best validation score so far; "
+        "ringed: the chosen best.</p>"
+    )
 
 
 def tradeoff_chart(state: RunState, summary: RunSummary | None) -> str:
@@ -127,10 +139,16 @@ def tradeoff_chart(state: RunState, summary: RunSummary | None) -> str:
     for candidate, xv, yv in zip(state.candidates, xs, ys, strict=True):
         css = "dot" if candidate.id in front else "dot off"
         title = esc(f"{candidate.id}: {y_name} {yv:.3f}, {x_name} {xv:.4g}")
-        marks.append(f'<circle class="{css}" cx="{x.at(xv):.1f}" cy="{y.at(yv):.1f}" r="5"><title>{title}</title>'
-                     "</circle>")
+        marks.append(
+            f'<circle class="{css}" cx="{x.at(xv):.1f}" cy="{y.at(yv):.1f}" r="5"><title>{title}</title></circle>'
+        )
         if candidate.id == summary.best.id:
-            marks.append(f'<circle class=ring cx="{x.at(xv):.1f}" cy="{y.at(yv):.1f}" r="9"><title>chosen: '
-                         f"{esc(candidate.id)}</title></circle>")
-    return (f"<h3>Trade-off: {esc(y_name)} against {esc(x_name)}</h3>" + svg("trade-off", marks)
-            + "<p class=muted>Blue: on the front, grey: off it, ringed: the chosen prompt.</p>")
+            marks.append(
+                f'<circle class=ring cx="{x.at(xv):.1f}" cy="{y.at(yv):.1f}" r="9"><title>chosen: '
+                f"{esc(candidate.id)}</title></circle>"
+            )
+    return (
+        f"<h3>Trade-off: {esc(y_name)} against {esc(x_name)}</h3>"
+        + svg("trade-off", marks)
+        + "<p class=muted>Blue: on the front, grey: off it, ringed: the chosen prompt.</p>"
+    )

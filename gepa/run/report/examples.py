@@ -94,8 +94,16 @@ def example_rows(state: RunState, inputs: Sequence[tuple[str, Mapping[str, Any]]
     rows = []
     for j, eid in enumerate(ids):
         seed, chosen = seed_rollouts.get(eid), best_rollouts.get(eid)
-        rows.append(ExampleRow(id=eid, inputs=fields.get(eid) or seed_message(seed), seed=seed, best=chosen,
-                               seed_score=score(seed, 0, j), best_score=score(chosen, best, j)))
+        rows.append(
+            ExampleRow(
+                id=eid,
+                inputs=fields.get(eid) or seed_message(seed),
+                seed=seed,
+                best=chosen,
+                seed_score=score(seed, 0, j),
+                best_score=score(chosen, best, j),
+            )
+        )
     return rows
 
 
@@ -112,21 +120,28 @@ def shown(value: Any) -> str:
 def output_cell(rollout: Rollout | None) -> str:
     if rollout is None:
         return "<td class=muted>not recorded</td>"
-    error = f'<div class=error>{esc(rollout.error_source or "error")}: {esc(clipped(rollout.error))}</div>' \
-        if rollout.error else ""
+    error = (
+        f"<div class=error>{esc(rollout.error_source or 'error')}: {esc(clipped(rollout.error))}</div>"
+        if rollout.error
+        else ""
+    )
     text = text_block(clipped(rollout.output), "text clip") if rollout.output else "<span class=muted>(empty)</span>"
     return f"<td>{text}{error}</td>"
 
 
 def row_html(number: int, row: ExampleRow) -> str:
-    fields = "".join(f"<div class=field><span class=name>{esc(name)}</span>"
-                     f"{text_block(clipped(shown(value)), 'text clip')}</div>" for name, value in row.inputs.items())
+    fields = "".join(
+        f"<div class=field><span class=name>{esc(name)}</span>{text_block(clipped(shown(value)), 'text clip')}</div>"
+        for name, value in row.inputs.items()
+    )
     expected = esc(row.expected) if row.expected is not None else "<span class=muted>-</span>"
     feedback = row.best.feedback if row.best is not None else ""
-    return (f'<tr class="{row.change}" data-change="{row.change}"><td class=num>{number}</td>'
-            f"<td><code>{esc(row.id)}</code>{fields}</td><td>{expected}</td>{output_cell(row.seed)}"
-            f"{output_cell(row.best)}{score_cell(row.seed_score)}{score_cell(row.best_score)}"
-            f"<td>{feedback_block(clipped(feedback)) if feedback else ''}</td></tr>")
+    return (
+        f'<tr class="{row.change}" data-change="{row.change}"><td class=num>{number}</td>'
+        f"<td><code>{esc(row.id)}</code>{fields}</td><td>{expected}</td>{output_cell(row.seed)}"
+        f"{output_cell(row.best)}{score_cell(row.seed_score)}{score_cell(row.best_score)}"
+        f"<td>{feedback_block(clipped(feedback)) if feedback else ''}</td></tr>"
+    )
 
 
 def examples_table(rows: Sequence[ExampleRow], best_is_seed: bool) -> str:
@@ -135,16 +150,26 @@ def examples_table(rows: Sequence[ExampleRow], best_is_seed: bool) -> str:
         return "<p class=muted>no validation example scored yet</p>"
     counts = {change: sum(r.change == change for r in rows) for change in ("better", "worse", "same")}
     changed = counts["better"] + counts["worse"]
-    line = ("The best prompt is the seed: both columns are the same prompt." if best_is_seed else
-            f"{counts['better']} better, {counts['worse']} worse and {counts['same']} the same of "
-            f"{len(rows)} validation examples.")
-    buttons = "".join(f'<button type=button data-show="{show}" aria-pressed="{str(show == "all").lower()}">'
-                      f"{label} ({n})</button>" for show, label, n in (
-                          ("all", "all", len(rows)), ("changed", "changed", changed),
-                          ("better", "better", counts["better"]), ("worse", "worse", counts["worse"])))
-    return (f"<p>{line}</p><p id=example-filter class=filter hidden>Show: {buttons}</p>"
-            "<div class=wide><table id=examples class=examples><thead><tr><th>#</th><th>input</th>"
-            "<th>expected</th><th>seed output</th><th>best output</th><th>seed</th><th>best</th>"
-            "<th>feedback on the best</th></tr></thead><tbody>"
-            + "".join(row_html(n, row) for n, row in enumerate(rows, 1))
-            + f"</tbody></table></div><script>{FILTER_SCRIPT}</script>")
+    line = (
+        "The best prompt is the seed: both columns are the same prompt."
+        if best_is_seed
+        else f"{counts['better']} better, {counts['worse']} worse and {counts['same']} the same of "
+        f"{len(rows)} validation examples."
+    )
+    buttons = "".join(
+        f'<button type=button data-show="{show}" aria-pressed="{str(show == "all").lower()}">{label} ({n})</button>'
+        for show, label, n in (
+            ("all", "all", len(rows)),
+            ("changed", "changed", changed),
+            ("better", "better", counts["better"]),
+            ("worse", "worse", counts["worse"]),
+        )
+    )
+    return (
+        f"<p>{line}</p><p id=example-filter class=filter hidden>Show: {buttons}</p>"
+        "<div class=wide><table id=examples class=examples><thead><tr><th>#</th><th>input</th>"
+        "<th>expected</th><th>seed output</th><th>best output</th><th>seed</th><th>best</th>"
+        "<th>feedback on the best</th></tr></thead><tbody>"
+        + "".join(row_html(n, row) for n, row in enumerate(rows, 1))
+        + f"</tbody></table></div><script>{FILTER_SCRIPT}</script>"
+    )

@@ -38,8 +38,11 @@ def lineage_tree(state: RunState) -> str:
         extra = f" &larr; also {esc(', '.join(c.parents[1:]))}" if len(c.parents) > 1 else ""
         kids = "".join(branch(k) for k in children.get(c.id, []))
         marker = " <b>best</b>" if i == best else ""
-        return (f"<li><code>{esc(c.id)}</code> {esc(c.origin)} {chip(means[i], 'val ')}{extra}{marker}"
-                + (f"<ul class=tree>{kids}</ul>" if kids else "") + "</li>")
+        return (
+            f"<li><code>{esc(c.id)}</code> {esc(c.origin)} {chip(means[i], 'val ')}{extra}{marker}"
+            + (f"<ul class=tree>{kids}</ul>" if kids else "")
+            + "</li>"
+        )
 
     return "<ul class=tree>" + "".join(branch(i) for i in children.get(None, [])) + "</ul>"
 
@@ -56,14 +59,24 @@ def accepted_changes(state: RunState, events: Sequence[Mapping[str, Any]]) -> st
         parent = by_id.get(event.get("parent") or event.get("first", ""))
         if child is None or parent is None:
             continue
-        lines = [line for name in child.components for line in line_diff(
-            parent.components.get(name, ""), child[name], f"{parent.id}/{name}", f"{child.id}/{name}")]
+        lines = [
+            line
+            for name in child.components
+            for line in line_diff(
+                parent.components.get(name, ""), child[name], f"{parent.id}/{name}", f"{child.id}/{name}"
+            )
+        ]
         feedback = "".join(f"<li>{feedback_block(str(f))}</li>" for f in event.get("feedback", [])[:5])
-        moved = (f" (minibatch {float(event['parent_minibatch']):g} &rarr; {float(event['child_minibatch']):g})"
-                 if "child_minibatch" in event and "parent_minibatch" in event else "")
-        blocks.append(f"<h3>iteration {esc(event.get('iteration'))}: {esc(child.id)} ({esc(child.origin)}) from "
-                      f"{esc(parent.id)}{moved}</h3><pre>{chr(10).join(lines)}</pre>"
-                      + (f"<p>Feedback that motivated it:</p><ul class=feedback>{feedback}</ul>" if feedback else ""))
+        moved = (
+            f" (minibatch {float(event['parent_minibatch']):g} &rarr; {float(event['child_minibatch']):g})"
+            if "child_minibatch" in event and "parent_minibatch" in event
+            else ""
+        )
+        blocks.append(
+            f"<h3>iteration {esc(event.get('iteration'))}: {esc(child.id)} ({esc(child.origin)}) from "
+            f"{esc(parent.id)}{moved}</h3><pre>{chr(10).join(lines)}</pre>"
+            + (f"<p>Feedback that motivated it:</p><ul class=feedback>{feedback}</ul>" if feedback else "")
+        )
     return "".join(blocks) or "<p class=muted>no accepted changes yet</p>"
 
 
@@ -84,23 +97,43 @@ def rejection(event: Mapping[str, Any]) -> Rejection | None:
     if kind == "proposal_rejected":
         text = str(event.get("text") or "")
         component = event.get("component")
-        return Rejection(group=reason, why=f"{reason}: {event.get('detail', '')}", iteration=iteration,
-                         text=f"[{component}] {text}" if component and text else text)
+        return Rejection(
+            group=reason,
+            why=f"{reason}: {event.get('detail', '')}",
+            iteration=iteration,
+            text=f"[{component}] {text}" if component and text else text,
+        )
     if kind == "merge_rejected":
-        return Rejection(group="merge", iteration=iteration, text="", why=(
-            f"merge of {event.get('first')} and {event.get('second')}: {float(event.get('subsample', 0)):.2f} against "
-            f"the better parent's {float(event.get('best_parent_subsample', 0)):.2f} on the sample"))
+        return Rejection(
+            group="merge",
+            iteration=iteration,
+            text="",
+            why=(
+                f"merge of {event.get('first')} and {event.get('second')}: "
+                f"{float(event.get('subsample', 0)):.2f} against the better parent's "
+                f"{float(event.get('best_parent_subsample', 0)):.2f} on the sample"
+            ),
+        )
     if kind != "candidate_rejected":
         return None
     if reason == "validation subset":
-        return Rejection(group=reason, iteration=iteration, text="", why=(
-            f"below the best on a validation subset of {event.get('subset')}: "
-            f"{float(event.get('child_subset', 0)):.2f} against {float(event.get('best_subset', 0)):.2f}"))
-    why = (f"{reason} on the minibatch: {float(event['child_minibatch']):.2f} against the parent's "
-           f"{float(event['parent_minibatch']):.2f}")
+        return Rejection(
+            group=reason,
+            iteration=iteration,
+            text="",
+            why=(
+                f"below the best on a validation subset of {event.get('subset')}: "
+                f"{float(event.get('child_subset', 0)):.2f} against {float(event.get('best_subset', 0)):.2f}"
+            ),
+        )
+    why = (
+        f"{reason} on the minibatch: {float(event['child_minibatch']):.2f} against the parent's "
+        f"{float(event['parent_minibatch']):.2f}"
+    )
     if "select_rank" in event:
-        child_rank, parent_rank = (", ".join("unmeasured" if v is None else f"{v:.3f}" for v in rank)
-                                   for rank in event["select_rank"])
+        child_rank, parent_rank = (
+            ", ".join("unmeasured" if v is None else f"{v:.3f}" for v in rank) for rank in event["select_rank"]
+        )
         why += f" (the select rule ranks them ({child_rank}) against ({parent_rank}))"
     text = "\n".join(f"[{name}] {value}" for name, value in (event.get("components") or {}).items())
     return Rejection(group=reason, why=why, text=text, iteration=iteration)
@@ -133,11 +166,14 @@ def rejected_proposals(events: Sequence[Mapping[str, Any]]) -> str:
         plural = "" if distinct == 1 else "s"
         texts = f"<br><span class=muted>{distinct} distinct text{plural}</span>" if distinct else ""
         example = text_block(first.why) + (text_block(first.text[:600], "text clip") if first.text else "")
-        rows.append(f"<tr><td class=num>{len(members)}</td><td><b>{esc(group)}</b><br>"
-                    f"<span class=muted>{esc(GROUPS.get(group, ''))}</span>{texts}</td>"
-                    f"<td>{spans([m.iteration for m in members])}</td><td>{example}</td></tr>")
+        rows.append(
+            f"<tr><td class=num>{len(members)}</td><td><b>{esc(group)}</b><br>"
+            f"<span class=muted>{esc(GROUPS.get(group, ''))}</span>{texts}</td>"
+            f"<td>{spans([m.iteration for m in members])}</td><td>{example}</td></tr>"
+        )
     total = sum(len(m) for m in groups.values())
-    return (f"<p>{total} proposal{'' if total == 1 else 's'} went no further; each row is one reason, with the "
-            "first proposal rejected for it (every one is in events.jsonl).</p><table class=groups><tr>"
-            "<th>count</th><th>why</th><th>iterations</th><th>the first of them</th></tr>" + "".join(rows)
-            + "</table>")
+    return (
+        f"<p>{total} proposal{'' if total == 1 else 's'} went no further; each row is one reason, with the "
+        "first proposal rejected for it (every one is in events.jsonl).</p><table class=groups><tr>"
+        "<th>count</th><th>why</th><th>iterations</th><th>the first of them</th></tr>" + "".join(rows) + "</table>"
+    )

@@ -38,13 +38,25 @@ svg.chart{max-width:100%;height:auto}svg .grid{stroke:#eee}svg .axis{stroke:#888
 fill:#555}svg .axis-name{font-size:12px;fill:#333}svg .dot{fill:#3366cc}svg .dot.off{fill:#bbb}
 svg .ring{fill:none;stroke:#2e8b57;stroke-width:2}svg .best-line{stroke:#2e8b57;stroke-width:2}"""
 
-PARTS = (("best", "Best prompt"), ("examples", "Validation examples"), ("charts", "Score against budget"),
-         ("answers", "Answers"), ("front", "Pareto front"), ("lineage", "Lineage"), ("accepted", "Accepted changes"),
-         ("rejected", "Rejected proposals"))
+PARTS = (
+    ("best", "Best prompt"),
+    ("examples", "Validation examples"),
+    ("charts", "Score against budget"),
+    ("answers", "Answers"),
+    ("front", "Pareto front"),
+    ("lineage", "Lineage"),
+    ("accepted", "Accepted changes"),
+    ("rejected", "Rejected proposals"),
+)
 
 
-def render(state: RunState, events: Sequence[Mapping[str, Any]], config: dict[str, Any], summary: RunSummary | None,
-           inputs: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> str:
+def render(
+    state: RunState,
+    events: Sequence[Mapping[str, Any]],
+    config: dict[str, Any],
+    summary: RunSummary | None,
+    inputs: Sequence[tuple[str, Mapping[str, Any]]] = (),
+) -> str:
     """The page as one HTML string; ``inputs`` are the validation examples' input fields, in order."""
     name = esc(config.get("task", {}).get("name", "run"))
     best_is_seed = bool(state.candidates) and state.best_index() == 0
@@ -60,7 +72,14 @@ def render(state: RunState, events: Sequence[Mapping[str, Any]], config: dict[st
     }
     shown = [(anchor, title) for anchor, title in PARTS if bodies[anchor]]
     nav = "<nav>" + "".join(f'<a href="#{anchor}">{esc(title)}</a>' for anchor, title in shown) + "</nav>"
-    return "\n".join([f"<!doctype html><html lang=en><head><meta charset=utf-8><title>gepa report: {name}</title>",
-                      '<meta name=viewport content="width=device-width, initial-scale=1">',
-                      f"<style>{STYLE}</style></head><body>", headline(state, summary, config), nav,
-                      *(section(anchor, title, bodies[anchor]) for anchor, title in shown), "</body></html>"])
+    return "\n".join(
+        [
+            f"<!doctype html><html lang=en><head><meta charset=utf-8><title>gepa report: {name}</title>",
+            '<meta name=viewport content="width=device-width, initial-scale=1">',
+            f"<style>{STYLE}</style></head><body>",
+            headline(state, summary, config),
+            nav,
+            *(section(anchor, title, bodies[anchor]) for anchor, title in shown),
+            "</body></html>",
+        ]
+    )
