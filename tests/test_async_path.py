@@ -213,3 +213,34 @@ def test_latency_is_the_calls_own_not_the_rate_limits_wait() -> None:
     started = time.monotonic()
     second = client.complete([{"role": "user", "content": "second"}], GREEDY)
     assert time.monotonic() - started > 0.5 and second.latency_s < 0.2  # waited for the window, answered at once
+
+
+def test_a_failing_callback_cancels_the_rest_of_the_async_batch() -> None:
+    """A batch whose progress callback fails stops there: the rollouts not yet started are never paid for."""
+    from gepa.core.types import SystemOutput
+
+    ran: list[str] = []
+
+    class Slow:
+        supports_async = True
+
+        def run(self, candidate: Candidate, example: Example) -> SystemOutput:
+            raise NotImplementedError
+
+        async def arun(self, candidate: Candidate, example: Example) -> SystemOutput:
+            await asyncio.sleep(0.2)
+            ran.append(example.id)
+            return SystemOutput(text="x")
+
+    def failing(index: int, result: object) -> None:
+        raise RuntimeError("the record could not be written")
+
+    executor = AsyncRollouts(concurrency=2)
+    pairs = [(Candidate(components={"user": "hi"}), Example(id=str(i), fields={})) for i in range(6)]
+    try:
+        with pytest.raises(RuntimeError, match="could not be written"):
+            executor.map(Slow(), lambda example, output: 1.0, pairs, failing)
+        time.sleep(1.0)  # time enough for the other four to run, were they still going
+        assert len(ran) <= 3
+    finally:
+        executor.close()

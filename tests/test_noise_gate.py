@@ -19,8 +19,10 @@ def rows(kinds: str, count: int, offset: int) -> list[dict[str, str]]:
     return [r for r in fakes.make_rows(count * 5, offset) if r["text"][1] in kinds][:count]
 
 
-def run(tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_per_iteration: 1}") -> dict:
-    task = fakes.write_task(tmp_path / "toy", budget=200, optimizer=optimizer)
+def run(
+    tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_per_iteration: 1}", budget: int = 200
+) -> dict:
+    task = fakes.write_task(tmp_path / "toy", budget=budget, optimizer=optimizer)
     data = task.parent / "data"
     for name, found in (("train", rows("b", 10, 0)), ("val", val), ("test", rows("bc", 10, 500))):
         (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in found))
@@ -31,6 +33,9 @@ def run(tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_
     summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
     summary["output"] = result.output
     return summary
+
+
+BEFORE_THE_GAIN = 50  # metric calls: the seed's 40 on validation and one iteration's minibatches
 
 
 def two_of_forty() -> list[dict[str, str]]:
@@ -65,23 +70,42 @@ def test_with_the_rule_off_the_highest_validation_mean_wins(tmp_path: Path) -> N
 
 def test_a_run_recorded_before_the_rule_resumes_without_it(tmp_path: Path) -> None:
     """config.json of a run made before ``best_gain_level`` existed lacks it: that run crowned the highest mean,
-    and resumed (under today's default, 0.95) it goes on doing so rather than falling back to the seed."""
-    summary = run(tmp_path, two_of_forty(), optimizer="{proposals_per_iteration: 1, best_gain_level: null}")
+    and resumed under today's default (0.95) it goes on doing so, resume after resume, where the rule would keep
+    the seed; a value the user sets for it is a changed setting, refused as any other."""
+    summary = run(
+        tmp_path,
+        two_of_forty(),
+        optimizer="{proposals_per_iteration: 1, best_gain_level: null}",
+        budget=BEFORE_THE_GAIN,
+    )
+    assert summary["best"]["id"] == summary["seed"]["id"]  # stopped before the reflector found the rule
     run_dir = Path(summary["best_prompt_dir"]).parent
     config = json.loads((run_dir / "config.json").read_text())
     for section in (config["optimizer"], config["task"]["optimizer"]):
         section.pop("best_gain_level")
     (run_dir / "config.json").write_text(json.dumps(config))
-    state = json.loads((run_dir / "state.json").read_text())
-    state["within_noise"] = {}
-    (run_dir / "state.json").write_text(json.dumps(state))
     task = tmp_path / "toy" / "task.yaml"
     task.write_text(task.read_text().replace(", best_gain_level: null", ""))  # the file as that gepa knew it
-    result = CliRunner().invoke(
-        main,
-        ["optimize", str(task), "--resume", str(run_dir), "--budget", "400", "--cache-dir", str(tmp_path / "cache")],
+    for budget in ("400", "500"):
+        result = CliRunner().invoke(
+            main,
+            [
+                "optimize",
+                str(task),
+                "--resume",
+                str(run_dir),
+                "--budget",
+                budget,
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        resumed = json.loads((run_dir / "summary.json").read_text())
+        assert resumed["best"]["val"] == 1.0 and resumed["within_noise"] == []  # the rule would keep the seed
+        assert "best_gain_level" not in json.loads((run_dir / "config.json").read_text())["optimizer"]
+    task.write_text(
+        task.read_text().replace("proposals_per_iteration: 1", "proposals_per_iteration: 1, best_gain_level: 0.9")
     )
-    assert result.exit_code == 0, result.output
-    resumed = json.loads((run_dir / "summary.json").read_text())
-    assert resumed["best"]["val"] == 1.0 and resumed["within_noise"] == []
-    assert json.loads((run_dir / "config.json").read_text())["optimizer"]["best_gain_level"] is None
+    result = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "600"])
+    assert result.exit_code == 2 and "changed since this run started" in " ".join(result.output.split())

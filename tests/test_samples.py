@@ -72,3 +72,16 @@ def test_samples_of_a_greedy_task_model_are_warned_about(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["optimize", str(sampled), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "greedily" not in result.output
+
+
+def test_a_pair_whose_other_samples_failed_shows_the_answer_it_gave() -> None:
+    from gepa.core.sampling import combine
+    from gepa.core.types import Rollout
+
+    answered = Rollout(example_id="e", output="positive", score=1.0, feedback="", expected="positive")
+    failed = Rollout(example_id="e", output="", score=0.0, feedback="timed out", error="timeout", error_source="system")
+    pair = combine([failed, answered, failed])
+    assert pair.output == "positive" and pair.error is None and pair.expected == "positive"
+    assert abs(pair.score - 1 / 3) < 1e-9 and pair.feedback.startswith("timed out")
+    all_failed = combine([failed, failed])
+    assert all_failed.error == "timeout" and all_failed.output == ""

@@ -132,7 +132,7 @@ def optimize(
     if not (as_json or quiet):
         echo(f"task model {prepared.task_model}; reflection model {prepared.reflection_model}", err=True)
     if dry_run:
-        runner.check_start(prepared, resume_dir)
+        prepared = runner.check_start(prepared, resume_dir)
         plan = _dry_run_plan(prepared)
         if as_json:
             echo(json.dumps(plan, indent=2))

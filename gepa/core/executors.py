@@ -80,15 +80,19 @@ class AsyncRollouts:
             raise TypeError(f"executor 'async' needs a system with arun(); {type(system).__name__} has none")
         finished: queue.SimpleQueue[tuple[int, Rollout]] = queue.SimpleQueue()
         batch = asyncio.run_coroutine_threadsafe(self._all(system, evaluator, pairs, finished), self._loop)
-        while True:  # ``done`` runs here, on the caller's thread: a slow callback never holds up the loop
-            try:
-                index, result = finished.get(timeout=0.05)
-            except queue.Empty:
-                if batch.done() and finished.empty():
-                    break
-                continue
-            if done is not None:
-                done(index, result)
+        try:
+            while True:  # ``done`` runs here, on the caller's thread: a slow callback never holds up the loop
+                try:
+                    index, result = finished.get(timeout=0.05)
+                except queue.Empty:
+                    if batch.done() and finished.empty():
+                        break
+                    continue
+                if done is not None:
+                    done(index, result)
+        except BaseException:  # a failing callback or Ctrl-C: the rest of the batch would be paid for nothing
+            batch.cancel()
+            raise
         return batch.result()
 
     async def _all(

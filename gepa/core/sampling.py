@@ -48,12 +48,13 @@ def score_pairs(
 
 def combine(samples: Sequence[Rollout]) -> Rollout:
     """The pair's rollout from its samples (in sample order): the mean score and objectives, the most frequent
-    output, the worst sample's feedback."""
+    output of the samples that did not fail, the worst sample's feedback."""
     if len(samples) == 1:
         return samples[0]
     worst = min(samples, key=lambda r: r.score)  # the first of the lowest: sample order, not finishing order
-    common = Counter(r.output for r in samples).most_common(1)[0][0]
-    shown = next(r for r in samples if r.output == common)
+    answered = [r for r in samples if r.error is None] or list(samples)  # a failed sample's "" is no answer
+    common = Counter(r.output for r in answered).most_common(1)[0][0]
+    shown = next(r for r in answered if r.output == common)
     mean = sum(r.score for r in samples) / len(samples)
     names = set().union(*(r.objectives for r in samples))
     objectives = {name: sum(r.objectives.get(name, 0.0) for r in samples) / len(samples) for name in names}
@@ -72,6 +73,7 @@ def combine(samples: Sequence[Rollout]) -> Rollout:
         objectives=objectives,
         feedback=feedback,
         feedback_chars=None,
+        expected=next((r.expected for r in (shown, *samples) if r.expected is not None), None),
         error=worst.error if failed else None,
         error_source=worst.error_source if failed else None,
     )

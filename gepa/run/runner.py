@@ -327,14 +327,17 @@ def guard_scores(prepared: Prepared, candidate: Candidate) -> dict[str, float]:
     return {name: score(prepared, candidate, examples)[0] for name, examples in prepared.splits.guard.items()}
 
 
-def check_start(prepared: Prepared, resume: RunDir | None = None) -> None:
+def check_start(prepared: Prepared, resume: RunDir | None = None) -> Prepared:
     """Refuse what ``run`` would refuse before its first model call, calling and writing nothing, so a dry run
     passes only when the real run would start: a resumed run whose settings changed or whose state is unreadable,
     and a Ray executor without Ray. (``prepare`` already refused a budget that cannot score the seed, through
-    ``OptimizerConfig.seed_budget_problem``, the check the engine repeats.)"""
+    ``OptimizerConfig.seed_budget_problem``, the check the engine repeats.) Returns ``prepared`` as the run would
+    go on with it (``as_recorded``), for the plan a dry run prints."""
     if resume is not None:
+        prepared = as_recorded(prepared, resume.config())
         _check_resumable(resume, prepared)
     _check_executor(prepared.config)
+    return prepared
 
 
 def _check_executor(config: OptimizerConfig) -> None:
@@ -499,17 +502,30 @@ def _same_settings(before: Any, now: Any) -> bool:
 
 
 def as_recorded(prepared: Prepared, recorded: dict[str, Any]) -> Prepared:
-    """``prepared`` with every setting its recorded run predates at the value that run had (``legacy_values``):
-    a run started before the noise rule existed goes on choosing its best as it did."""
-    absent = {k: v for k, v in legacy_values().items() if k not in recorded.get("optimizer", {})}
+    """``prepared`` with every setting its recorded run predates at the value that run had (``legacy_values``),
+    where the user left it at its default: a run started before the noise rule existed goes on choosing its best
+    as it did. A value the user chose is compared like any other change (and refused)."""
+    held = recorded.get("optimizer", {})
+    defaults = {f.name: f.default for f in fields(OptimizerConfig)}
+    absent = {k: v for k, v in legacy_values().items() if k not in held and getattr(prepared.config, k) == defaults[k]}
     return replace(prepared, config=replace(prepared.config, **absent)) if absent else prepared
+
+
+def _without_legacy(current: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]:
+    """``current`` as config.json keeps it: a setting the recorded run predates and holds at its legacy value
+    stays out, so every later resume finds it absent and holds it there again."""
+    held = recorded.get("optimizer", {})
+    for key, value in legacy_values().items():
+        if key not in held and current["optimizer"].get(key, value) == value:
+            current["optimizer"].pop(key, None)
+    return current
 
 
 def _check_resumable(run_dir: RunDir, prepared: Prepared) -> tuple[RunState | None, dict[str, Any], dict[str, Any]]:
     """The saved state, if the run may continue as asked (raises if not), with the recorded and the current
     config (as it reads back from config.json); reads, never writes."""
     recorded = run_dir.config()
-    current: dict[str, Any] = json.loads(json.dumps(prepared.resolved_config()))
+    current = _without_legacy(json.loads(json.dumps(prepared.resolved_config())), recorded)
     before, now = _measured(recorded), _measured(current)
     for part, value in now.items():
         if not _same_settings(before[part], value):
