@@ -6,7 +6,7 @@
 The public surface is ``__all__``; everything else is an implementation detail.
 """
 
-from gepa import evaluators, registry
+from gepa import evaluators, lm, registry
 from gepa.adapters import ReferenceAdapter
 from gepa.api import RunResult, optimize, run_task
 from gepa.core.candidate import Candidate, render
@@ -56,6 +56,7 @@ __all__ = [
     "Usage",
     "UserError",
     "evaluators",
+    "lm",
     "load_task",
     "optimize",
     "registry",

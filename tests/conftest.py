@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -36,8 +37,8 @@ def allow_local_http(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=[LiteLLMModel, OpenAIModel], ids=["litellm", "openai-sdk"])
-def backend_cls(request: pytest.FixtureRequest) -> type:
-    return request.param  # type: ignore[no-any-return]
+def backend_cls(request: pytest.FixtureRequest) -> Any:
+    return request.param
 
 
 @pytest.fixture

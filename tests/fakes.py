@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gepa.core.config import OptimizerConfig
+from gepa.lm.base import Message
 from gepa.lm.client import sample_seed
 from gepa.proposer.templates import NO_INSTRUCTIONS
 from gepa.proposer.worked_examples import INSTRUCTIONS_DEMOS
@@ -25,7 +26,7 @@ RULE_A = "Reply with the label only."
 RULE_B = "Answer with one word:"
 
 
-def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     user = messages[-1]["content"]
     match = re.search(r"\[(a|b|c)\] .*? is (positive|negative)", user)
@@ -38,18 +39,18 @@ def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any])
     return "unsure"
 
 
-def slow_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def slow_task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     time.sleep(0.03)
     return task_model(messages, params)
 
 
-def request(messages: Sequence[Mapping[str, str]]) -> str:
+def request(messages: Sequence[Message]) -> str:
     """The reflection request itself: worked examples come before it, a repair request adds turns after it."""
     demos = {turn["content"] for pair in INSTRUCTIONS_DEMOS for turn in pair}
     return next(m["content"] for m in messages if m["content"] not in demos)
 
 
-def _target(messages: Sequence[Mapping[str, str]]) -> tuple[str, str]:
+def _target(messages: Sequence[Message]) -> tuple[str, str]:
     """The component a reflection request is about and its current text (the request's first fenced block)."""
     prompt = request(messages)
     current = re.search(r"```\n(.*?)\n```", prompt, re.DOTALL)
@@ -57,7 +58,7 @@ def _target(messages: Sequence[Mapping[str, str]]) -> tuple[str, str]:
     return ("system" if "system prompt" in prompt.split("\n", 1)[0] else "user"), current.group(1)
 
 
-def reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Adds RULE_A to ``system`` and RULE_B to ``user``; returns the text unchanged once the rule is there."""
     component, current = _target(messages)
     rule = RULE_A if component == "system" else RULE_B
@@ -65,12 +66,12 @@ def reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) 
     return f"Here is the improved text:\n```\n{new}\n```"
 
 
-def placeholder_dropping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def placeholder_dropping_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Rewrites every component without its placeholders, as weak reflectors do, even when asked to repair it."""
     return "```\nClassify the review. " + RULE_B + "\n```"
 
 
-def repairable_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def repairable_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Drops the placeholder at first; puts it back when a repair request names it."""
     if "cannot be used" in messages[-1]["content"] and "{{text}}" in messages[-1]["content"]:
         return "```\nReview: {{text}}\n" + RULE_B + "\n```"
@@ -81,7 +82,7 @@ WHOLE_TEXT_TEMPLATE = 'Rewrite the prompt part "$component".\n```\n$current_text
 
 
 # The settings that turn the noise rule off, for tests of other mechanics on 10 validation examples (see write_task)
-NO_NOISE_RULE: dict[str, None] = {"best_gain_level": None}
+NO_NOISE_RULE: dict[str, Any] = {"best_gain_level": None}
 
 
 def scripted_config(**settings: Any) -> OptimizerConfig:
@@ -140,19 +141,19 @@ seed: 0
     return task
 
 
-def parrot_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def parrot_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Returns the text it was asked to improve, unchanged: a reflector that repeats itself."""
     return "```\n" + _target(messages)[1] + "\n```"
 
 
-def failing_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def failing_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """A reflector whose provider rejects every request."""
     from gepa.errors import ModelCallError
 
     raise ModelCallError("model 'fake/reflector': BadRequestError (HTTP 400): context window exceeded")
 
 
-def recording_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def recording_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """``reflector``, appending every request it gets to the file ``$GEPA_TEST_REFLECTION_LOG`` names."""
     import os
 
@@ -175,7 +176,7 @@ def skewed_rows(n: int, offset: int = 0) -> list[dict[str, str]]:
     ]
 
 
-def skewed_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def skewed_task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Behaves as the last marker in the system prompt says (per ten examples, positives 0-6, negatives 7-9):
     the seed answers 2 right (0.2); ALWAYS answers "positive" (0.7, a constant); LEAN answers "positive" on 8
     (0.9 right, balanced 0.833); SEPARATE answers "negative" on 5 (0.8 right, balanced 0.857)."""
@@ -194,7 +195,7 @@ def skewed_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str
     return label if i in (0, 8) else "unsure"
 
 
-def marker_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def marker_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Adds the next marker of ``$GEPA_TEST_MARKERS`` (comma-separated, default all three) to the system prompt;
     past the last it repeats the text."""
     import os
@@ -207,7 +208,7 @@ def marker_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str,
     return "```\n" + current + " " + chain[len(done)] + "\n```"
 
 
-def flooding_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def flooding_task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """``task_model``'s answer followed by 2 MB of padding, as a server that streams on past its answer."""
     return task_model(messages, params) + " " + "x" * 2_000_000
 
@@ -215,20 +216,20 @@ def flooding_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[s
 ESCAPES = "\x1b]0;pwned\x07\x00\u202e"  # an OSC title sequence, a NUL and a right-to-left override
 
 
-def escaping_failing_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def escaping_failing_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """A reflector whose provider's error message carries terminal escapes (the diagnosis quotes it)."""
     from gepa.errors import ModelCallError
 
     raise ModelCallError(f"model 'fake/reflector': BadRequestError (HTTP 400): {ESCAPES} bad request")
 
 
-def escaping_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def escaping_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """``reflector``'s improvement with terminal escapes added, so the best prompt carries them."""
     new = reflector(messages, params).split("```\n")[1].removesuffix("\n```")
     return "```\n" + (new if ESCAPES in new else f"{new} {ESCAPES}") + "\n```"
 
 
-def coin_task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def coin_task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """``task_model`` sampled: a sampled call (temperature > 0) carries the seed of its sample index, and the
     first sample of each request (index 0, under run seed 0) loses its answer, so the samples of one
     (candidate, example) pair score differently."""

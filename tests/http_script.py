@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -35,7 +36,7 @@ class Script:
 
     def __init__(self, *replies: Callable[[], Response], delay: float = 0.0) -> None:
         self.replies, self.delay = list(replies), delay
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self.in_flight = self.peak = 0
         self.lock = threading.Lock()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from gepa.core.types import Example
 from gepa.errors import ModelCallError
 from gepa.evaluators import Exact
 from gepa.lm import FakeModel, ModelClient, ResponseCache
+from gepa.lm.base import Message
 from gepa.lm.ratelimit import RateLimiter, estimate_tokens
 from gepa.proposer import ReflectiveProposer
 from gepa.system import PromptSystem
@@ -31,7 +32,7 @@ from tests.http_script import Script, client_for, completion, error
 
 pytestmark = pytest.mark.usefixtures("allow_local_http")
 T = TypeVar("T")
-MESSAGES = [{"role": "user", "content": "Say hi"}]
+MESSAGES: list[Message] = [{"role": "user", "content": "Say hi"}]
 GREEDY = {"temperature": 0}
 
 
@@ -158,17 +159,17 @@ def test_a_fake_model_on_the_async_path_runs_in_worker_threads(run_async: Any) -
 
 
 def test_the_rate_limiter_settles_estimates_with_real_token_counts() -> None:
-    messages: Sequence[Mapping[str, str]] = [{"role": "user", "content": "x" * 40}]
+    messages: Sequence[Message] = [{"role": "user", "content": "x" * 40}]
     params = {"max_tokens": 50}
-    estimate = estimate_tokens(messages, params)  # type: ignore[arg-type]
+    estimate = estimate_tokens(messages, params)
     assert estimate == 60
     overestimated = RateLimiter(tokens=100, period_seconds=2)
-    overestimated.acquire(messages, params)  # type: ignore[arg-type]
+    overestimated.acquire(messages, params)
     overestimated.settle(estimate, 10)  # the call used 10 tokens: 50 come back
-    assert overestimated.acquire(messages, params) == 0  # type: ignore[arg-type]
+    assert overestimated.acquire(messages, params) == 0
     plain = RateLimiter(tokens=100, period_seconds=2)
-    plain.acquire(messages, params)  # type: ignore[arg-type]
-    assert plain.acquire(messages, params) > 0.5  # type: ignore[arg-type]  # 120 estimated tokens do not fit
+    plain.acquire(messages, params)
+    assert plain.acquire(messages, params) > 0.5  # 120 estimated tokens do not fit
     underestimated = RateLimiter(tokens=100, period_seconds=2)
     underestimated.acquire([{"role": "user", "content": "x"}], {"max_tokens": 1})
     underestimated.settle(1, 120)  # the call used 120 tokens: the next call pays the difference
@@ -236,10 +237,10 @@ def test_a_failing_callback_cancels_the_rest_of_the_async_batch() -> None:
         raise RuntimeError("the record could not be written")
 
     executor = AsyncRollouts(concurrency=2)
-    pairs = [(Candidate(components={"user": "hi"}), Example(id=str(i), fields={})) for i in range(6)]
+    pairs = [(Candidate(components={"user": "hi"}), Example(id=str(i), fields={"label": "x"})) for i in range(6)]
     try:
         with pytest.raises(RuntimeError, match="could not be written"):
-            executor.map(Slow(), lambda example, output: 1.0, pairs, failing)
+            executor.map(Slow(), Exact(expected="label"), pairs, failing)
         time.sleep(1.0)  # time enough for the other four to run, were they still going
         assert len(ran) <= 3
     finally:

@@ -51,7 +51,7 @@ def test_a_seed_whose_every_rollout_fails_stops_the_run_naming_the_error(
     tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, model: str, reply: str
 ) -> None:
     respond, expected = REPLIES[reply]
-    server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(lambda request: respond())
+    server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(lambda request: respond())  # type: ignore[no-untyped-call]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     log = tmp_path / "reflection.jsonl"
     monkeypatch.setenv("GEPA_TEST_REFLECTION_LOG", str(log))

@@ -6,14 +6,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gepa.errors import ModelCallError
 from gepa.lm import FakeModel, ModelClient, ResponseCache, UsageLedger
+from gepa.lm.base import Message
 from gepa.lm.cache import cache_key
 
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
+MESSAGES: list[Message] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Capital of France?"},
+]
 GREEDY = {"temperature": 0, "max_tokens": 8}
 
 CALL_IN_A_NEW_PROCESS = """
@@ -26,7 +31,7 @@ print(json.dumps({"text": reply.text, "cached": reply.cached, "backend_calls": l
 """
 
 
-def call_in_new_process(cache_dir: Path, params: dict) -> dict:
+def call_in_new_process(cache_dir: Path, params: dict[str, Any]) -> Any:
     out = subprocess.run(
         [sys.executable, "-c", CALL_IN_A_NEW_PROCESS, str(cache_dir), json.dumps(MESSAGES), json.dumps(params)],
         capture_output=True,
@@ -53,7 +58,7 @@ def test_an_identical_call_is_a_hit_across_process_restarts(tmp_path: Path) -> N
         {"sample": 1},
     ],
 )
-def test_changing_anything_in_the_request_is_a_miss(change: dict) -> None:
+def test_changing_anything_in_the_request_is_a_miss(change: dict[str, Any]) -> None:
     base = cache_key("fake/model", MESSAGES, GREEDY, 0)
     changed = cache_key(
         change.get("model", "fake/model"),
@@ -118,6 +123,7 @@ def test_an_error_is_not_cached(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from gepa.lm import FakeModel, ModelClient, ResponseCache
+from gepa.lm.base import Message
 cache = ResponseCache(sys.argv[1])
 client = ModelClient(FakeModel(lambda m, p: m[-1]["content"].upper() * 50), role="task", cache=cache)
 for i in range(300):

@@ -29,7 +29,8 @@ def cut_last_line(run: Path) -> dict[str, str]:
     log = run / "rollouts.jsonl"
     lines = log.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(lines[:-1]) + lines[-1][:60])
-    return json.loads(lines[-1])
+    record: dict[str, str] = json.loads(lines[-1])
+    return record
 
 
 def test_a_cut_last_line_is_dropped_and_named_while_show_list_and_export_work(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -17,6 +17,7 @@ from gepa.core.types import Example
 from gepa.errors import ModelConfigError
 from gepa.evaluators import Exact
 from gepa.lm import FakeModel, ModelClient
+from gepa.lm.base import Message
 from gepa.proposer import ReflectiveProposer
 from gepa.system import PromptSystem
 from tests import fakes
@@ -30,7 +31,7 @@ def examples(split: str, n: int, offset: int) -> list[Example]:
 
 # The scripted reflector is deterministic: more proposals would repeat it; 10 validation examples are too few for
 # the noise rule (tests/test_noise_gate.py tests it)
-ONE = {"proposals_per_iteration": 1, **fakes.NO_NOISE_RULE}
+ONE: dict[str, Any] = {"proposals_per_iteration": 1, **fakes.NO_NOISE_RULE}
 
 
 def build(
@@ -138,7 +139,7 @@ def test_placeholder_breaking_proposals_are_rejected_before_any_rollout() -> Non
 
 
 def test_a_failing_example_is_score_zero_with_feedback() -> None:
-    def flaky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def flaky(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         if "review 101 " in messages[-1]["content"]:
             raise RuntimeError("provider hiccup")
         return fakes.task_model(messages, params)
@@ -150,7 +151,7 @@ def test_a_failing_example_is_score_zero_with_feedback() -> None:
 
 
 def test_a_systemic_failure_stops_the_run() -> None:
-    def no_key(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def no_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         raise ModelConfigError("model 'x' needs an API key: set the environment variable OPENAI_API_KEY")
 
     optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE), task=no_key)
@@ -177,7 +178,7 @@ def test_a_placeholder_break_is_repaired_by_one_request_and_then_evaluated() -> 
 def test_a_repeated_text_gets_a_repair_request_then_is_asked_again_with_other_examples_and_another_sample() -> None:
     calls: list[tuple[str, str, int]] = []
 
-    def third_time_lucky(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def third_time_lucky(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         calls.append((fakes.request(messages), messages[-1]["content"], params["seed"]))
         if len(calls) <= 2:
             return "```\n(none yet)\n```"  # the current instructions, repeated (and repeated again when told so)
@@ -210,7 +211,7 @@ def test_the_reflection_budget_stops_a_reflector_that_repeats_itself() -> None:
 
 
 def test_several_proposals_per_iteration_are_deterministic_and_the_best_goes_on() -> None:
-    def varied(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def varied(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         time.sleep(random.random() / 200)  # threads finish in a different order on every run
         _component, _current = fakes._target(messages)
         if params["seed"] % 3 == 0:
@@ -273,7 +274,7 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
     """Training rows of kinds a and b, validation rows of kinds b and c: the system rule fixes a but breaks c, so
     that child beats its parent on a minibatch and loses on validation; the user rule fixes b everywhere."""
 
-    def run(validation: str) -> tuple[Any, list[Event]]:
+    def run(validation: Literal["full", "subset"]) -> tuple[Any, list[Event]]:
         events: list[Event] = []
         optimizer = Optimizer(
             system=PromptSystem(ModelClient(FakeModel(fakes.task_model), role="task")),
@@ -292,7 +293,7 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
                 validation_subset=20,
                 **ONE,
             ),
-        )  # type: ignore[arg-type]
+        )
         return optimizer.run(SEED), events
 
     full, _ = run("full")
@@ -312,7 +313,7 @@ def test_the_subset_policy_keeps_a_child_that_only_wins_its_minibatch_off_the_fu
     assert subset.metric_calls < full.metric_calls
 
 
-def _rival_rules(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def _rival_rules(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """``fakes.task_model``, except that a prompt holding both rules confuses it: merging the lineages hurts."""
     system, user = next(m["content"] for m in messages if m["role"] == "system"), messages[-1]["content"]
     if fakes.RULE_A in system and fakes.RULE_B in user:

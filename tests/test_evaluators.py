@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from gepa.lm import FakeModel, ModelClient
 EXAMPLE = Example(id="val/0", fields={"question": "How many legs has a spider?", "answer": "8", "label": "Positive"})
 
 
-def build(spec: dict, tmp_path: Path = Path("."), judge: FakeModel | None = None):  # type: ignore[no-untyped-def]
+def build(spec: Any, tmp_path: Path = Path("."), judge: FakeModel | None = None) -> Any:
     return build_evaluator(
         spec, base_dir=tmp_path, judge_client=(lambda model: ModelClient(judge, role="judge")) if judge else None
     )

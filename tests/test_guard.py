@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gepa.cli import main
+from gepa.lm.base import Message
 from tests import fakes
 
 
@@ -118,7 +119,7 @@ def test_a_proposal_that_pastes_a_training_input_is_cut_repaired_or_rejected_bef
     ]
     val = [Example(id=f"val/{i}", fields=row) for i, row in enumerate(fakes.make_rows(5, 100))]
 
-    def paster(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def paster(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         if outcome == "repaired" and "copies a training example word for word" in messages[-1]["content"]:
             return "```\nLabel the review positive or negative.\n```"
         if outcome == "cut":  # the copy is one sentence of several: it is cut out, the rest is evaluated
@@ -212,7 +213,8 @@ def test_a_would_be_best_the_budget_cannot_guard_check_waits_for_a_resume(tmp_pa
             main, ["optimize", str(task), "--resume", str(run_dir), "--budget", budget, "--seed", "1"]
         )
         assert result.exit_code == 0, result.output
-        return json.loads((run_dir / "summary.json").read_text())
+        summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text())
+        return summary
 
     same = resume("54")  # nothing more to pay with: the candidate still waits, counted once
     assert same["counts"]["guard_unpaid"] == 1 and same["best"]["id"] == summary["best"]["id"]

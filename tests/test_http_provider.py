@@ -11,13 +11,14 @@ from pytest_httpserver import HTTPServer
 
 from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
 from gepa.lm import ModelClient
+from gepa.lm.base import Message
 from gepa.lm.litellm_model import LiteLLMModel
 from tests.http_script import Script, client_for, completion, error
 
 pytestmark = pytest.mark.usefixtures("allow_local_http")
 
 
-MESSAGES = [{"role": "user", "content": "Say hi"}]
+MESSAGES: list[Message] = [{"role": "user", "content": "Say hi"}]
 
 
 def test_a_call_through_litellm_succeeds_and_is_accounted(server: HTTPServer, backend_cls: type) -> None:

@@ -1,6 +1,7 @@
 """Gates on the whole tree: ruff format, ruff (pyflakes, pycodestyle with 120 columns, import order, bugbear,
-pyupgrade), mypy on gepa/, import-linter's layer and acyclic-siblings contracts, and no module importing another
-module's private helpers or forming an import cycle; every benchmark script still imports what it uses."""
+pyupgrade), mypy --strict on gepa/ and tests/, import-linter's layer and acyclic-siblings contracts, and no
+module importing another module's private helpers or forming an import cycle; every benchmark script still
+imports what it uses."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_the_tree_is_formatted() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_passes_on_the_package() -> None:
+def test_mypy_passes_on_the_package_and_the_tests() -> None:
     pytest.importorskip("mypy")
     result = run_tool("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gepa.lm import ModelClient, ResponseCache
+from gepa.lm.base import Message
 from gepa.lm.local_model import smollm2_path
 from gepa.lm.open import open_backend
 
@@ -18,7 +19,7 @@ def test_smollm2_ships_in_its_wheel() -> None:
 
 def test_smollm2_answers_and_the_answer_is_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
     client = ModelClient(open_backend("local/smollm2"), role="task", cache=ResponseCache(tmp_path / "c"))
-    messages = [{"role": "user", "content": "What is the capital of France? Answer with one word."}]
+    messages: list[Message] = [{"role": "user", "content": "What is the capital of France? Answer with one word."}]
     first = client.complete(messages, {"temperature": 0, "max_tokens": 8})
     assert "paris" in first.text.lower()
     assert first.input_tokens > 0 and first.output_tokens > 0 and first.cost_usd == 0.0
@@ -28,7 +29,7 @@ def test_smollm2_answers_and_the_answer_is_cached(tmp_path) -> None:  # type: ig
 
 
 def test_smollm2_samples_differ_by_seed_and_replay_from_the_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    messages = [{"role": "user", "content": "Write one short sentence about the sea."}]
+    messages: list[Message] = [{"role": "user", "content": "Write one short sentence about the sea."}]
     hot = {"temperature": 1.0, "max_tokens": 24}
     client = ModelClient(open_backend("local/smollm2"), role="reflection", cache=ResponseCache(tmp_path / "c"))
     samples = [client.complete(messages, hot).text for _ in range(3)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -21,7 +22,7 @@ def rows(kinds: str, count: int, offset: int) -> list[dict[str, str]]:
 
 def run(
     tmp_path: Path, val: list[dict[str, str]], optimizer: str = "{proposals_per_iteration: 1}", budget: int = 200
-) -> dict:
+) -> dict[str, Any]:
     task = fakes.write_task(tmp_path / "toy", budget=budget, optimizer=optimizer)
     data = task.parent / "data"
     for name, found in (("train", rows("b", 10, 0)), ("val", val), ("test", rows("bc", 10, 500))):
@@ -30,7 +31,7 @@ def run(
         main, ["optimize", str(task), "--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")]
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
+    summary: dict[str, Any] = json.loads((next((tmp_path / "runs").iterdir()) / "summary.json").read_text())
     summary["output"] = result.output
     return summary
 

@@ -18,6 +18,7 @@ from gepa.core.engine import Optimizer
 from gepa.core.types import Example
 from gepa.evaluators import Exact
 from gepa.lm import FakeModel, ModelClient
+from gepa.lm.base import Message
 from gepa.proposer import ReflectiveProposer
 from gepa.system import PromptSystem
 from tests import fakes
@@ -26,7 +27,7 @@ PADDING = "Take your time, read every word of the review twice, and weigh it wit
 LONG = Candidate(components={"system": f"You classify reviews. {fakes.RULE_A}", "user": "Review: {{text}}\n" + PADDING})
 
 
-def trimmer(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def trimmer(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Proposes the instructions with the padding cut to two words: as accurate, fewer tokens."""
     component, current = fakes._target(messages)
     if component == "system":
@@ -49,7 +50,7 @@ def run(config: OptimizerConfig) -> Any:
 
 
 def test_a_shorter_prompt_with_equal_accuracy_wins_under_select_on_tokens() -> None:
-    base = {
+    base: dict[str, Any] = {
         "max_metric_calls": 80,
         "seed": 0,
         "proposals_per_iteration": 1,
@@ -157,12 +158,12 @@ def test_a_candidate_whose_every_call_fails_is_never_the_cheapest() -> None:
     """A failed rollout measures no tokens: it counts as the worst cost in the pool, not as zero, and a select
     rule on tokens never prefers it."""
 
-    def task_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def task_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         if "BROKEN" in messages[-1]["content"]:
             raise RuntimeError("the pipeline crashed")
         return "unsure"  # every working prompt scores 0 too, so a non-strict search takes the broken child
 
-    def breaker(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+    def breaker(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
         return "```\nReview: {{text}} BROKEN\n```"
 
     def run(select: Selection | None) -> Any:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from gepa.cli import main
 from gepa.core.types import Example, Rollout
+from gepa.lm.base import Message
 from gepa.proposer.evidence import format_examples
 
 PIPELINE = """
@@ -36,7 +37,7 @@ class Chain:
 """
 
 
-def chain_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def chain_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     content = messages[-1]["content"]
     if "STEP1" in content:
         return "clean" if "RULE1" in content else "noisy"
@@ -47,7 +48,7 @@ def chain_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]
     return label if solved else "unsure"
 
 
-def chain_reflector(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def chain_reflector(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Adds RULE1 to the first step's instructions and RULE2 to the second's."""
     current = re.search(r"```\n(.*?)\n```", messages[-1]["content"], re.DOTALL)
     assert current, messages[-1]["content"]

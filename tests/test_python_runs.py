@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -50,7 +51,7 @@ def python_run(run_dir: Path, cache: Path) -> subprocess.Popen[str]:
 
 
 def optimize_into(run_dir: Path, **kwargs: object) -> gepa.RunResult:
-    settings: dict = {
+    settings: dict[str, Any] = {
         "testset": fakes.make_rows(5, 200),
         "run_dir": run_dir,
         "name": "toy",
@@ -76,6 +77,7 @@ def test_a_python_run_writes_the_run_directory_the_cli_reads(tmp_path: Path) -> 
         assert (run_dir / name).exists(), name
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["task"] == "toy" and summary["test_examples"] == 5
+    assert result.summary is not None
     assert summary["best"]["test"] == result.summary.best.test and summary["best"]["test"] > summary["seed"]["test"]
     assert summary["gains"]["test"]["mean"] == pytest.approx(summary["best"]["test"] - summary["seed"]["test"])
     shown = CliRunner().invoke(main, ["runs", "show", str(run_dir)])
@@ -134,12 +136,17 @@ def test_export_without_a_run_directory_says_how_to_get_one() -> None:
 
 def test_a_test_set_without_a_run_directory_is_refused_before_any_call() -> None:
     calls: list[object] = []
+
+    def task_model(messages: object, params: object) -> str:
+        calls.append(messages)
+        return "x"
+
     with pytest.raises(UserError, match="run_dir"):
         gepa.optimize(
             {"user": "{{text}}"},
             fakes.make_rows(4),
             fakes.make_rows(4, 100),
-            task_model=gepa.lm.FakeModel(lambda m, p: calls.append(m) or "x"),
+            task_model=gepa.lm.FakeModel(task_model),
             reflection_model="fake/tests.fakes:reflector",
             evaluator=gepa.evaluators.Exact(expected="label"),
             testset=fakes.make_rows(2, 200),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import gepa
+from gepa.lm.base import Message
 from tests import fakes
 
 
@@ -27,11 +28,13 @@ class ReviewAdapter:
     def __init__(self) -> None:
         self.batches: list[int] = []
 
-    def evaluate(self, batch: list[dict], candidate: dict[str, str], capture_traces: bool = False) -> EvaluationBatch:
+    def evaluate(
+        self, batch: list[dict[str, Any]], candidate: dict[str, str], capture_traces: bool = False
+    ) -> EvaluationBatch:
         self.batches.append(len(batch))
         outputs, scores, trajectories = [], [], []
         for row in batch:
-            messages = [
+            messages: list[Message] = [
                 {"role": "system", "content": candidate["system"]},
                 {"role": "user", "content": candidate["user"].replace("{{text}}", row["text"])},
             ]
@@ -43,7 +46,7 @@ class ReviewAdapter:
 
     def make_reflective_dataset(
         self, candidate: dict[str, str], eval_batch: EvaluationBatch, components_to_update: list[str]
-    ) -> dict[str, list[dict]]:
+    ) -> dict[str, list[dict[str, Any]]]:
         records = [
             {
                 "Inputs": t["messages"][-1]["content"],

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from gepa.cli import main
+from gepa.lm.base import Message
 from gepa.run.report import rejected_proposals, write_report
 from gepa.run.report.charts import Axis
 from gepa.run.report.markup import feedback_block, score_colour
@@ -198,7 +199,7 @@ def test_feedback_shows_the_line_breaks_an_evaluator_quoted() -> None:
     assert "C:\\\\new" in block  # an escaped backslash before an n is not a line break
 
 
-def two_line_model(messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> str:
+def two_line_model(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     """Answers the label, then an explanation on lines of its own, quoting the input's markup."""
     return f"{fakes.task_model(messages, params)}\n\nbecause {HOSTILE}"
 

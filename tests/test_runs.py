@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,7 +32,7 @@ def gepa_process(*args: str, cache: Path) -> subprocess.Popen[str]:
     )
 
 
-def comparable(run_dir: Path) -> dict:
+def comparable(run_dir: Path) -> dict[str, Any]:
     from gepa.run.rundir import RunDir
 
     state = RunDir.open(run_dir).load_state()
@@ -156,7 +157,7 @@ def test_runs_list_and_show_name_the_same_best_of_an_unfinished_run(tmp_path: Pa
     best_val = state.mean_scores()[state.best_index()]
     assert max(state.mean_scores()) > best_val  # the guard-failed candidate scores higher: the two ways differ
 
-    def listed() -> dict:
+    def listed() -> Any:
         result = CliRunner().invoke(main, ["runs", "list", "--runs-dir", str(tmp_path / "runs"), "--json"])
         assert result.exit_code == 0, result.output
         [row] = json.loads(result.output)

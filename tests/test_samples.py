@@ -11,7 +11,8 @@ from tests import fakes
 
 
 def optimize(cache: Path, samples: int) -> tuple[gepa.RunResult, gepa.lm.FakeModel, list[Event]]:
-    model, events = gepa.lm.FakeModel(fakes.coin_task_model), []
+    model = gepa.lm.FakeModel(fakes.coin_task_model)
+    events: list[Event] = []
     result = gepa.optimize(
         {"system": "You classify reviews.", "user": "Review: {{text}}"},
         fakes.make_rows(10),
@@ -34,7 +35,7 @@ def test_each_pair_is_sampled_three_times_scored_by_the_mean_and_replayed_from_t
     final = next(e for e in events if e.kind == "final_scoring")
     pairs = result.metric_calls + final.data["examples"]
     assert len(model.history) == 3 * pairs  # three task-model calls per scored pair
-    seeds = {}
+    seeds: dict[str, set[int]] = {}
     for messages, params in model.history:
         seeds.setdefault(repr(messages), set()).add(params["seed"])
     assert {len(found) for found in seeds.values()} == {3}  # each pair's three samples had their own seeds

@@ -44,4 +44,5 @@ def test_numbers_in_exponent_form_are_numbers(tmp_path: Path) -> None:
     task = write_task(tmp_path / "toy", extra="select: {weights: {score: 1, tokens: 1e-3}}\n")
     result = CliRunner().invoke(main, ["validate", str(task)])
     assert result.exit_code == 0, result.output
-    assert load_task(task).spec.select.weights == {"score": 1, "tokens": 0.001}
+    select = load_task(task).spec.select
+    assert select is not None and select.weights == {"score": 1, "tokens": 0.001}

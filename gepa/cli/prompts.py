@@ -185,7 +185,7 @@ def prompts_diff(registry: Any, a: str, b: str) -> None:
             echo(line)
 
 
-class VersionType(click.ParamType):
+class VersionType(click.ParamType):  # type: ignore[type-arg]  # generic in click's stubs only
     """A version as printed (``v2``) or as a number (``2``)."""
 
     name = "VERSION"

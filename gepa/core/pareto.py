@@ -18,7 +18,8 @@ def best_mask(scores: NDArray[np.float64]) -> NDArray[np.bool_]:
     """``mask[c, e]`` is True when candidate ``c`` has the best score on example ``e`` (ties included)."""
     if scores.size == 0:
         return np.zeros(scores.shape, dtype=bool)
-    return scores >= scores.max(axis=0, keepdims=True)
+    best: NDArray[np.bool_] = scores >= scores.max(axis=0, keepdims=True)
+    return best
 
 
 def frontier_weights(scores: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -44,7 +45,8 @@ def frontier_weights(scores: NDArray[np.float64]) -> NDArray[np.int64]:
         if not np.any(row & (counts < 2)):  # every example it wins keeps another winner
             counts -= row
             mask[candidate] = False
-    return mask.sum(axis=1).astype(np.int64)
+    wins: NDArray[np.int64] = mask.sum(axis=1).astype(np.int64)
+    return wins
 
 
 def frontier(scores: NDArray[np.float64]) -> list[int]:

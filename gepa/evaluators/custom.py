@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gepa.core.candidate import render
 from gepa.core.evaluation import as_result
@@ -22,7 +22,7 @@ def load_function(reference: str, base_dir: Path) -> Callable[..., Any]:
     function = load_object(reference, base_dir, kind="python evaluator", error=EvaluatorError, noun="function")
     if not callable(function):
         raise EvaluatorError(f"python evaluator: {reference!r} is not a function")
-    return function
+    return cast("Callable[..., Any]", function)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -69,7 +69,7 @@ def fake_responder(model: str) -> Responder:
         return echo_last_user
     module_name, _, attr = reference.partition(":")
     try:
-        responder = getattr(importlib.import_module(module_name), attr)
+        responder: Responder = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ModelConfigError(f"fake model {model!r}: cannot import {reference!r}: {exc}", model=model) from exc
     return responder

@@ -58,7 +58,7 @@ def _extracted(reply: str) -> str:
     quoted = re.match(r'^\s*"(.*?)"[ \t]*(?:\n|$)', reply, re.DOTALL)
     if quoted and quoted.group(1).strip():
         return quoted.group(1).strip()
-    blocks = [b.strip() for b in _FENCE.findall(reply) if b.strip()]
+    blocks: list[str] = [b.strip() for b in _FENCE.findall(reply) if b.strip()]
     if blocks:
         return max(blocks, key=len)
     unterminated = reply.split("```", 1)

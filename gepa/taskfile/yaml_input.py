@@ -23,7 +23,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            raise _AliasFound(self.peek_event())
+            raise _AliasFound(self.peek_event())  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
         return super().compose_node(parent, index)
 
 
