@@ -1,6 +1,7 @@
 """Fingerprints of the engine's decisions: fixed-seed runs on the scripted world, one line per setting with the
 sha256 of the run's ``state.json`` (which holds the pool, every score, the counters, the patience count and the
-random state). A refactor of the loop that changes no behaviour prints the same lines before and after.
+random state) and of its ``events.jsonl`` without the times (what the engine said, in order). A refactor of the
+loop that changes no behaviour prints the same lines before and after.
 
     .venv/bin/python bench/engine_fingerprint.py          # ~20 s; compare its output across two commits
 
@@ -94,6 +95,9 @@ def fingerprint(name: str, setting: dict[str, str], root: Path) -> str:
     state = next(runs.iterdir()) / "state.json"
     summary = json.loads((state.parent / "summary.json").read_text())
     digest = hashlib.sha256(state.read_bytes()).hexdigest()[:16]
+    events = [json.loads(line) for line in (state.parent / "events.jsonl").read_text().splitlines()]
+    timeless = "\n".join(json.dumps({k: v for k, v in e.items() if k != "time"}) for e in events)
+    events_digest = hashlib.sha256(timeless.encode()).hexdigest()[:8]
     counts = summary["counts"]
     seen = ", ".join(
         f"{key} {counts[key]}"
@@ -108,7 +112,9 @@ def fingerprint(name: str, setting: dict[str, str], root: Path) -> str:
         )
         if counts.get(key)
     )
-    return f"{digest}  best {summary['best']['val']:.3f}  calls {summary['metric_calls']}  {seen}"
+    return (
+        f"{digest}  events {events_digest}  best {summary['best']['val']:.3f}  calls {summary['metric_calls']}  {seen}"
+    )
 
 
 def main_() -> None:
