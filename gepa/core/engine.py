@@ -11,8 +11,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +21,25 @@ from gepa.core.answers import balanced_values
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.deadline import Clock, OutOfTime
-from gepa.core.events import UNRECORDED, Callback, Event, EventKind
+from gepa.core.events import (
+    UNRECORDED,
+    BudgetPayload,
+    Callback,
+    CandidateAcceptedPayload,
+    Event,
+    EventKind,
+    IterationStartedPayload,
+    MergePayload,
+    MinibatchRejectionPayload,
+    MinibatchSkippedPayload,
+    Payload,
+    ProposalRejectedPayload,
+    ProposalRepairedPayload,
+    RolloutScoredPayload,
+    RunFinishedPayload,
+    RunStartedPayload,
+    SubsetRejectionPayload,
+)
 from gepa.core.executors import RolloutExecutor, Rollouts
 from gepa.core.leakage import LeakageCheck
 from gepa.core.merge import MergePlan, plan_merge
@@ -125,15 +142,15 @@ class Optimizer:
                 state.stale_iterations = 0 if state.best_id != best_before else state.stale_iterations + 1
                 state.idle_iterations = 0 if state.metric_calls > spent_before else state.idle_iterations + 1
                 state.rng_state = rng.getstate()
-                self._emit("budget", state, metric_calls=state.metric_calls, cost_usd=self.spent_usd())
+                self._emit("budget", state, BudgetPayload(metric_calls=state.metric_calls, cost_usd=self.spent_usd()))
                 self.checkpoint(state)
         best = state.best_index()
         self._emit(
             "run_finished",
             state,
-            reason=state.stop_reason,
-            best=state.candidates[best].id,
-            best_score=state.mean_scores()[best],
+            RunFinishedPayload(
+                reason=state.stop_reason, best=state.candidates[best].id, best_score=state.mean_scores()[best]
+            ),
         )
         self.checkpoint(state)
         return state
@@ -148,7 +165,7 @@ class Optimizer:
     def _start(self, state: RunState, seed: Candidate) -> None:
         if problem := self.config.seed_budget_problem(len(self.val), self.promotion.guard_calls):
             raise UserError(problem)
-        self._emit("run_started", state, seed=seed.id, train=len(self.train), val=len(self.val))
+        self._emit("run_started", state, RunStartedPayload(seed=seed.id, train=len(self.train), val=len(self.val)))
         scored = self._evaluate(state, seed, self.val)
         if failure := seed_failure(scored):
             raise failure
@@ -188,10 +205,12 @@ class Optimizer:
                 return
         parent = state.candidates[self.policies.selector.select(state, rng)]
         batch = [self.train[i] for i in next_minibatch(state, len(self.train), self.config.minibatch_size, rng)]
-        self._emit("iteration_started", state, parent=parent.id, minibatch=[e.id for e in batch])
+        self._emit(
+            "iteration_started", state, IterationStartedPayload(parent=parent.id, minibatch=[e.id for e in batch])
+        )
         parent_rollouts = self._evaluate(state, parent, batch)
         if self.config.skip_perfect and all(r.score >= self.config.perfect_score for r in parent_rollouts):
-            self._emit("minibatch_skipped", state, parent=parent.id)
+            self._emit("minibatch_skipped", state, MinibatchSkippedPayload(parent=parent.id))
             state.bump("skipped")
             return
         children = self._propose(state, parent, optimizable, list(zip(batch, parent_rollouts, strict=True)), rng)
@@ -208,23 +227,22 @@ class Optimizer:
                 self._emit(
                     "candidate_rejected",
                     state,
-                    parent=parent.id,
-                    child=child.id,
-                    origin=child.origin,
-                    reason="outscored",
-                    parent_minibatch=before,
-                    child_minibatch=totals[i],
-                    components=_changed(parent, child),
+                    MinibatchRejectionPayload(
+                        parent=parent.id,
+                        child=child.id,
+                        origin=child.origin,
+                        reason="outscored",
+                        parent_minibatch=before,
+                        child_minibatch=totals[i],
+                        components=_changed(parent, child),
+                    ),
                 )
         child, after = children[winner], totals[winner]
         parent_rank = self.config.rank(mean_objectives(parent_rollouts))
         if not self.policies.acceptance.accepts(ranks[winner], parent_rank):
             state.bump("rejected")
             # Under a select rule the rank decided, not the score sums: the event says so.
-            rule = {"select_rank": [finite(ranks[winner]), finite(parent_rank)]} if self.config.select else {}
-            self._emit(
-                "candidate_rejected",
-                state,
+            rejected = MinibatchRejectionPayload(
                 parent=parent.id,
                 child=child.id,
                 origin=child.origin,
@@ -232,20 +250,24 @@ class Optimizer:
                 parent_minibatch=before,
                 child_minibatch=after,
                 components=_changed(parent, child),
-                **rule,
             )
+            if self.config.select:
+                rejected["select_rank"] = [finite(ranks[winner]), finite(parent_rank)]
+            self._emit("candidate_rejected", state, rejected)
             return
         state.bump("accepted")
         self._emit(
             "candidate_accepted",
             state,
-            parent=parent.id,
-            child=child.id,
-            origin=child.origin,
-            parent_minibatch=before,
-            child_minibatch=after,
-            components=_changed(parent, child),
-            feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score],
+            CandidateAcceptedPayload(
+                parent=parent.id,
+                child=child.id,
+                origin=child.origin,
+                parent_minibatch=before,
+                child_minibatch=after,
+                components=_changed(parent, child),
+                feedback=[r.feedback for r in parent_rollouts if r.score < self.config.perfect_score],
+            ),
         )
         if not self._validate(state, child, rng):
             return
@@ -279,7 +301,9 @@ class Optimizer:
             state.bump("proposals_asked", outcome.asked)
             for problem in outcome.repairs:
                 state.bump("repaired")
-                self._emit("proposal_repaired", state, parent=parent.id, slot=slot, problem=problem)
+                self._emit(
+                    "proposal_repaired", state, ProposalRepairedPayload(parent=parent.id, slot=slot, problem=problem)
+                )
             for rejection in outcome.rejections:
                 self._reject(state, parent, slot, rejection)
             child = outcome.child
@@ -296,7 +320,18 @@ class Optimizer:
 
     def _reject(self, state: RunState, parent: Candidate, slot: int, rejection: Rejection) -> None:
         state.bump(rejection.counter)
-        self._emit("proposal_rejected", state, parent=parent.id, slot=slot, **asdict(rejection))
+        self._emit(
+            "proposal_rejected",
+            state,
+            ProposalRejectedPayload(
+                parent=parent.id,
+                slot=slot,
+                component=rejection.component,
+                reason=rejection.reason,
+                detail=rejection.detail,
+                text=rejection.text,
+            ),
+        )
 
     def _merge(self, state: RunState, plan: MergePlan, rng: random.Random) -> None:
         first, second = state.candidates[plan.first], state.candidates[plan.second]
@@ -306,20 +341,20 @@ class Optimizer:
         sub = self._evaluate(state, plan.child, [self.val[i] for i in picks])
         merged = sum(r.score for r in sub)
         best_parent = max(sum(state.val_scores[p][i] for i in picks) for p in (plan.first, plan.second))
-        details = {
-            "first": first.id,
-            "second": second.id,
-            "child": plan.child.id,
-            "ancestor": state.candidates[plan.ancestor].id,
-            "subsample": merged,
-            "best_parent_subsample": best_parent,
-        }
+        details = MergePayload(
+            first=first.id,
+            second=second.id,
+            child=plan.child.id,
+            ancestor=state.candidates[plan.ancestor].id,
+            subsample=merged,
+            best_parent_subsample=best_parent,
+        )
         if merged < best_parent:
             state.bump("merges_rejected")
-            self._emit("merge_rejected", state, **details)
+            self._emit("merge_rejected", state, details)
             return
         state.bump("merges_accepted")
-        self._emit("merge_accepted", state, **details)
+        self._emit("merge_accepted", state, details)
         self._add(state, plan.child, self._evaluate(state, plan.child, self.val))
 
     # -- validation -------------------------------------------------------------------------------
@@ -338,12 +373,14 @@ class Optimizer:
             self._emit(
                 "candidate_rejected",
                 state,
-                child=child.id,
-                origin=child.origin,
-                reason="validation subset",
-                subset=len(picks),
-                child_subset=sum(r.score for r in sample),
-                best_subset=sum(state.val_scores[state.best_index()][i] for i in picks),
+                SubsetRejectionPayload(
+                    child=child.id,
+                    origin=child.origin,
+                    reason="validation subset",
+                    subset=len(picks),
+                    child_subset=sum(r.score for r in sample),
+                    best_subset=sum(state.val_scores[state.best_index()][i] for i in picks),
+                ),
             )
             return False
         self._add(state, child, self._evaluate(state, child, self.val))
@@ -397,7 +434,7 @@ class Optimizer:
         todo = [(c, e) for c in candidates for e in examples if e.id not in state.rollouts.get(c.id, {})]
 
         def scored(_: int, result: Rollout) -> None:
-            self._emit("rollout_scored", state, example=result.example_id, score=result.score)
+            self._emit("rollout_scored", state, RolloutScoredPayload(example=result.example_id, score=result.score))
 
         samples = self.config.samples_per_example
         results = [
@@ -419,7 +456,7 @@ class Optimizer:
         state.metric_calls += len(todo)
         return [[state.rollouts[c.id][e.id] for e in examples] for c in candidates]
 
-    def _emit(self, kind: EventKind, state: RunState, **data: Any) -> None:
+    def _emit(self, kind: EventKind, state: RunState, data: Payload) -> None:
         """Record the event (a failure there stops the run: the record of a paid run may not be lost), then
         show it to the callbacks (a failing display must not stop a paid run)."""
         event = Event(kind=kind, iteration=state.iteration, data=data)

@@ -8,12 +8,20 @@ A candidate refused here stays in the pool (it may still be a parent or a merge 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from gepa.core.answers import ConstantAnswer, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
-from gepa.core.events import EventKind
+from gepa.core.events import (
+    ConstantAnswerPayload,
+    EventKind,
+    GuardFailedPayload,
+    GuardUnpaidPayload,
+    NewBestPayload,
+    Payload,
+    WithinNoisePayload,
+)
 from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.state import RunState
 from gepa.core.types import Example, Rollout
@@ -22,7 +30,7 @@ Evaluate = Callable[[RunState, Candidate, Sequence[Example]], list[Rollout]]
 
 
 class Emit(Protocol):
-    def __call__(self, kind: EventKind, state: RunState, **data: Any) -> None: ...
+    def __call__(self, kind: EventKind, state: RunState, data: Payload) -> None: ...
 
 
 class Promotion:
@@ -61,7 +69,21 @@ class Promotion:
         if (gain := self._within_noise(state, index)) is not None:
             state.within_noise[candidate.id] = gain.to_dict()
             state.bump("within_noise")
-            self._emit("within_noise", state, candidate=candidate.id, score=score, **gain.to_dict())
+            self._emit(
+                "within_noise",
+                state,
+                WithinNoisePayload(
+                    candidate=candidate.id,
+                    score=score,
+                    mean=gain.mean,
+                    low=gain.low,
+                    high=gain.high,
+                    level=gain.level,
+                    n=gain.n,
+                    better=gain.better,
+                    worse=gain.worse,
+                ),
+            )
             return
         if not self.guard_fits(state):
             # Promoting it unchecked would defeat the guard; paying for the check would pass the budget.
@@ -71,10 +93,9 @@ class Promotion:
             self._emit(
                 "guard_unpaid",
                 state,
-                candidate=candidate.id,
-                score=score,
-                calls=self.guard_calls,
-                remaining=budget - state.metric_calls,
+                GuardUnpaidPayload(
+                    candidate=candidate.id, score=score, calls=self.guard_calls, remaining=budget - state.metric_calls
+                ),
             )
             return
         fell = self._guard(state, candidate)
@@ -85,12 +106,14 @@ class Promotion:
             self._emit(
                 "guard_failed",
                 state,
-                candidate=candidate.id,
-                score=score,
-                sets=fell,
-                guard=state.guard_scores[candidate.id],
-                seed_guard=seed_guard,
-                tolerance=self.config.guard_tolerance,
+                GuardFailedPayload(
+                    candidate=candidate.id,
+                    score=score,
+                    sets=fell,
+                    guard=state.guard_scores[candidate.id],
+                    seed_guard=seed_guard,
+                    tolerance=self.config.guard_tolerance,
+                ),
             )
             return
         if constant := self._constant_answer(state, candidate, self.guard):
@@ -100,11 +123,13 @@ class Promotion:
         self._emit(
             "new_best",
             state,
-            candidate=candidate.id,
-            score=score,
-            previous=previous,
-            objectives=state.objective_means(index),
-            guard=state.guard_scores.get(candidate.id, {}),
+            NewBestPayload(
+                candidate=candidate.id,
+                score=score,
+                previous=previous,
+                objectives=state.objective_means(index),
+                guard=state.guard_scores.get(candidate.id, {}),
+            ),
         )
 
     def check_unpaid(self, state: RunState) -> bool:
@@ -148,7 +173,22 @@ class Promotion:
     def _flag_constant(self, state: RunState, candidate: Candidate, constant: ConstantAnswer) -> None:
         state.constant_answers[candidate.id] = constant.to_dict()
         state.bump("constant_answer")
-        self._emit("constant_answer", state, candidate=candidate.id, **constant.to_dict())
+        self._emit(
+            "constant_answer",
+            state,
+            ConstantAnswerPayload(
+                candidate=candidate.id,
+                split=constant.split,
+                answer=constant.answer,
+                count=constant.count,
+                total=constant.total,
+                score=constant.score,
+                label_rate=constant.label_rate,
+                majority=constant.majority,
+                majority_rate=constant.majority_rate,
+                line=constant.line(),
+            ),
+        )
 
     def _guard(self, state: RunState, candidate: Candidate) -> list[str]:
         """Score ``candidate`` on every guard set; the sets it falls on, more than the tolerance below the seed."""

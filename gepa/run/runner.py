@@ -17,7 +17,7 @@ from gepa.core.candidate import Candidate
 from gepa.core.config import ExecutorName, OptimizerConfig, added_settings, legacy_values, resumable_settings
 from gepa.core.engine import Optimizer
 from gepa.core.evaluation import evaluator_name
-from gepa.core.events import Callback, Event, EventKind
+from gepa.core.events import Callback, Event, EventKind, FinalScoringPayload, Payload, RolloutScoredPayload
 from gepa.core.executors import Done, Rollouts
 from gepa.core.intervals import PairedDifference, paired_difference
 from gepa.core.policies import Policies
@@ -558,14 +558,19 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
     notify = _notifier(callbacks, state)
     notify(
         "final_scoring",
-        split="test",
-        examples=len(test) * len(on_test) if test else 0,
-        candidates=[state.candidates[i].id for i in on_test],
+        FinalScoringPayload(
+            split="test",
+            examples=len(test) * len(on_test) if test else 0,
+            candidates=[state.candidates[i].id for i in on_test],
+        ),
     )
 
     def test_score(candidate: Candidate) -> tuple[float, list[Rollout]]:
         return score(
-            prepared, candidate, test, lambda _, r: notify("rollout_scored", example=r.example_id, score=r.score)
+            prepared,
+            candidate,
+            test,
+            lambda _, r: notify("rollout_scored", RolloutScoredPayload(example=r.example_id, score=r.score)),
         )
 
     seed_test, seed_test_rollouts = test_score(state.candidates[0])
@@ -674,10 +679,10 @@ def finish(prepared: Prepared, run_dir: RunDir, state: RunState, callbacks: Sequ
     return summary
 
 
-def _notifier(callbacks: Sequence[Callback], state: RunState) -> Callable[..., None]:
+def _notifier(callbacks: Sequence[Callback], state: RunState) -> Callable[[EventKind, Payload], None]:
     """Shows an event to ``callbacks`` only (never to the run log); a failing display must not lose the run."""
 
-    def notify(kind: EventKind, **data: Any) -> None:
+    def notify(kind: EventKind, data: Payload) -> None:
         for callback in callbacks:
             try:
                 callback(Event(kind=kind, iteration=state.iteration, data=data))
