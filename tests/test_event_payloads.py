@@ -129,3 +129,11 @@ def test_a_payload_that_drifts_from_its_type_is_caught() -> None:
               "best_subset": 2.0}  # fmt: skip
     assert problem("candidate_rejected", subset) is None
     assert problem("candidate_rejected", {**subset, "reason": "gone"}) is not None
+
+
+def test_every_rejection_reason_has_its_words() -> None:
+    from typing import get_args
+
+    from gepa.core.admission import REJECTION_WORDS, RejectionReason
+
+    assert set(REJECTION_WORDS) == set(get_args(RejectionReason))

@@ -21,6 +21,25 @@ Evidence = Sequence[tuple[Example, Rollout]]
 RejectionReason = Literal["reflection_error", "placeholders", "unchanged", "duplicate", "leakage"]
 
 
+@dataclass(frozen=True)
+class ReasonWords:
+    """How readers name a rejection reason: ``short`` in a count ("8 broke a placeholder"), ``meaning`` for
+    someone who does not know the engine's words (the report)."""
+
+    short: str
+    meaning: str
+
+
+# Every RejectionReason, in the order the diagnosis lists them; the one place their words live.
+REJECTION_WORDS: dict[RejectionReason, ReasonWords] = {
+    "unchanged": ReasonWords("unchanged", "the reflector gave back the text it was shown"),
+    "placeholders": ReasonWords("broke a placeholder", "broke the template's placeholders"),
+    "duplicate": ReasonWords("repeated a candidate", "the text of a candidate already tried"),
+    "leakage": ReasonWords("copied a training example", "copied a training example into the prompt"),
+    "reflection_error": ReasonWords("failed", "the reflection call failed"),
+}
+
+
 def placeholder_problem(before: str, after: str) -> str | None:
     """Why ``after`` may not replace ``before``: a placeholder dropped, renamed or invented; else None."""
     old, new = set(placeholders(before)), set(placeholders(after))

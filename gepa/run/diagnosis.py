@@ -10,15 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gepa.core.admission import REJECTION_WORDS
 from gepa.core.intervals import PairedDifference
 
-WASTE_REASONS = {
-    "unchanged": "unchanged",
-    "placeholders": "broke a placeholder",
-    "duplicate": "repeated a candidate",
-    "leakage": "copied a training example",
-    "reflection_error": "failed",
-}
+WASTE_REASONS = {reason: words.short for reason, words in REJECTION_WORDS.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,15 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gepa.core.admission import REJECTION_WORDS
 from gepa.core.state import RunState
 from gepa.run.report.markup import chip, esc, feedback_block, line_diff, text_block
 
-GROUPS = {  # what each kind of rejection means, for a reader who does not know the engine's words
-    "unchanged": "the reflector gave back the text it was shown",
-    "duplicate": "the text of a candidate already tried",
-    "placeholders": "broke the template's placeholders",
-    "leakage": "copied a training example into the prompt",
-    "reflection_error": "the reflection call failed",
+GROUPS: dict[str, str] = {  # what each kind of rejection means, for a reader who does not know the engine's words
+    **{reason: words.meaning for reason, words in REJECTION_WORDS.items()},
     "not better": "scored on the minibatch and not better than its parent",
     "outscored": "beaten by another proposal of the same iteration",
     "validation subset": "below the best on a sample of the validation set",
