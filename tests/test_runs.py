@@ -131,6 +131,29 @@ def test_runs_list_and_show(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "best prompt:" in shown.output and "val 0.600  mutation:user" in shown.output
 
 
+def test_runs_list_reads_a_resumed_run_from_its_state_not_its_old_summary(tmp_path: Path) -> None:
+    """A run resumed and killed before it finished again keeps the summary of its first finish; ``runs list``
+    then shows where the state got to, not those old figures."""
+    run_dir = finished_run(tmp_path)
+    first = (run_dir / "summary.json").read_text()
+    task = tmp_path / "toy" / "task.yaml"
+    resumed = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "120", "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    iterations = json.loads((run_dir / "state.json").read_text())["iteration"]
+    assert iterations > json.loads(first)["iterations"]
+    (run_dir / "summary.json").write_text(first)  # as a kill -9 after the resumed iterations leaves it
+
+    def row() -> Any:
+        listing = CliRunner().invoke(main, ["runs", "list", "--runs-dir", str(tmp_path / "runs"), "--json"])
+        assert listing.exit_code == 0, listing.output
+        return json.loads(listing.output)[0]
+
+    assert row()["status"] == "unfinished" and row()["iterations"] == iterations
+    resumed = CliRunner().invoke(main, ["optimize", str(task), "--resume", str(run_dir), "--budget", "120", "-q"])
+    assert resumed.exit_code == 0, resumed.output  # finishing again writes a fresh summary, which is read again
+    assert row()["status"] == "finished" and row()["iterations"] == iterations
+
+
 def test_runs_list_and_show_name_the_same_best_of_an_unfinished_run(tmp_path: Path) -> None:
     """The best of a run that has not finished is the engine's choice (``RunState.best_index``), not the highest
     validation mean: here a would-be best fell on the guard set, and ``runs list`` and ``runs show`` both give the

@@ -53,7 +53,8 @@ def runs_list(runs_dir: str, as_json: bool) -> None:
 
 def _row(run_dir: Any) -> dict[str, Any]:
     summary = run_dir.summary()
-    if summary:
+    reached = run_dir.checkpoint_iteration()
+    if summary and (reached is None or summary.iterations >= reached):  # else resumed since: the summary is old
         return {
             "status": summary.status,
             "iterations": summary.iterations,

@@ -186,6 +186,15 @@ class RunDir:
     def has_state(self) -> bool:
         return (self.root / "state.json").is_file()
 
+    def checkpoint_iteration(self) -> int | None:
+        """The iteration the last checkpoint reached, read without the rollouts (None without a readable one)."""
+        try:
+            data = read_json(self.root / "state.json")
+        except (OSError, RunStateError):
+            return None
+        value = data.get("iteration") if isinstance(data, dict) else None
+        return value if isinstance(value, int) else None
+
     def load_state(self) -> RunState:
         """The last checkpoint, with the rollouts it counts read back from rollouts.jsonl. A log line that was cut
         or damaged drops that rollout only (the scores live in state.json); ``notes`` then says which, and the
