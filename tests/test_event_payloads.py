@@ -17,7 +17,8 @@ from gepa.lm import ModelClient
 from gepa.proposer import ReflectiveProposer
 from tests import fakes
 
-# Kinds the scripted world reaches below; guard_failed and guard_unpaid have tests of their own (test_guard.py).
+# Kinds the scripted world reaches below (guard_failed, guard_unpaid and merge_rejected are not: mypy checks their
+# emit sites against their types, and nothing here checks what they write).
 REACHED = {
     "run_started", "iteration_started", "minibatch_skipped", "proposal_rejected", "proposal_repaired",
     "candidate_rejected", "candidate_accepted", "merge_accepted", "new_best", "constant_answer", "within_noise",
@@ -51,9 +52,12 @@ def problem(kind: str, data: dict[str, Any]) -> str | None:
         required = set(payload.__required_keys__)  # type: ignore[attr-defined]
         missing, extra = required - set(data), set(data) - set(hints)
         wrong = [k for k, v in data.items() if k in hints and not fits(v, hints[k])]
-        if not (missing or extra or wrong):
+        ordered = [k for k in hints if k in data] == list(data)  # events.jsonl keeps the declared order
+        if not (missing or extra or wrong) and ordered:
             return None
-        problems.append(f"{payload.__name__}: missing {sorted(missing)}, extra {sorted(extra)}, wrong {wrong}")
+        problems.append(
+            f"{payload.__name__}: missing {sorted(missing)}, extra {sorted(extra)}, wrong {wrong}, ordered {ordered}"
+        )
     return f"{kind} {data}: " + "; ".join(problems)
 
 
@@ -125,6 +129,7 @@ def test_a_payload_that_drifts_from_its_type_is_caught() -> None:
     assert "missing ['cost_usd']" in (problem("budget", {"metric_calls": 3}) or "")
     assert "extra ['calls']" in (problem("budget", {"metric_calls": 3, "cost_usd": 0.0, "calls": 1}) or "")
     assert "wrong ['metric_calls']" in (problem("budget", {"metric_calls": "3", "cost_usd": 0.0}) or "")
+    assert "ordered False" in (problem("budget", {"cost_usd": 0.0, "metric_calls": 3}) or "")
     subset = {"child": "c", "origin": "m", "reason": "validation subset", "subset": 4, "child_subset": 1.0,
               "best_subset": 2.0}  # fmt: skip
     assert problem("candidate_rejected", subset) is None

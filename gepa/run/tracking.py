@@ -48,9 +48,7 @@ class MlflowTracker:
             return
         data = event.data
         try:
-            if event.kind == "run_started":
-                self.best_val = float(data.get("seed_score", 0.0) or 0.0)
-            elif event.kind == "new_best":
+            if event.kind == "new_best":  # the seed's comes first
                 self.best_val = float(data["score"])
             elif event.kind in ("candidate_accepted", "merge_accepted"):
                 self.accepted += 1
