@@ -119,6 +119,15 @@ def test_answers_are_read_as_labels_and_free_baselines_computed() -> None:
         "answers 'no' on 9 of 10 test examples and scores 0.300; 'no' on every example scores "
         "0.400 (the majority label 'yes' 0.600)"
     )
+    wordy = constant_answer(rollouts(["No, it is not."] * 9 + ["yes"], expected), "test")
+    assert wordy is not None and wordy.count == 9  # the replies start with 'no'; an exact check takes none of them
+    strict = [Rollout(example_id=r.example_id, output=r.output, score=0.0, feedback="", expected=r.expected)
+              for r in rollouts(["No, it is not."] * 9 + ["yes"], expected)]  # fmt: skip
+    said = constant_answer(strict, "test")
+    assert said is not None and said.line().startswith(
+        "answers 'no' on 9 of 10 test examples and scores 0.000 (3 of those replies were right but not in a form "
+        "the evaluator accepts); 'no' on every example scores 0.400"
+    )
     # a perfect prompt on a split that is 95 % one label answers it 95 % of the time: not a constant answer
     lopsided = ["yes"] * 19 + ["no"]
     assert constant_answer(rollouts(lopsided, lopsided), "validation") is None

@@ -114,12 +114,18 @@ class ConstantAnswer:
     label_rate: float  # the share of the split's examples that expect ``answer``: what answering it always scores
     majority: str
     majority_rate: float
+    unaccepted: int = 0  # replies that gave the expected label but scored below 1: the form was not accepted
 
     def line(self) -> str:
         """One sentence: what it answers, what it scores, and what answering that label everywhere scores."""
+        form = (
+            f" ({self.unaccepted} of those replies were right but not in a form the evaluator accepts)"
+            if self.unaccepted
+            else ""
+        )
         said = (
             f"answers {self.answer!r} on {self.count} of {self.total} {self.split} examples and scores "
-            f"{self.score:.3f}; {self.answer!r} on every example scores {self.label_rate:.3f}"
+            f"{self.score:.3f}{form}; {self.answer!r} on every example scores {self.label_rate:.3f}"
         )
         if self.answer == self.majority:
             return f"{said} (the majority rate)"
@@ -159,6 +165,11 @@ def constant_answer(rollouts: Sequence[Rollout], split: str) -> ConstantAnswer |
         label_rate=base.rate(answer),
         majority=base.majority,
         majority_rate=base.majority_rate,
+        unaccepted=sum(
+            1
+            for r in rollouts
+            if r.score < 1 and answer_of(r, frozenset(base.labels)) == answer == normalized(str(r.expected))
+        ),
     )
 
 
