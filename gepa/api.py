@@ -25,8 +25,7 @@ from gepa.core.policies import Policies
 from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, System
 from gepa.errors import UserError
-from gepa.evaluators import Contains, Exact, JsonOutput, Numeric
-from gepa.evaluators.custom import LLMJudge, Named, Weighted
+from gepa.evaluators import compared_fields
 from gepa.lm.base import REFLECTION_PARAMS, TASK_PARAMS
 from gepa.lm.cache import ResponseCache
 from gepa.lm.ledger import Usage
@@ -99,31 +98,16 @@ def _examples(split: str, rows: Sequence[Example | Mapping[str, Any]]) -> list[E
     ]
 
 
-def _compared_fields(evaluator: Any) -> set[str]:
-    """The fields one of gepa's own evaluators compares against (its ``expected`` field, a json evaluator's
-    ``fields``, every part's of a weighted one); none for any other evaluator, which reads what it likes (a
-    user's class may well name an attribute ``expected`` for something else)."""
-    if isinstance(evaluator, Weighted):
-        return set().union(*(_compared_fields(part) for _, part, _ in evaluator.parts))
-    if isinstance(evaluator, Named):
-        return _compared_fields(evaluator.inner)
-    if isinstance(evaluator, JsonOutput):
-        return set(evaluator.fields.values())
-    if isinstance(evaluator, Exact | Contains | Numeric | LLMJudge):
-        return {evaluator.expected} if evaluator.expected else set()
-    return set()
-
-
 def _input_fields(evaluator: Any, examples: Sequence[Example]) -> list[str]:
     """The fields a prompt without placeholders is shown: every field but the ``id`` and the ones the evaluator
     compares against, as task files derive them."""
-    return sorted({name for e in examples for name in e.fields} - _compared_fields(evaluator) - {"id"})
+    return sorted({name for e in examples for name in e.fields} - compared_fields(evaluator) - {"id"})
 
 
 def _check_fields(seed: Candidate, evaluator: Any, splits: Mapping[str, Sequence[Example]]) -> None:
     """Every placeholder of the seed and every field the evaluator compares against must be a field of every
     example, before any model call (as task files): else every rollout would fail on the same missing key."""
-    compared = sorted(_compared_fields(evaluator))
+    compared = sorted(compared_fields(evaluator))
     for split, examples in splits.items():
         for example in examples:
             fields = ", ".join(sorted(example.fields))

@@ -117,3 +117,19 @@ def test_matching_evaluators_say_which_answer_they_expected() -> None:
     assert build({"type": "regex", "pattern": "^8$"})(EXAMPLE, "8").expected is None
     weighted = build([{"type": "regex", "pattern": "^8$"}, {"type": "exact", "expected": "answer"}])
     assert weighted(EXAMPLE, "8").expected == "8"
+
+
+def test_each_evaluator_names_the_fields_it_compares_against(tmp_path: Path) -> None:
+    from gepa.evaluators import compared_fields
+
+    weighted = build([{"type": "exact", "expected": "label"}, {"type": "json", "fields": {"intent": "gold"}}])
+    assert compared_fields(weighted) == {"label", "gold"}
+    assert compared_fields(build({"type": "numeric", "expected": "answer"})) == {"answer"}
+    assert compared_fields(build({"type": "regex", "pattern": "^8$"})) == set()
+
+    class Graded:  # a user's evaluator that reads an answer field says so; a function reads what it likes
+        def compared_fields(self) -> set[str]:
+            return {"rubric_answer"}
+
+    assert compared_fields(Graded()) == {"rubric_answer"}
+    assert compared_fields(lambda example, output: 1.0) == set()

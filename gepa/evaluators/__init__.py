@@ -5,7 +5,8 @@
 """
 
 from gepa.evaluators.build import build_evaluator
+from gepa.evaluators.custom import compared_fields
 from gepa.evaluators.match import Contains, Exact, JsonOutput, Numeric, Regex
 from gepa.evaluators.spec import EVALUATORS
 
-__all__ = ["EVALUATORS", "Contains", "Exact", "JsonOutput", "Numeric", "Regex", "build_evaluator"]
+__all__ = ["EVALUATORS", "Contains", "Exact", "JsonOutput", "Numeric", "Regex", "build_evaluator", "compared_fields"]

@@ -80,6 +80,10 @@ class LLMJudge:
     input_fields: tuple[str, ...] = ()
     expected: str | None = None
 
+    def compared_fields(self) -> set[str]:
+        """The reference answer's field, when the judge is given one."""
+        return {self.expected} if self.expected else set()
+
     def __call__(self, example: Example, output: str) -> EvalResult:
         fields = example.fields
         shown = self.input_fields or tuple(k for k in fields if k != self.expected)
@@ -104,6 +108,10 @@ class Weighted:
 
     parts: Sequence[tuple[str, Evaluator, float]]
 
+    def compared_fields(self) -> set[str]:
+        """Every part's."""
+        return set().union(*(compared_fields(part) for _, part, _ in self.parts))
+
     def __call__(self, example: Example, output: str) -> EvalResult:
         total = sum(w for _, _, w in self.parts) or 1.0
         results = [(name, e(example, output), w) for name, e, w in self.parts]
@@ -123,6 +131,9 @@ class Named:
     name: str
     inner: Evaluator
 
+    def compared_fields(self) -> set[str]:
+        return compared_fields(self.inner)
+
     def __call__(self, example: Example, output: str) -> EvalResult:
         result = self.inner(example, output)
         return EvalResult(
@@ -131,3 +142,12 @@ class Named:
             expected=result.expected,
             scores={**result.scores, self.name: result.score},
         )
+
+
+def compared_fields(evaluator: object) -> set[str]:
+    """The example fields ``evaluator`` compares the output against, which the task model is never shown as
+    inputs: what its ``compared_fields()`` names (gepa's evaluators have one; a user's class may), else none (a
+    function reads what it likes)."""
+    method = getattr(evaluator, "compared_fields", None)
+    found = method() if callable(method) else set()
+    return {name for name in found if isinstance(name, str)}

@@ -52,6 +52,10 @@ class Exact:
     expected: str
     normalize: tuple[str, ...] = ("strip",)
 
+    def compared_fields(self) -> set[str]:
+        """The example fields the output is compared against (never shown to the task model as inputs)."""
+        return {self.expected}
+
     def __call__(self, example: Example, output: str) -> EvalResult:
         wanted = expected_values(example, self.expected)
         got = normalize(output, self.normalize)
@@ -87,6 +91,10 @@ class Exact:
 class Contains:
     expected: str
     normalize: tuple[str, ...] = ("lower",)
+
+    def compared_fields(self) -> set[str]:
+        """The example fields the output is compared against (never shown to the task model as inputs)."""
+        return {self.expected}
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         wanted = expected_values(example, self.expected)
@@ -144,6 +152,10 @@ class Numeric:
 
     expected: str
     tolerance: float = 1e-6
+
+    def compared_fields(self) -> set[str]:
+        """The example fields the output is compared against (never shown to the task model as inputs)."""
+        return {self.expected}
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         expected = str(example.fields[self.expected]).strip()  # as the data spells it: 1234567, not 1.23457e+06
@@ -207,6 +219,10 @@ class JsonOutput:
                 raise EvaluatorError(
                     f"json evaluator: the schema is not a valid JSON Schema at {where}: {exc.message}"
                 ) from None
+
+    def compared_fields(self) -> set[str]:
+        """The example fields the output's keys are compared against."""
+        return set(self.fields.values())
 
     def __call__(self, example: Example, output: str) -> EvalResult:
         try:

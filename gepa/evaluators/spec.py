@@ -59,18 +59,11 @@ class EvaluatorKeys(Strict):
     def build(self, context: BuildContext) -> Evaluator:
         """The evaluator these keys describe; a key it cannot use (a bad pattern) is an ``EvaluatorError``."""
 
-    def compared_fields(self) -> set[str]:
-        """The example fields the output is compared against: the task model is never shown them as inputs."""
-        return set()
-
 
 class ExpectedKeys(EvaluatorKeys):
     """The key of the types that compare the output with one field of the example."""
 
     expected: str = Field(description=EXPECTED)
-
-    def compared_fields(self) -> set[str]:
-        return {self.expected}
 
 
 class MatchKeys(ExpectedKeys):
@@ -124,9 +117,6 @@ class JsonSpec(EvaluatorKeys):
     def build(self, context: BuildContext) -> Evaluator:
         return JsonOutput(schema=self.json_schema, fields=dict(self.fields), normalize=tuple(self.normalize))
 
-    def compared_fields(self) -> set[str]:
-        return set(self.fields.values())
-
 
 class NumericSpec(ExpectedKeys):
     """1 if the last number in the output is the expected one, within the tolerance."""
@@ -176,9 +166,6 @@ class JudgeSpec(EvaluatorKeys):
             expected=self.expected,
             input_fields=tuple(self.input_fields),
         )
-
-    def compared_fields(self) -> set[str]:
-        return {self.expected} if self.expected else set()
 
 
 EvaluatorSpec = Annotated[

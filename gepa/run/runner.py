@@ -26,7 +26,7 @@ from gepa.core.state import RunState
 from gepa.core.types import Evaluator, Example, Proposer, Rollout, System
 from gepa.core.user_code import load_object
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
-from gepa.evaluators.build import build_evaluator
+from gepa.evaluators import build_evaluator, compared_fields
 from gepa.evaluators.spec import as_recorded_today
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
@@ -44,7 +44,7 @@ from gepa.run.summary import BestScores, CandidateScores, FrontMember, RunSummar
 from gepa.run.tracking import MlflowTracker
 from gepa.system import PipelineSystem, PromptSystem
 from gepa.taskfile.data import Splits, load_splits
-from gepa.taskfile.seed import check_fields, expected_fields, resolve_seed
+from gepa.taskfile.seed import check_fields, resolve_seed
 from gepa.taskfile.spec import MlflowTrackingSpec, Task, TaskSpec, load_task, read_utf8
 
 
@@ -143,9 +143,6 @@ def prepare(
     task_client = models.client(
         task_model, "task", spec.model_params, api_base=spec.api_base, api_key_env=spec.api_key_env
     )
-    input_fields = sorted(splits.fields() - expected_fields(task) - {"id"})
-    system = task_system(task, task_client, input_fields)
-    warnings = check_fields(task, seed, splits, provided=set(getattr(system, "provides", ())))
     try:
         evaluator = build_evaluator(
             spec.evaluator_specs(),
@@ -156,6 +153,10 @@ def prepare(
         )
     except EvaluatorError as exc:
         raise TaskSpecError(str(exc), path=str(task.path), field="evaluator") from None
+    answers = compared_fields(evaluator)
+    input_fields = sorted(splits.fields() - answers - {"id"})
+    system = task_system(task, task_client, input_fields)
+    warnings = check_fields(task, seed, splits, answers, provided=set(getattr(system, "provides", ())))
     template, policy = reflection_template(task, overrides.reflection_template or spec.reflection_template)
     config = OptimizerConfig(
         **spec.budget.model_dump(),
@@ -249,6 +250,7 @@ def check_candidate(prepared: Prepared, candidate: Candidate, source: str) -> li
         prepared.task_file(),
         candidate,
         prepared.splits,
+        compared_fields(prepared.evaluator),
         provided=set(getattr(prepared.system, "provides", ())),
         source=source,
     )

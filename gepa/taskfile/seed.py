@@ -10,11 +10,6 @@ from gepa.taskfile.data import Splits
 from gepa.taskfile.spec import ComponentSource, Task, read_utf8
 
 
-def expected_fields(task: Task) -> set[str]:
-    """Example fields the evaluators compare against (never shown to the task model as inputs)."""
-    return {field for spec in task.spec.evaluator_specs() for field in spec.compared_fields()}
-
-
 def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
     """The seed candidate from inline text, files, or the prompt registry."""
     prompt = task.spec.prompt
@@ -57,17 +52,23 @@ def resolve_seed(task: Task, registry: PromptRegistry) -> Candidate:
 
 
 def check_fields(
-    task: Task, seed: Candidate, splits: Splits, provided: set[str] | None = None, *, source: str | None = None
+    task: Task,
+    seed: Candidate,
+    splits: Splits,
+    answers: set[str],
+    provided: set[str] | None = None,
+    *,
+    source: str | None = None,
 ) -> list[str]:
-    """Every placeholder and every expected field must exist in the data (or be ``provided`` by the pipeline,
-    such as a second step's ``{{draft}}``), and every placeholder be closed; errors name ``source`` (where the
-    candidate came from: a candidate file, a registry prompt), else the task file. Returns warnings: a placeholder
-    showing the task model the very field its answer is compared against."""
+    """Every placeholder and every field the evaluator compares against (``answers``,
+    ``gepa.evaluators.compared_fields``) must exist in the data (or be ``provided`` by the pipeline, such as a
+    second step's ``{{draft}}``), and every placeholder be closed; errors name ``source`` (where the candidate came
+    from: a candidate file, a registry prompt), else the task file. Returns warnings: a placeholder showing the task
+    model the very field its answer is compared against."""
     where = source or str(task.path)
     fields = splits.fields()
     provided = provided or set()
     shown = ", ".join(sorted(fields)) + (f"; the pipeline fills {', '.join(sorted(provided))}" if provided else "")
-    answers = expected_fields(task)
     warnings = []
     for name, text in seed.components.items():
         if unclosed := unclosed_placeholders(text):
@@ -90,16 +91,14 @@ def check_fields(
                     f"prompt component {name!r} shows {{{{{placeholder}}}}}, the field the evaluator "
                     "compares against: the task model sees the answer"
                 )
-    missing = sorted(expected_fields(task) - fields)
+    missing = sorted(answers - fields)
     if missing:
         raise TaskSpecError(
             f"evaluator expects the field {missing[0]!r}, which the data lacks (fields: {shown})",
             path=where,
             field="evaluator.expected",
         )
-    needed = expected_fields(task) | {
-        p for text in seed.components.values() for p in placeholders(text) if p not in provided
-    }
+    needed = answers | {p for text in seed.components.values() for p in placeholders(text) if p not in provided}
     for name, examples in splits.guard.items():
         for example in examples:
             lacking = sorted(needed - set(example.fields))
