@@ -61,12 +61,11 @@ def problem(kind: str, data: dict[str, Any]) -> str | None:
     return f"{kind} {data}: " + "; ".join(problems)
 
 
-def cli_run(tmp_path: Path, name: str, **settings: Any) -> list[dict[str, Any]]:
+def cli_run(tmp_path: Path, name: str, skewed: bool = False, **settings: Any) -> list[dict[str, Any]]:
     task = fakes.write_task(tmp_path / name, budget=200, **settings)
-    if name == "constant":
-        for split, offset in (("train", 0), ("val", 100), ("test", 200)):
-            rows = fakes.skewed_rows(10, offset)
-            (task.parent / "data" / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for split, offset in (("train", 0), ("val", 100), ("test", 200)) if skewed else ():
+        rows = fakes.skewed_rows(10, offset)
+        (task.parent / "data" / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     runs = tmp_path / name / "runs"
     result = CliRunner().invoke(main, ["optimize", str(task), "--runs-dir", str(runs), "-q", "--no-cache"])
     assert result.exit_code == 0, result.output
@@ -84,6 +83,7 @@ def test_every_event_has_the_payload_its_kind_declares(tmp_path: Path) -> None:
         *cli_run(
             tmp_path,
             "constant",
+            skewed=True,
             model="fake/tests.fakes:skewed_task_model",
             reflection_model="fake/tests.fakes:marker_reflector",
             optimizer="{proposals_per_iteration: 1, minibatch_size: 10}",

@@ -487,17 +487,17 @@ def _measured(config: dict[str, Any]) -> dict[str, Any]:
 
 
 ADDED_SETTINGS = added_settings() | {"name"}  # and the task file's name
+DEFAULTS = {f.name: f.default for f in fields(OptimizerConfig)}
 
 
 def _same_settings(before: Any, now: Any) -> bool:
     """Whether two recorded settings agree; a setting added since a run was recorded (``ADDED_SETTINGS``)
     agrees when it holds its default, so runs made by an older gepa still resume. Any other new key differs."""
     if isinstance(before, dict) and isinstance(now, dict):
-        defaults = {f.name: f.default for f in fields(OptimizerConfig)}
         return all(
             _same_settings(before[k], now[k])
             if k in before
-            else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == defaults.get(k))
+            else k in ADDED_SETTINGS and (now[k] in (None, [], {}, ()) or now[k] == DEFAULTS.get(k))
             for k in now
         ) and set(before) <= set(now)
     return bool(before == now)
@@ -508,8 +508,7 @@ def as_recorded(prepared: Prepared, recorded: dict[str, Any]) -> Prepared:
     where the user left it at its default: a run started before the noise rule existed goes on choosing its best
     as it did. A value the user chose is compared like any other change (and refused)."""
     held = recorded.get("optimizer", {})
-    defaults = {f.name: f.default for f in fields(OptimizerConfig)}
-    absent = {k: v for k, v in legacy_values().items() if k not in held and getattr(prepared.config, k) == defaults[k]}
+    absent = {k: v for k, v in legacy_values().items() if k not in held and getattr(prepared.config, k) == DEFAULTS[k]}
     return replace(prepared, config=replace(prepared.config, **absent)) if absent else prepared
 
 
