@@ -12,7 +12,7 @@ import pytest
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
 from gepa.core.engine import Optimizer
-from gepa.core.events import Event
+from gepa.core.events import Callback, Event
 from gepa.core.types import Example
 from gepa.errors import ModelConfigError
 from gepa.evaluators import Exact
@@ -41,6 +41,8 @@ def build(
     reflect: Any = fakes.reflector,
     events: list[Event] | None = None,
     template: str | None = None,
+    callbacks: Sequence[Callback] = (),
+    record: Callback | None = None,
 ) -> tuple[Optimizer, FakeModel, FakeModel]:
     task_model, reflector = FakeModel(task), FakeModel(reflect)
     optimizer = Optimizer(
@@ -50,7 +52,8 @@ def build(
         trainset=examples("train", 8, 0),
         valset=examples("val", 10, 100),
         config=config,
-        callbacks=[events.append] if events is not None else [],
+        callbacks=[events.append, *callbacks] if events is not None else callbacks,
+        record=record,
     )
     return optimizer, task_model, reflector
 
@@ -241,16 +244,14 @@ def test_a_failing_display_is_ignored_but_a_failing_run_log_stops_the_run() -> N
     def broken(event: Event) -> None:
         raise RuntimeError("display gone")
 
-    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE))
-    optimizer.callbacks = [broken]
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE), callbacks=[broken])
     assert optimizer.run(SEED).finished
 
     def disk_full(event: Event) -> None:
         if event.kind == "iteration_started":
             raise OSError(28, "No space left on device")
 
-    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE))
-    optimizer.record = disk_full
+    optimizer, _, _ = build(OptimizerConfig(max_metric_calls=40, seed=0, **ONE), record=disk_full)
     with pytest.raises(OSError, match="No space left"):
         optimizer.run(SEED)
 

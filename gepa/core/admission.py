@@ -1,23 +1,28 @@
 """Proposal admission: ask the reflector for a new component text until one is usable, repair what one repair
 request can fix, and record why each unusable text was turned away.
 
-Runs on the proposal threads, so it never touches the run state: what a slot did comes back as a
-``ProposalOutcome`` that the engine applies in slot order.
+A slot runs on a proposal thread, so it never touches the run state: what it did comes back as a
+``ProposalOutcome``, and ``Admission.children`` applies the outcomes to the state in slot order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from gepa.core.candidate import Candidate, placeholders
+from gepa.core.emitter import Emit
+from gepa.core.events import ProposalRejectedPayload, ProposalRepairedPayload
 from gepa.core.leakage import LeakageCheck
-from gepa.core.state import Counter
+from gepa.core.state import Counter, RunState
 from gepa.core.types import Example, Proposer, Repairs, Rollout
 from gepa.errors import SystemicModelError, redact_secrets
 
 Evidence = Sequence[tuple[Example, Rollout]]
+# How the slots run concurrently: ``ThreadPoolExecutor.map``, or the builtin ``map`` to run them in turn.
+MapSlots = Callable[[Callable[[int], "ProposalOutcome"], Iterable[int]], Iterator["ProposalOutcome"]]
 RejectionReason = Literal["reflection_error", "placeholders", "unchanged", "duplicate", "leakage"]
 
 
@@ -91,8 +96,64 @@ class ProposalOutcome:
 class Admission:
     """Turns reflector replies into usable component texts within ``attempts`` reflection calls per component."""
 
-    def __init__(self, proposer: Proposer, leakage: LeakageCheck, attempts: int) -> None:
-        self.proposer, self.leakage, self.attempts = proposer, leakage, attempts
+    def __init__(self, proposer: Proposer, leakage: LeakageCheck, attempts: int, emit: Emit) -> None:
+        self.proposer, self.leakage, self.attempts, self._emit = proposer, leakage, attempts, emit
+
+    def children(
+        self,
+        state: RunState,
+        parent: Candidate,
+        names: Sequence[str],
+        evidence: Evidence,
+        slots: int,
+        rng: random.Random,
+        map_slots: MapSlots = map,
+    ) -> list[Candidate]:
+        """Up to ``slots`` new, distinct, well-formed children of ``parent`` (new texts for ``names``).
+
+        Each slot draws its sample number from ``rng`` before any slot starts, so the same seed gives the
+        same proposals whatever order the threads finish in; the counters and events follow slot order.
+        """
+        samples = [rng.getrandbits(31) for _ in range(slots)]
+        known = frozenset(c.id for c in state.candidates)
+        outcomes = list(map_slots(lambda sample: self.slot(parent, names, evidence, sample, known), samples))
+        children: list[Candidate] = []
+        for slot, outcome in enumerate(outcomes):
+            state.bump("reflection_calls", outcome.calls)
+            state.bump("proposals_asked", outcome.asked)
+            for problem in outcome.repairs:
+                state.bump("repaired")
+                self._emit(
+                    "proposal_repaired", state, ProposalRepairedPayload(parent=parent.id, slot=slot, problem=problem)
+                )
+            for rejection in outcome.rejections:
+                self._reject(state, parent, slot, rejection)
+            child = outcome.child
+            if child is None:
+                continue
+            if any(child.id == other.id for other in children):
+                self._reject(
+                    state, parent, slot, Rejection(names[0], "duplicate", f"same as another proposal ({child.id})")
+                )
+                continue
+            state.bump("proposals")
+            children.append(child)
+        return children
+
+    def _reject(self, state: RunState, parent: Candidate, slot: int, rejection: Rejection) -> None:
+        state.bump(rejection.counter)
+        self._emit(
+            "proposal_rejected",
+            state,
+            ProposalRejectedPayload(
+                parent=parent.id,
+                slot=slot,
+                component=rejection.component,
+                reason=rejection.reason,
+                detail=rejection.detail,
+                text=rejection.text,
+            ),
+        )
 
     def slot(
         self, parent: Candidate, names: Sequence[str], evidence: Evidence, sample: int, known: frozenset[str]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from gepa.core.answers import balanced_values
 from gepa.core.config import COST_OBJECTIVES, OptimizerConfig
 from gepa.core.state import RunState
@@ -54,6 +56,27 @@ def objective_rows(config: OptimizerConfig, state: RunState, rollouts: Sequence[
             fill = max(pool) if pool else 0.0
         rows[name] = [r.objectives.get(name, fill) for r in rollouts]
     return rows
+
+
+def could_matter(config: OptimizerConfig, state: RunState, sample: Sequence[Rollout], picks: Sequence[int]) -> bool:
+    """Whether a child scored on the validation examples ``picks`` (``sample``) ranks at least as high as the best
+    does there, or beats every pool member on some example for some front objective: if not, the rest of the set
+    is not worth paying for."""
+    if config.rank(mean_objectives(sample)) >= config.rank(state.objective_means(state.best_index(), picks)):
+        return True
+    for objective in config.front_objectives():
+        unmeasured = 0.0 if objective.direction == "max" else math.inf  # a failure is never the cheapest
+        values = np.array(
+            [
+                objective.oriented(
+                    r.score if objective.name == "score" else r.objectives.get(objective.name, unmeasured)
+                )
+                for r in sample
+            ]
+        )
+        if np.any(values > state.objective_matrix(objective)[:, list(picks)].max(axis=0) + 1e-12):
+            return True
+    return False
 
 
 def finite(rank: Sequence[float]) -> list[float | None]:

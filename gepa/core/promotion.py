@@ -8,18 +8,16 @@ A candidate refused here stays in the pool (it may still be a parent or a merge 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
 
 from gepa.core.answers import ConstantAnswer, constant_answer
 from gepa.core.candidate import Candidate
 from gepa.core.config import OptimizerConfig
+from gepa.core.emitter import Emit
 from gepa.core.events import (
     ConstantAnswerPayload,
-    EventKind,
     GuardFailedPayload,
     GuardUnpaidPayload,
     NewBestPayload,
-    Payload,
     WithinNoisePayload,
 )
 from gepa.core.intervals import PairedDifference, paired_difference
@@ -27,10 +25,6 @@ from gepa.core.state import RunState
 from gepa.core.types import Example, Rollout
 
 Evaluate = Callable[[RunState, Candidate, Sequence[Example]], list[Rollout]]
-
-
-class Emit(Protocol):
-    def __call__(self, kind: EventKind, state: RunState, data: Payload) -> None: ...
 
 
 class Promotion:
