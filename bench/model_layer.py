@@ -32,6 +32,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gepa.lm import FakeModel, ModelClient, ResponseCache
+from gepa.lm.base import Endpoint
 from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.openai_model import OpenAIModel
 from gepa.run import runner
@@ -103,7 +104,7 @@ def concurrency_speedups(
     results: dict[int, float] = {}
     with HTTPServer(host="127.0.0.1", threaded=True) as server:
         server.expect_request("/v1/chat/completions").respond_with_handler(slow)
-        client = ModelClient(backend_cls("openai/m", api_base=server.url_for("/v1"), prices={}), role="task")
+        client = ModelClient(backend_cls("openai/m", Endpoint(api_base=server.url_for("/v1"), prices={})), role="task")
         client.complete([{"role": "user", "content": "warm up"}], {"temperature": 0})
         base_rate = 0.0
         for n in levels:
@@ -175,7 +176,7 @@ def async_speedups(
     server = context.Process(target=serve_slow_completions, args=(latency, ports), daemon=True)
     server.start()
     try:
-        backend = backend_cls("openai/m", api_base=f"http://127.0.0.1:{ports.get(timeout=60)}/v1", prices={})
+        backend = backend_cls("openai/m", Endpoint(api_base=f"http://127.0.0.1:{ports.get(timeout=60)}/v1", prices={}))
         system = PromptSystem(ModelClient(backend, role="task"))
         seed = Candidate(components={"user": "{{text}} {{i}}"})
         results: dict[int, float] = {}

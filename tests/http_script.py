@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from gepa.lm import ModelClient, UsageLedger
+from gepa.lm.base import Endpoint
 
 
 def completion(text: str) -> Response:
@@ -58,12 +59,10 @@ def client_for(
     server: HTTPServer, script: Script, backend_cls: type, *, timeout: float = 10.0, attempts: int = 4
 ) -> ModelClient:
     server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(script)
-    backend = backend_cls(
-        "openai/scripted",
-        api_base=server.url_for("/v1"),
-        timeout=timeout,
-        prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+    endpoint = Endpoint(
+        api_base=server.url_for("/v1"), timeout=timeout, prices={"input_per_mtok": 1.0, "output_per_mtok": 2.0}
     )
+    backend = backend_cls("openai/scripted", endpoint)
     return ModelClient(
         backend, role="task", ledger=UsageLedger(), max_attempts=attempts, backoff_initial=0.01, backoff_max=0.05
     )

@@ -23,7 +23,7 @@ from gepa.core.types import Example
 from gepa.errors import ModelCallError
 from gepa.evaluators import Exact
 from gepa.lm import FakeModel, ModelClient, ResponseCache
-from gepa.lm.base import Message
+from gepa.lm.base import Endpoint, Message
 from gepa.lm.ratelimit import RateLimiter, estimate_tokens
 from gepa.proposer import ReflectiveProposer
 from gepa.system import PromptSystem
@@ -114,7 +114,7 @@ def test_the_async_executor_gives_the_same_run_as_threads(server: HTTPServer, ba
     server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(task_server_reply)
     states = []
     for executor in ("threads", "async"):
-        backend = backend_cls("openai/scripted", api_base=server.url_for("/v1"), prices={})
+        backend = backend_cls("openai/scripted", Endpoint(api_base=server.url_for("/v1"), prices={}))
         system = PromptSystem(ModelClient(backend, role="task"))
         optimizer = Optimizer(
             system=system,
@@ -140,8 +140,8 @@ def test_auto_picks_async_for_http_backends_and_threads_for_in_process_models() 
     from gepa.lm.openai_model import OpenAIModel
 
     for backend in (
-        LiteLLMModel("openai/m", api_base="http://127.0.0.1:9/v1"),
-        OpenAIModel("openai/m", api_base="http://127.0.0.1:9/v1"),
+        LiteLLMModel("openai/m", Endpoint(api_base="http://127.0.0.1:9/v1")),
+        OpenAIModel("openai/m", Endpoint(api_base="http://127.0.0.1:9/v1")),
     ):
         with Rollouts("auto", 4, PromptSystem(ModelClient(backend, role="task"))) as executor:
             assert isinstance(executor, AsyncRollouts)

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from gepa.errors import ModelCallError, ModelConfigError, TransientModelError
 from gepa.lm import ModelClient
-from gepa.lm.base import Message
+from gepa.lm.base import Endpoint, Message
 from gepa.lm.litellm_model import LiteLLMModel
 from tests.http_script import Script, client_for, completion, error
 
@@ -97,7 +97,7 @@ def test_the_guard_blocks_real_providers(monkeypatch: pytest.MonkeyPatch) -> Non
     import gepa.lm.base
 
     monkeypatch.setattr(gepa.lm.base, "ALLOW_MODEL_CALLS", False)
-    backend = LiteLLMModel("openai/gpt-4.1-mini", api_key_env="HOME")
+    backend = LiteLLMModel("openai/gpt-4.1-mini", Endpoint(api_key_env="HOME"))
     with pytest.raises(ModelConfigError, match="disabled"):
         backend.complete(MESSAGES, {})
 

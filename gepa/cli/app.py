@@ -95,26 +95,21 @@ def model_option(func: F) -> F:
     )(func)
 
 
-def runs_dir_option(func: F) -> F:
+def _directory_option(name: str, default: str, what: str) -> Callable[[F], F]:
+    """``--<name>-dir``, defaulting to ``default`` and read from ``GEPA_<NAME>_DIR`` when unset."""
+    env = f"GEPA_{name.upper()}_DIR"
     return click.option(
-        "--runs-dir",
+        f"--{name}-dir",
         type=click.Path(file_okay=False),
-        envvar="GEPA_RUNS_DIR",
-        default="runs",
+        envvar=env,
+        default=default,
         show_default=True,
-        help="Where run directories live [env GEPA_RUNS_DIR].",
-    )(func)
+        help=f"{what} [env {env}].",
+    )
 
 
-def prompts_dir_option(func: F) -> F:
-    return click.option(
-        "--prompts-dir",
-        type=click.Path(file_okay=False),
-        envvar="GEPA_PROMPTS_DIR",
-        default="prompts",
-        show_default=True,
-        help="The prompt registry's directory [env GEPA_PROMPTS_DIR].",
-    )(func)
+runs_dir_option = _directory_option("runs", "runs", "Where run directories live")
+prompts_dir_option = _directory_option("prompts", "prompts", "The prompt registry's directory")
 
 
 def json_option(func: F) -> F:

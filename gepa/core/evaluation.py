@@ -83,16 +83,16 @@ def timed_out(evaluator: Evaluator, example: Example, output: SystemOutput | Non
     """A rollout given up after ``timeout`` seconds: in the system (no output yet) or in the evaluator."""
     limit = f"took longer than rollout_timeout ({timeout:g}s)"
     if output is None:
-        message = f"the system {limit} on example {example.id}"
-        return Rollout(
-            example_id=example.id,
-            output="",
-            score=0.0,
-            error=message,
-            error_source="system",
-            feedback=f"The system failed on this example: {message}",
-        )
-    message = f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: it {limit}"
+        return system_failed(example, f"the system {limit} on example {example.id}")
+    return evaluator_failed(
+        example, output, f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: it {limit}"
+    )
+
+
+def evaluator_failed(
+    example: Example, output: SystemOutput, message: str, objectives: Mapping[str, float] | None = None
+) -> Rollout:
+    """A zero-score rollout of an output the evaluator could not score, with ``message`` as error and feedback."""
     return Rollout(
         example_id=example.id,
         output=output.text,
@@ -101,6 +101,7 @@ def timed_out(evaluator: Evaluator, example: Example, output: SystemOutput | Non
         error=message,
         error_source="evaluator",
         feedback=f"The evaluator failed on this output: {message}",
+        objectives=objectives or {},
     )
 
 
@@ -117,7 +118,11 @@ def failed_run(example: Example, exc: Exception) -> Rollout:
             error_source="unreachable",
             feedback=f"The model could not be reached: {exc}",
         )
-    message = redact_secrets(f"{type(exc).__name__}: {exc}")
+    return system_failed(example, redact_secrets(f"{type(exc).__name__}: {exc}"))
+
+
+def system_failed(example: Example, message: str) -> Rollout:
+    """A zero-score rollout of an example the system gave no output for, with ``message`` as error and feedback."""
     return Rollout(
         example_id=example.id,
         output="",
@@ -180,16 +185,7 @@ def score_output(evaluator: Evaluator, candidate: Candidate, example: Example, o
         ) from None
     except Exception as exc:  # noqa: BLE001 - one output the evaluator choked on
         message = redact_secrets(f"evaluator {evaluator_name(evaluator)} failed on example {example.id}: {exc}")
-        return Rollout(
-            example_id=example.id,
-            output=output.text,
-            score=0.0,
-            trace=output.trace,
-            error=message,
-            error_source="evaluator",
-            feedback=f"The evaluator failed on this output: {message}",
-            objectives=measured(candidate, output, {"score": 0.0}),
-        )
+        return evaluator_failed(example, output, message, measured(candidate, output, {"score": 0.0}))
     return Rollout(
         example_id=example.id,
         output=output.text,

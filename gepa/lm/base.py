@@ -39,6 +39,26 @@ REFLECTION_PARAMS: dict[str, Any] = {"temperature": 0.7, "max_tokens": 512}
 Prices = Mapping[str, float]  # a model's price: {"input_per_mtok": ..., "output_per_mtok": ...}
 
 
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """Where a remote model is and how to pay for it."""
+
+    api_base: str | None = None
+    api_key_env: str | None = None
+    timeout: float = 60.0
+    prices: Prices | None = None
+
+
+DEFAULT_ENDPOINT = Endpoint()  # the provider's own address, its usual key variable, a 60 s timeout
+
+
+def missing_key(model: str, variables: Sequence[str]) -> ModelConfigError:
+    """The error for a remote model whose API key variables are not set, naming them."""
+    return ModelConfigError(
+        f"model {model!r} needs an API key: set the environment variable {' and '.join(variables)}", model=model
+    )
+
+
 class Message(TypedDict):
     role: str
     content: str

@@ -12,8 +12,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.errors import ModelConfigError, treat_as_secret
-from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
+from gepa.errors import treat_as_secret
+from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, missing_key
 from gepa.lm.provider_errors import map_provider_error, reading_reply
 
 
@@ -45,32 +45,18 @@ def missing_keys(model: str, api_base: str | None = None) -> list[str]:
 class LiteLLMModel:
     """A litellm model string; ``api_base`` for self-hosted servers, ``api_key_env`` to pick the key's variable."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_base: str | None = None,
-        api_key_env: str | None = None,
-        timeout: float = 60.0,
-        prices: Prices | None = None,
-    ) -> None:
-        self.name, self.api_base, self.api_key_env = model, api_base, api_key_env
-        self.timeout, self.prices = timeout, prices
-        treat_as_secret(api_key_env)
+    def __init__(self, model: str, endpoint: Endpoint = DEFAULT_ENDPOINT) -> None:
+        self.name, self.api_base, self.api_key_env = model, endpoint.api_base, endpoint.api_key_env
+        self.timeout, self.prices = endpoint.timeout, endpoint.prices
+        treat_as_secret(self.api_key_env)
 
     def check_credentials(self) -> None:
         """Fail before any work when a key is missing, naming the variable to set."""
         if self.api_key_env and not os.environ.get(self.api_key_env):
-            raise ModelConfigError(
-                f"model {self.name!r} needs an API key: set the environment variable {self.api_key_env}",
-                model=self.name,
-            )
+            raise missing_key(self.name, [self.api_key_env])
         missing = [] if self.api_key_env else missing_keys(self.name, self.api_base)
         if missing:
-            raise ModelConfigError(
-                f"model {self.name!r} needs an API key: set the environment variable {' and '.join(missing)}",
-                model=self.name,
-            )
+            raise missing_key(self.name, missing)
 
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         check_allow_model_calls(self.name)

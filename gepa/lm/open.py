@@ -6,35 +6,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from gepa.errors import ModelConfigError
-from gepa.lm.base import LanguageModel, Prices
+from gepa.lm.base import Endpoint, LanguageModel, Prices
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
 from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.local_model import LocalModel
 from gepa.lm.openai_model import OpenAIModel
 
 
-@dataclass(frozen=True, kw_only=True)
-class Endpoint:
-    """Where a remote model is and how to pay for it."""
-
-    api_base: str | None = None
-    api_key_env: str | None = None
-    timeout: float = 60.0
-    prices: Prices | None = None
-
-
 def _remote(cls: type[OpenAIModel] | type[LiteLLMModel]) -> Callable[[str, Endpoint], LanguageModel]:
     def open_remote(model: str, endpoint: Endpoint) -> LanguageModel:
-        backend = cls(
-            model,
-            api_base=endpoint.api_base,
-            api_key_env=endpoint.api_key_env,
-            timeout=endpoint.timeout,
-            prices=endpoint.prices,
-        )
+        backend = cls(model, endpoint)
         backend.check_credentials()
         return backend
 

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gepa.errors import ModelConfigError, treat_as_secret
-from gepa.lm.base import Completion, Message, Prices, check_allow_model_calls
+from gepa.errors import treat_as_secret
+from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, missing_key
 from gepa.lm.pricing import token_prices
 from gepa.lm.provider_errors import map_provider_error, reading_reply
 
@@ -20,17 +20,14 @@ from gepa.lm.provider_errors import map_provider_error, reading_reply
 class OpenAIModel:
     """``name`` is the gepa model string (``openai/gpt-4.1-mini``); the SDK gets the part after ``openai/``."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_base: str | None = None,
-        api_key_env: str | None = None,
-        timeout: float = 60.0,
-        prices: Prices | None = None,
-    ) -> None:
-        self.name, self.api_base, self.timeout, self.prices = model, api_base, timeout, prices
-        self.api_key_env = api_key_env or "OPENAI_API_KEY"
+    def __init__(self, model: str, endpoint: Endpoint = DEFAULT_ENDPOINT) -> None:
+        self.name, self.api_base, self.timeout, self.prices = (
+            model,
+            endpoint.api_base,
+            endpoint.timeout,
+            endpoint.prices,
+        )
+        self.api_key_env = endpoint.api_key_env or "OPENAI_API_KEY"
         treat_as_secret(self.api_key_env)
         self._client: Any = None
         self._async_client: tuple[asyncio.AbstractEventLoop, Any] | None = None  # an async client serves one loop
@@ -47,10 +44,7 @@ class OpenAIModel:
 
     def check_credentials(self) -> None:
         if not self.api_base and not os.environ.get(self.api_key_env):
-            raise ModelConfigError(
-                f"model {self.name!r} needs an API key: set the environment variable {self.api_key_env}",
-                model=self.name,
-            )
+            raise missing_key(self.name, [self.api_key_env])
 
     def _client_settings(self) -> dict[str, Any]:
         """What both SDK clients are built with (call under the lock); resolves the prices on first use."""
