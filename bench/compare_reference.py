@@ -141,12 +141,17 @@ def run_reference(
     spec_file.write_text(json.dumps(payload))
     results = []
     for _ in range(2 if rerun else 1):
+        # -I: the reference's own environment only, so a PYTHONPATH pointing at our checkout (as when the bench runs
+        # from a worktree) cannot shadow the reference ``gepa`` with ours.
         out = subprocess.run(
-            [str(reference_python()), str(ROOT / "bench" / "reference_runner.py"), str(spec_file)],
+            [str(reference_python()), "-I", str(ROOT / "bench" / "reference_runner.py"), str(spec_file)],
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if out.returncode != 0:
+            failed = f"the reference runner failed on {spec_file} (exit {out.returncode})"
+            raise SystemExit(f"{failed}:\n{out.stderr[-3000:]}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first = results[0]
     first["reflection_calls"], first["wasted_share"] = first["calls"]["reflection"], None
