@@ -95,21 +95,21 @@ def model_option(func: F) -> F:
     )(func)
 
 
-def _directory_option(name: str, default: str, what: str) -> Callable[[F], F]:
-    """``--<name>-dir``, defaulting to ``default`` and read from ``GEPA_<NAME>_DIR`` when unset."""
+def _directory_option(name: str, what: str) -> Callable[[F], F]:
+    """``--<name>-dir``, defaulting to ``<name>`` and read from ``GEPA_<NAME>_DIR`` when unset."""
     env = f"GEPA_{name.upper()}_DIR"
     return click.option(
         f"--{name}-dir",
         type=click.Path(file_okay=False),
         envvar=env,
-        default=default,
+        default=name,
         show_default=True,
         help=f"{what} [env {env}].",
     )
 
 
-runs_dir_option = _directory_option("runs", "runs", "Where run directories live")
-prompts_dir_option = _directory_option("prompts", "prompts", "The prompt registry's directory")
+runs_dir_option = _directory_option("runs", "Where run directories live")
+prompts_dir_option = _directory_option("prompts", "The prompt registry's directory")
 
 
 def json_option(func: F) -> F:

@@ -66,7 +66,7 @@ class Optimizer:
     ) -> None:
         if not trainset or not valset:
             raise UserError("the train and validation sets must each hold at least one example")
-        self.system, self.evaluator, self.proposer = system, evaluator, proposer
+        self.system = system
         self.train, self.val, self.config = list(trainset), list(valset), config
         self.guard = {name: list(examples) for name, examples in (guardsets or {}).items()}
         self._emit = Emitter(record, callbacks)

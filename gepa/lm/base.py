@@ -52,7 +52,7 @@ class Endpoint:
 DEFAULT_ENDPOINT = Endpoint()  # the provider's own address, its usual key variable, a 60 s timeout
 
 
-def missing_key(model: str, variables: Sequence[str]) -> ModelConfigError:
+def key_missing_error(model: str, variables: Sequence[str]) -> ModelConfigError:
     """The error for a remote model whose API key variables are not set, naming them."""
     return ModelConfigError(
         f"model {model!r} needs an API key: set the environment variable {' and '.join(variables)}", model=model

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gepa.errors import treat_as_secret
-from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, missing_key
+from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, key_missing_error
 from gepa.lm.provider_errors import map_provider_error, reading_reply
 
 
@@ -43,7 +43,8 @@ def missing_keys(model: str, api_base: str | None = None) -> list[str]:
 
 
 class LiteLLMModel:
-    """A litellm model string; ``api_base`` for self-hosted servers, ``api_key_env`` to pick the key's variable."""
+    """A litellm model string; the endpoint's ``api_base`` for self-hosted servers, its ``api_key_env`` to pick the
+    key's variable."""
 
     def __init__(self, model: str, endpoint: Endpoint = DEFAULT_ENDPOINT) -> None:
         self.name, self.api_base, self.api_key_env = model, endpoint.api_base, endpoint.api_key_env
@@ -53,10 +54,10 @@ class LiteLLMModel:
     def check_credentials(self) -> None:
         """Fail before any work when a key is missing, naming the variable to set."""
         if self.api_key_env and not os.environ.get(self.api_key_env):
-            raise missing_key(self.name, [self.api_key_env])
+            raise key_missing_error(self.name, [self.api_key_env])
         missing = [] if self.api_key_env else missing_keys(self.name, self.api_base)
         if missing:
-            raise missing_key(self.name, missing)
+            raise key_missing_error(self.name, missing)
 
     def complete(self, messages: Sequence[Message], params: Mapping[str, Any]) -> Completion:
         check_allow_model_calls(self.name)

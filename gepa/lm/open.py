@@ -8,7 +8,7 @@ import importlib
 from collections.abc import Callable
 
 from gepa.errors import ModelConfigError
-from gepa.lm.base import Endpoint, LanguageModel, Prices
+from gepa.lm.base import DEFAULT_ENDPOINT, Endpoint, LanguageModel
 from gepa.lm.fake import FakeModel, Responder, echo_last_user
 from gepa.lm.litellm_model import LiteLLMModel
 from gepa.lm.local_model import LocalModel
@@ -32,17 +32,10 @@ BACKENDS: dict[str, Callable[[str, Endpoint], LanguageModel]] = {
 FALLBACK = _remote(LiteLLMModel)
 
 
-def open_backend(
-    model: str,
-    *,
-    api_base: str | None = None,
-    api_key_env: str | None = None,
-    timeout: float = 60.0,
-    prices: Prices | None = None,
-) -> LanguageModel:
+def open_backend(model: str, endpoint: Endpoint = DEFAULT_ENDPOINT) -> LanguageModel:
     """The backend for ``model``; raises ``ModelConfigError`` for missing keys, files or extras."""
     factory = next((f for prefix, f in BACKENDS.items() if model.startswith(prefix)), FALLBACK)
-    return factory(model, Endpoint(api_base=api_base, api_key_env=api_key_env, timeout=timeout, prices=prices))
+    return factory(model, endpoint)
 
 
 def fake_responder(model: str) -> Responder:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gepa.errors import treat_as_secret
-from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, missing_key
+from gepa.lm.base import DEFAULT_ENDPOINT, Completion, Endpoint, Message, check_allow_model_calls, key_missing_error
 from gepa.lm.pricing import token_prices
 from gepa.lm.provider_errors import map_provider_error, reading_reply
 
@@ -44,7 +44,7 @@ class OpenAIModel:
 
     def check_credentials(self) -> None:
         if not self.api_base and not os.environ.get(self.api_key_env):
-            raise missing_key(self.name, [self.api_key_env])
+            raise key_missing_error(self.name, [self.api_key_env])
 
     def _client_settings(self) -> dict[str, Any]:
         """What both SDK clients are built with (call under the lock); resolves the prices on first use."""

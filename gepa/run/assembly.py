@@ -11,7 +11,7 @@ from typing import Any
 from gepa.core.config import OptimizerConfig
 from gepa.core.executors import RolloutExecutor
 from gepa.core.types import Proposer, System
-from gepa.lm.base import LanguageModel, is_local
+from gepa.lm.base import Endpoint, LanguageModel, is_local
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
@@ -62,7 +62,7 @@ class RunModels:
             model
             if not isinstance(model, str)
             else open_backend(
-                model, api_base=api_base, api_key_env=api_key_env, prices=model_prices(self.prices, model)
+                model, Endpoint(api_base=api_base, api_key_env=api_key_env, prices=model_prices(self.prices, model))
             )
         )
         return ModelClient(

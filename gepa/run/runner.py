@@ -28,6 +28,7 @@ from gepa.core.user_code import load_object
 from gepa.errors import EvaluatorError, RunStateError, TaskSpecError, UserError
 from gepa.evaluators import build_evaluator, compared_fields
 from gepa.evaluators.spec import as_recorded_today
+from gepa.lm.base import Endpoint
 from gepa.lm.cache import ResponseCache
 from gepa.lm.client import ModelClient
 from gepa.lm.ledger import UsageLedger
@@ -260,7 +261,7 @@ def probe_models(prepared: Prepared) -> list[str]:
     """One tiny uncached call to each model of the task; raises the first model's error (``--check-models``)."""
     lines = []
     for model, (api_base, api_key_env) in prepared.endpoints.items():
-        backend = open_backend(model, api_base=api_base, api_key_env=api_key_env)
+        backend = open_backend(model, Endpoint(api_base=api_base, api_key_env=api_key_env))
         client = ModelClient(backend, role="probe", max_attempts=2, backoff_initial=0.2, backoff_max=1.0)
         reply = client.complete(
             [{"role": "user", "content": "Reply with the word OK."}], {"temperature": 0, "max_tokens": 4}
