@@ -3,6 +3,7 @@ nothing downloaded) as a subprocess, as a reader would start it, so a bench that
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -59,3 +60,37 @@ def test_every_benchmark_the_docs_list_as_a_command_has_a_smoke_test() -> None:
     named = {p.name for p in (ROOT / "bench").glob("*.py") if any(f"bench/{p.name}" in b for b in blocks)}
     assert named, "docs/benchmarks.md lists no benchmark command"
     assert named - {"reference_runner.py"} <= set(SMOKES)  # that one runs inside the reference's own venv
+
+
+def test_the_capable_table_pairs_rows_from_separate_files_and_a_later_file_wins(tmp_path: Path) -> None:
+    """Ours from one file, the reference from another, and an older row of ours replaced by a newer file's."""
+
+    def row(system: str, scores: list[float], answers: dict[str, int]) -> dict[str, object]:
+        return {
+            "task": "t",
+            "system": system,
+            "seed": 0,
+            "seed_test": 0.25,
+            "best_test": sum(scores) / len(scores),
+            "best_test_scores": scores,
+            "wall_s": 10.0,
+            "answers": {"best": {"test": answers}},
+        }
+
+    files = {
+        "old.json": [row("gepa-evolve", [0.0, 0.0, 0.0, 0.0], {"x": 4})],
+        "ref.json": [row("reference gepa 0.1.4", [0.0, 1.0, 0.0, 0.0], {"y": 3, "x": 1})],
+        "new.json": [row("gepa-evolve", [1.0, 1.0, 1.0, 0.0], {"x": 2, "y": 2})],
+    }
+    for name, rows in files.items():
+        (tmp_path / name).write_text(json.dumps({"rows": rows}))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "capable_table.py"), *(str(tmp_path / n) for n in files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0.250  0.750  0.250  +0.500" in done.stdout  # new.json's ours against ref.json's reference
+    assert "2 better, 0 worse" in done.stdout
+    assert "ref  best answers: 'y' 3, 'x' 1" in done.stdout
