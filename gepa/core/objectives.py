@@ -1,7 +1,8 @@
 """Objective values of rollouts: the per-example rows a pool member keeps and the means a rank is built from.
 
 A failed rollout never looks cheap or good: a score it did not measure counts 0, a cost it did not measure the
-candidate's mean (or, when none measured it, the worst value in the pool).
+candidate's mean (or, when none measured it, the worst value in the pool). ``could_matter`` uses the same rows to
+decide whether a child scored on a validation sample is worth scoring on the rest.
 """
 
 from __future__ import annotations
